@@ -1,0 +1,139 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A sentence-transformers BERT model run natively: tokenizer → `BertModel` → pooling →
+/// L2 normalisation, matching the reference `SentenceTransformer.encode`.
+///
+/// Batches are packed (no padding), sorted longest first and spread over `threads` worker
+/// threads, each with its own workspace and single-threaded BLAS. A lone sentence takes the
+/// same path with one chunk, so latency is not traded for throughput.
+public final class TransformerEncoder: SentenceEncoder, @unchecked Sendable {
+    public let directory: String
+    public let config: BertConfig
+    public let tokenizer: BertTokenizer
+    public let model: BertModel
+    public let pooling: Pooling
+    public let normalizes: Bool
+    public let identifier: String
+    public let threads: Int
+    /// Upper bound on tokens per packed chunk: large enough that GEMMs run near peak, small
+    /// enough that a chunk's activations (≈ 30 KB per token) stay in a few MB.
+    public var maxTokensPerChunk = 2048
+    public var dimension: Int { config.hiddenSize }
+    public var isFallback: Bool { false }
+
+    private let workspaces = WorkspacePool()
+
+    public init(directory: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        let files = ModelFiles(directory: directory)
+        self.directory = directory
+        config = try BertConfig.load(path: files.config)
+        let weights = try SafetensorsFile(path: files.weights)
+        let vocabulary = try Vocabulary(contentsOf: files.vocabulary)
+        guard vocabulary.count <= config.vocabSize else {
+            throw EmbeddingError.invalidVocabulary(path: files.vocabulary, reason: "\(vocabulary.count) tokens but the model has vocab_size \(config.vocabSize)")
+        }
+        let settings = try SentenceTransformerSettings(directory: directory, config: config)
+        tokenizer = BertTokenizer(
+            vocabulary: vocabulary,
+            basic: BasicTokenizer(lowercase: settings.lowercase, stripAccents: settings.stripAccents),
+            maxLength: settings.maxSequenceLength)
+        model = try BertModel(config: config, weights: weights)
+        pooling = try Pooling.load(directory: directory)
+        normalizes = settings.normalize
+        self.threads = max(1, threads)
+        identifier = "\(settings.name)@\(weights.fingerprint)"
+        // This encoder parallelises over chunks itself; BLAS threads on top would oversubscribe.
+        BLAS.setThreads(1)
+    }
+
+    public func encode(_ texts: [String]) -> [[Float]] {
+        let encodings = texts.map { tokenizer.encode($0).ids }
+        return embed(tokenIDs: encodings)
+    }
+
+    /// Embeds already-tokenised sequences (each `[CLS] … [SEP]`).
+    public func embed(tokenIDs sequences: [[Int32]]) -> [[Float]] {
+        let width = config.hiddenSize
+        let chunks = Self.chunks(lengths: sequences.map(\.count), maxTokens: maxTokensPerChunk)
+        let buffer = OutputBuffer(count: sequences.count * width)
+        let next = ChunkCounter()
+        let workers = min(threads, chunks.count)
+        let run: @Sendable (Int) -> Void = { _ in
+            let output = buffer.pointer
+            let workspace = self.workspaces.take(config: self.config)
+            defer { self.workspaces.give(workspace) }
+            while let c = next.take(below: chunks.count) {
+                let members = chunks[c]
+                let batch = PackedBatch(members.map { sequences[$0] })
+                let states = self.model.forward(batch, workspace: workspace)
+                for (position, index) in members.enumerated() {
+                    let range = batch.range(of: position)
+                    let out = output + index * width
+                    self.pooling.pool(states + range.lowerBound * width, count: range.count, width: width, into: out)
+                    if self.normalizes { l2Normalize(out, count: width) }
+                }
+            }
+        }
+        if workers <= 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
+        return (0..<sequences.count).map { Array(UnsafeBufferPointer(start: buffer.pointer + $0 * width, count: width)) }
+    }
+
+    /// Groups sequence indices into chunks of at most `maxTokens` tokens, longest sequences
+    /// first so the slowest chunks start early and the threads finish together.
+    static func chunks(lengths: [Int], maxTokens: Int) -> [[Int]] {
+        let order = lengths.indices.sorted { lengths[$0] > lengths[$1] || (lengths[$0] == lengths[$1] && $0 < $1) }
+        var chunks: [[Int]] = []
+        var current: [Int] = []
+        var tokens = 0
+        for index in order {
+            if !current.isEmpty && tokens + lengths[index] > maxTokens {
+                chunks.append(current)
+                current = []
+                tokens = 0
+            }
+            current.append(index)
+            tokens += lengths[index]
+        }
+        if !current.isEmpty { chunks.append(current) }
+        return chunks
+    }
+}
+
+/// Embedding rows written by the worker threads, each to its own disjoint rows.
+final class OutputBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    init(count: Int) { pointer = .allocate(capacity: max(1, count)) }
+    deinit { pointer.deallocate() }
+}
+
+/// Hands each worker thread its own workspace and keeps them for the next call.
+final class WorkspacePool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [BertWorkspace] = []
+
+    func take(config: BertConfig) -> BertWorkspace {
+        lock.lock(); defer { lock.unlock() }
+        return idle.popLast() ?? BertWorkspace(config: config)
+    }
+
+    func give(_ workspace: BertWorkspace) {
+        lock.lock(); defer { lock.unlock() }
+        idle.append(workspace)
+    }
+}
+
+/// A shared "next chunk" counter for worker threads.
+final class ChunkCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func take(below limit: Int) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard value < limit else { return nil }
+        value += 1
+        return value - 1
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `tandem` command line. Each subcommand parses its arguments and calls into the
+/// libraries; nothing here is logic of its own.
+@main
+struct Tandem: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tandem",
+        abstract: "Customer service where AI and people answer together.",
+        subcommands: [ModelCommand.self, EmbedCommand.self, BenchCommand.self])
+}
