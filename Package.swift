@@ -7,7 +7,7 @@ let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
 
 let package = Package(
     name: "Tandem",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tandem", targets: ["tandem"]),
         .library(name: "TandemEmbedding", targets: ["TandemEmbedding"]),
@@ -28,10 +28,15 @@ let package = Package(
             name: "CBLAS",
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
         ),
+        // AVX2+FMA small-batch GEMM for the single-sentence path, chosen at run time.
+        .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
         // Pure compute: safetensors, tokenizer, BERT encoder, pooling. No I/O beyond model files.
         .target(
             name: "TandemEmbedding",
-            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+            dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))],
             swiftSettings: fastMath
         ),
         // Pure domain logic: classifier head, calibration, guaranteed thresholds, routing, metrics, staffing.
@@ -71,7 +76,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "TandemEmbeddingTests", dependencies: ["TandemEmbedding"]),
+        .testTarget(name: "TandemEmbeddingTests", dependencies: ["TandemEmbedding", "CKernels"]),
         .testTarget(name: "TandemCoreTests", dependencies: ["TandemCore"]),
         .testTarget(
             name: "TandemServerTests",

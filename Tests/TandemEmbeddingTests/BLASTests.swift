@@ -1,3 +1,4 @@
+import CKernels
 import Testing
 @testable import TandemEmbedding
 
@@ -34,12 +35,35 @@ struct BLASTests {
         #expect(worst <= 1e-5 * scale + 1e-6, "\(s): max abs diff \(worst)")
     }
 
+    @Test("the small-batch kernel equals the reference product for 1 to 48 rows and any panel range")
+    func smallKernel() throws {
+        let (k, n) = (40, 64)
+        var rng = SplitMix(seed: 11)
+        let weight = Tensor(shape: [n, k], values: (0..<(n * k)).map { _ in rng.nextFloat() })
+        let bias = Tensor(shape: [n], values: (0..<n).map { _ in rng.nextFloat() })
+        let projection = Projection(Linear(weight: weight, bias: bias))
+        for rows in [1, 2, 5, 6, 7, 13, 48, 49] {
+            let x = (0..<(rows * k)).map { _ in rng.nextFloat() }
+            var expected = (0..<rows).flatMap { _ in Array(bias.buffer) }
+            referenceGemm(transposeB: true, m: rows, n: n, k: k, a: x, lda: k, b: weight.pointer, ldb: k, beta: 1, c: &expected, ldc: n)
+            var whole = [Float](repeating: .nan, count: rows * n)
+            projection.forward(x, rows: rows, into: &whole)
+            #expect(maxAbsDifference(whole, expected) < 1e-4, "rows \(rows)")
+            // Two members computing their column shares fill the whole result between them.
+            var split = [Float](repeating: .nan, count: rows * n)
+            let team = Team(size: 2)
+            for member in 0..<2 { projection.forward(x, rows: rows, into: &split, share: WorkShare(index: member, team: team)) }
+            #expect(maxAbsDifference(split, whole) < 1e-5, "rows \(rows), split by columns")
+        }
+        #expect(Projection.smallKernelAvailable == (tk_small_gemm_available() != 0))
+    }
+
     @Test("vectorised GELU's erf stays within 5e-7 of erf in double precision")
     func erfAccuracy() {
         var worst: Double = 0
         var x: Float = -6
         while x <= 6 {
-            let v = Kernels.erf(Kernels.Vector(repeating: x))[0]
+            let v = tk_erf(x)
             worst = max(worst, abs(Double(v) - erfDouble(Double(x))))
             x += 0.001
         }
@@ -55,7 +79,8 @@ struct BLASTests {
         let mean = row.reduce(0.0) { $0 + Double($1) } / Double(width)
         let variance = row.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(width)
         let expected = (0..<width).map { (Double(row[$0]) - mean) / (variance + 1e-12).squareRoot() * Double(weight[$0]) + Double(bias[$0]) }
-        Kernels.addLayerNorm(&row, residual: nil, rows: 1, width: width, weight: weight, bias: bias, eps: 1e-12)
+        let input = row
+        Kernels.addLayerNorm(input, residual: nil, into: &row, rows: 1, width: width, weight: weight, bias: bias, eps: 1e-12)
         #expect(zip(row, expected).map { abs(Double($0) - $1) }.max()! < 1e-5)
 
         var logits: [Float] = [1000, 999, -1000, 0]

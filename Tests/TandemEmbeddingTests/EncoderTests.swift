@@ -64,6 +64,22 @@ struct EncoderTests {
         }
     }
 
+    @Test("concurrent callers get the same embeddings as one caller", .enabled(if: TestSupport.runModelTests, TestSupport.modelSkipReason))
+    func concurrentCallers() async throws {
+        let encoder = try TestSupport.encoder.get()
+        let texts = ["my card has not arrived", "I want a refund", "how do I change my PIN?", "", "top up failed twice"]
+        let expected = texts.map { encoder.encode($0) }
+        // Several tasks at once: one gets the team of threads, the others encode alone.
+        try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
+            for round in 0..<40 {
+                group.addTask { (round % texts.count, encoder.encode(texts[round % texts.count])) }
+            }
+            for try await (index, vector) in group {
+                #expect(maxAbsDifference(vector, expected[index]) <= 1e-6, "text \(index)")
+            }
+        }
+    }
+
     @Test("chunking packs every sentence once, longest first, within the token budget")
     func chunking() {
         let lengths = [5, 300, 12, 12, 7, 2048, 1]

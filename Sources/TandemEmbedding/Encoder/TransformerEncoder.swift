@@ -25,6 +25,8 @@ public final class TransformerEncoder: SentenceEncoder, @unchecked Sendable {
     public var isFallback: Bool { false }
 
     private let workspaces = WorkspacePool()
+    /// Helper threads that let one short sequence use every core (nil with one thread).
+    private let teamRunner: TeamRunner?
 
     public init(directory: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
         let files = ModelFiles(directory: directory)
@@ -44,6 +46,7 @@ public final class TransformerEncoder: SentenceEncoder, @unchecked Sendable {
         pooling = try Pooling.load(directory: directory)
         normalizes = settings.normalize
         self.threads = max(1, threads)
+        teamRunner = self.threads > 1 ? TeamRunner(size: self.threads) : nil
         identifier = "\(settings.name)@\(weights.fingerprint)"
         // This encoder parallelises over chunks itself; BLAS threads on top would oversubscribe.
         BLAS.setThreads(1)
@@ -55,30 +58,54 @@ public final class TransformerEncoder: SentenceEncoder, @unchecked Sendable {
     }
 
     /// Embeds already-tokenised sequences (each `[CLS] … [SEP]`).
+    ///
+    /// With at least as many chunks as threads, each thread encodes whole chunks; with fewer
+    /// (a single sentence, a handful), the threads encode each chunk together as a team.
     public func embed(tokenIDs sequences: [[Int32]]) -> [[Float]] {
         let width = config.hiddenSize
         let chunks = Self.chunks(lengths: sequences.map(\.count), maxTokens: maxTokensPerChunk)
         let buffer = OutputBuffer(count: sequences.count * width)
-        let next = ChunkCounter()
-        let workers = min(threads, chunks.count)
-        let run: @Sendable (Int) -> Void = { _ in
-            let output = buffer.pointer
-            let workspace = self.workspaces.take(config: self.config)
-            defer { self.workspaces.give(workspace) }
-            while let c = next.take(below: chunks.count) {
-                let members = chunks[c]
+        if chunks.count < threads, let teamRunner {
+            for members in chunks {
                 let batch = PackedBatch(members.map { sequences[$0] })
-                let states = self.model.forward(batch, workspace: workspace)
-                for (position, index) in members.enumerated() {
-                    let range = batch.range(of: position)
-                    let out = output + index * width
-                    self.pooling.pool(states + range.lowerBound * width, count: range.count, width: width, into: out)
-                    if self.normalizes { l2Normalize(out, count: width) }
+                let workspace = workspaces.take(config: config)
+                model.prepare(workspace, for: batch, members: teamRunner.team.size)
+                let model = self.model
+                let team = teamRunner.team
+                let ran = teamRunner.tryRun { member in
+                    model.forward(batch, workspace: workspace, share: WorkShare(index: member, team: team))
+                }
+                // Busy with another caller's sentence: encode this one alone rather than wait.
+                let states = ran ? UnsafePointer(workspace.hidden(0)) : model.forward(batch, workspace: workspace)
+                pool(batch, members: members, states: states, into: buffer.pointer)
+                workspaces.give(workspace)
+            }
+        } else {
+            let next = ChunkCounter()
+            let run: @Sendable (Int) -> Void = { _ in
+                let workspace = self.workspaces.take(config: self.config)
+                defer { self.workspaces.give(workspace) }
+                while let c = next.take(below: chunks.count) {
+                    let batch = PackedBatch(chunks[c].map { sequences[$0] })
+                    let states = self.model.forward(batch, workspace: workspace)
+                    self.pool(batch, members: chunks[c], states: states, into: buffer.pointer)
                 }
             }
+            let workers = min(threads, chunks.count)
+            if workers <= 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
         }
-        if workers <= 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
         return (0..<sequences.count).map { Array(UnsafeBufferPointer(start: buffer.pointer + $0 * width, count: width)) }
+    }
+
+    /// Pools and normalises each sequence of a finished batch into its output row.
+    private func pool(_ batch: PackedBatch, members: [Int], states: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
+        let width = config.hiddenSize
+        for (position, index) in members.enumerated() {
+            let range = batch.range(of: position)
+            let out = output + index * width
+            pooling.pool(states + range.lowerBound * width, count: range.count, width: width, into: out)
+            if normalizes { l2Normalize(out, count: width) }
+        }
     }
 
     /// Groups sequence indices into chunks of at most `maxTokens` tokens, longest sequences

@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -46,32 +47,36 @@ public enum Kernels {
         while i < count { y[i] += alpha * x[i]; i += 1 }
     }
 
-    /// Copies `bias` into each of `rows` rows of `out` (row length `bias.count`), so a following
-    /// GEMM with beta = 1 yields `x·Wᵀ + b` in one pass.
-    public static func broadcastRows(_ bias: UnsafePointer<Float>, width: Int, rows: Int, into out: UnsafeMutablePointer<Float>) {
+    /// Copies `bias[columns]` into those columns of each of `rows` rows of `out` (row length
+    /// `stride`), so a following product with beta = 1 yields `x·Wᵀ + b` in one pass.
+    public static func broadcastRows(_ bias: UnsafePointer<Float>, columns: Range<Int>, rows: Int, into out: UnsafeMutablePointer<Float>, stride: Int) {
         for r in 0..<rows {
-            (out + r * width).update(from: bias, count: width)
+            (out + r * stride + columns.lowerBound).update(from: bias + columns.lowerBound, count: columns.count)
         }
     }
 
-    /// In place: x = LayerNorm(x + residual) row by row, as `LayerNorm(hidden + input_tensor)`
-    /// in BertSelfOutput / BertOutput. Pass `residual: nil` for a plain LayerNorm.
+    /// out = LayerNorm(input + residual) row by row, as `LayerNorm(hidden + input_tensor)` in
+    /// BertSelfOutput / BertOutput; `residual: nil` for a plain LayerNorm. `out` may be the
+    /// same memory as `input` or `residual`.
     public static func addLayerNorm(
-        _ x: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, rows: Int, width: Int,
-        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float
+        _ input: UnsafePointer<Float>, residual: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>,
+        rows: Int, width: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float
     ) {
         let inverseWidth = 1 / Float(width)
         for r in 0..<rows {
-            let row = x + r * width
+            let row = out + r * width
+            let source = input + r * width
+            var i = 0
             if let residual {
                 let res = residual + r * width
-                var i = 0
-                while i + 8 <= width { store(load(row + i) + load(res + i), row + i); i += 8 }
-                while i < width { row[i] += res[i]; i += 1 }
+                while i + 8 <= width { store(load(source + i) + load(res + i), row + i); i += 8 }
+                while i < width { row[i] = source[i] + res[i]; i += 1 }
+            } else if UnsafePointer(row) != source {
+                row.update(from: source, count: width)
             }
             // Two passes (mean, then centred variance) as PyTorch does, for accuracy.
             var sumV = Vector()
-            var i = 0
+            i = 0
             while i + 8 <= width { sumV += load(row + i); i += 8 }
             var sum = sumV.sum()
             while i < width { sum += row[i]; i += 1 }
@@ -95,55 +100,17 @@ public enum Kernels {
 
     /// In place activation over `count` values.
     public static func activate(_ x: UnsafeMutablePointer<Float>, count: Int, _ activation: Activation) {
-        var i = 0
         switch activation {
         case .gelu:
-            while i + 8 <= count { store(gelu(load(x + i)), x + i); i += 8 }
-            if i < count {
-                var tail = Vector()
-                for j in 0..<(count - i) { tail[j] = x[i + j] }
-                tail = gelu(tail)
-                for j in 0..<(count - i) { x[i + j] = tail[j] }
-            }
+            tk_gelu(x, count)
         case .geluTanh:
-            while i < count {
+            for i in 0..<count {
                 let v = x[i]
                 x[i] = 0.5 * v * (1 + tanhf(0.7978845608028654 * (v + 0.044715 * v * v * v)))
-                i += 1
             }
         case .relu:
-            while i < count { x[i] = max(0, x[i]); i += 1 }
+            for i in 0..<count { x[i] = max(0, x[i]) }
         }
-    }
-
-    /// Exact GELU, `0.5·x·(1 + erf(x/√2))`, with erf from a rational approximation
-    /// (the one Eigen and XLA use for float; max abs error 4e-7 against erf in float64,
-    /// checked in the tests) so it vectorises instead of calling libm per element.
-    @inline(__always)
-    public static func gelu(_ x: Vector) -> Vector {
-        let half = Vector(repeating: 0.5)
-        return half * x * (Vector(repeating: 1) + erf(x * Vector(repeating: 0.70710678118654752)))
-    }
-
-    @inline(__always)
-    public static func erf(_ input: Vector) -> Vector {
-        // erf(±4) rounds to ±1 in float, so clamping loses nothing.
-        let x = input.clamped(lowerBound: Vector(repeating: -4), upperBound: Vector(repeating: 4))
-        let x2 = x * x
-        var p = Vector(repeating: -2.72614225801306e-10)
-        p = p * x2 + Vector(repeating: 2.77068142495902e-08)
-        p = p * x2 + Vector(repeating: -2.10102402082508e-06)
-        p = p * x2 + Vector(repeating: -5.69250639462346e-05)
-        p = p * x2 + Vector(repeating: -7.34990630326855e-04)
-        p = p * x2 + Vector(repeating: -2.95459980854025e-03)
-        p = p * x2 + Vector(repeating: -1.60960333262415e-02)
-        p = p * x
-        var q = Vector(repeating: -1.45660718464996e-05)
-        q = q * x2 + Vector(repeating: -2.13374055278905e-04)
-        q = q * x2 + Vector(repeating: -1.68282697438203e-03)
-        q = q * x2 + Vector(repeating: -7.37332916720468e-03)
-        q = q * x2 + Vector(repeating: -1.42647390514189e-02)
-        return p / q
     }
 
     /// In place softmax of one row.

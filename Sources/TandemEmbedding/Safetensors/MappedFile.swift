@@ -39,6 +39,12 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawPointer(base)
     }
 
+    /// Drops this process's resident copy of the pages (they stay in the page cache and
+    /// fault back in when read again).
+    public func releaseResidentPages() {
+        madvise(UnsafeMutableRawPointer(mutating: bytes), count, MADV_DONTNEED)
+    }
+
     deinit {
         munmap(UnsafeMutableRawPointer(mutating: bytes), count)
     }

@@ -112,6 +112,9 @@ public final class SafetensorsFile: @unchecked Sendable {
         throw EmbeddingError.invalidSafetensors(path: path, reason: "\(what) is not a non-negative integer")
     }
 
+    /// See `MappedFile.releaseResidentPages`.
+    public func releaseResidentPages() { file.releaseResidentPages() }
+
     /// An F32 tensor, checked against the shape the caller expects.
     public func float32(_ name: String, shape expected: [Int]) throws -> Tensor {
         guard let info = tensors[name] else { throw EmbeddingError.missingTensor(path: path, tensor: name) }
@@ -144,6 +147,13 @@ public struct Tensor: @unchecked Sendable {
         self.shape = shape
         self.pointer = pointer
         owner = file
+    }
+
+    /// A tensor over memory owned by `owner` (an arena), which the tensor keeps alive.
+    init(shape: [Int], pointer: UnsafePointer<Float>, owner: AnyObject) {
+        self.shape = shape
+        self.pointer = pointer
+        self.owner = owner
     }
 
     public init(shape: [Int], values: [Float]) {
