@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/fluent-sqlite-driver.git", from: "4.9.0"),
         .package(url: "https://github.com/vapor/fluent-postgres-driver.git", from: "2.14.0"),
         .package(url: "https://github.com/vapor/leaf.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
     ],
     targets: [
         // BLAS: OpenBLAS through its C header on Linux; Accelerate is used directly on Apple platforms.
@@ -42,7 +43,7 @@ let package = Package(
         // Pure domain logic: classifier head, calibration, guaranteed thresholds, routing, metrics, staffing.
         .target(
             name: "TandemCore",
-            dependencies: ["TandemEmbedding"],
+            dependencies: ["TandemEmbedding", "CKernels", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: fastMath
         ),
         // The Vapor application: storage, routes, views, jobs.
@@ -77,7 +78,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TandemEmbeddingTests", dependencies: ["TandemEmbedding", "CKernels"]),
-        .testTarget(name: "TandemCoreTests", dependencies: ["TandemCore"]),
+        .testTarget(name: "TandemCoreTests", dependencies: ["TandemCore", "TandemEmbedding"]),
         .testTarget(
             name: "TandemServerTests",
             dependencies: [

@@ -7,7 +7,7 @@ import TandemServer
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures (never part of the tests).",
-        subcommands: [Embed.self])
+        subcommands: [Embed.self, Train.self])
 
     struct Embed: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -43,6 +43,29 @@ struct BenchCommand: ParsableCommand {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print(report.table)
+            }
+        }
+    }
+
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Time the classifier heads and the whole training on a labelled CSV.")
+
+        @ArgumentParser.Option(help: "CSV with labelled messages.")
+        var data: String
+
+        @OptionGroup var training: TrainingArguments
+
+        @Flag(help: "Print one JSON object instead of a table.")
+        var json = false
+
+        func run() throws {
+            let offline = try training.offline()
+            let labelled = try LabelledData.read(path: data, textColumn: training.textColumn, labelColumn: training.labelColumn)
+            let report = try TrainingBenchmark(data: offline.trainingData(labelled), options: try training.options(), progress: offline.log).run()
+            if json {
+                print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
             } else {
                 print(report.table)
             }

@@ -42,6 +42,19 @@ float tk_erf(float x);
 void tk_attention(int n, int head_dim, const float *q, const float *k, const float *v, int stride,
                   float scale, float *scratch, float *out, int out_stride);
 
+/// out[rows × classes] = X · W for X in compressed sparse rows and W [columns × classes].
+void tk_sparse_mm(int rows, const long *row_start, const int *indices, const float *values,
+                  const float *w, int classes, float *out);
+
+/// out[columns × classes] = Xᵀ · G for X in compressed sparse rows and G [rows × classes].
+void tk_sparse_tmm(int rows, int columns, const long *row_start, const int *indices, const float *values,
+                   const float *g, int classes, float *out);
+
+/// Softmax cross-entropy over logits [rows × classes] (bias added here). Returns the summed
+/// loss; overwrites logits with (softmax − one-hot) · scale and writes the bias gradient.
+double tk_softmax_loss(int rows, int classes, float *logits, const float *bias, const int *labels,
+                       float scale, float *bias_gradient);
+
 #ifdef __cplusplus
 }
 #endif

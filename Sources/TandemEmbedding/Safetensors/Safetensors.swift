@@ -112,6 +112,18 @@ public final class SafetensorsFile: @unchecked Sendable {
         throw EmbeddingError.invalidSafetensors(path: path, reason: "\(what) is not a non-negative integer")
     }
 
+    /// An I32 tensor's values, checked against the expected shape.
+    public func int32(_ name: String, shape expected: [Int]) throws -> [Int32] {
+        guard let info = tensors[name] else { throw EmbeddingError.missingTensor(path: path, tensor: name) }
+        guard info.dtype == "I32" else { throw EmbeddingError.unsupportedDType(path: path, tensor: name, dtype: info.dtype) }
+        guard info.shape == expected else {
+            throw EmbeddingError.shapeMismatch(path: path, tensor: name, expected: expected, actual: info.shape)
+        }
+        var values = [Int32](repeating: 0, count: info.range.count / 4)
+        values.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: file.bytes + dataStart + info.range.lowerBound, count: info.range.count)) }
+        return values
+    }
+
     /// See `MappedFile.releaseResidentPages`.
     public func releaseResidentPages() { file.releaseResidentPages() }
 

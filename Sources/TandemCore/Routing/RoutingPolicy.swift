@@ -1,0 +1,288 @@
+import Foundation
+
+/// How far the AI may go for one intent, as set by the workspace's admins.
+public enum AutomationMode: String, Codable, Sendable, CaseIterable {
+    /// The AI answers on its own when the rest of the policy allows it.
+    case auto
+    /// The AI only drafts; a person reviews and sends.
+    case draftOnly = "draft-only"
+    /// The AI stays out: every message of this intent goes to a person.
+    case off
+}
+
+/// The knowledge base's settings for one intent.
+public struct IntentSettings: Codable, Sendable, Equatable {
+    public var key: String
+    /// Sensitive intents (fraud, bereavement, complaints, ...) always go to a person, however
+    /// confident the model is: the cost of a wrong automated answer there is not the usual one.
+    public var sensitive: Bool
+    public var automation: AutomationMode
+
+    public init(key: String, sensitive: Bool, automation: AutomationMode) {
+        self.key = key
+        self.sensitive = sensitive
+        self.automation = automation
+    }
+}
+
+/// What the intent model says about one message.
+public struct Prediction: Codable, Sendable, Equatable {
+    /// A runner-up intent, shown to the person who takes over.
+    public struct Alternative: Codable, Sendable, Equatable {
+        public var intent: String
+        public var probability: Double
+
+        public init(intent: String, probability: Double) {
+            self.intent = intent
+            self.probability = probability
+        }
+    }
+
+    public var intent: String
+    public var confidence: Double
+    /// The certified threshold for this intent (see `Thresholds.threshold(for:)`); nil when
+    /// nothing could be certified, in which case nothing is answered automatically.
+    public var threshold: Double?
+    /// Below this confidence the message looks unlike anything the knowledge base covers.
+    public var unknownThreshold: Double
+    /// How close the message is to known training examples; carried for display, not used by
+    /// the rules (the unknown threshold already encodes out-of-scope detection).
+    public var familiarity: Double
+    /// The top intents with their probabilities.
+    public var alternatives: [Alternative]
+
+    public init(intent: String, confidence: Double, threshold: Double?, unknownThreshold: Double,
+                familiarity: Double, alternatives: [Alternative] = []) {
+        self.intent = intent
+        self.confidence = confidence
+        self.threshold = threshold
+        self.unknownThreshold = unknownThreshold
+        self.familiarity = familiarity
+        self.alternatives = alternatives
+    }
+}
+
+/// Where the conversation stands before this message.
+public struct ConversationState: Codable, Sendable, Equatable {
+    /// A person has taken the conversation over.
+    public var humanOwns: Bool
+    /// The previous turn was an automated answer, so "that didn't help" refers to the AI.
+    public var lastTurnWasAIAnswer: Bool
+    /// AI answers in a row the customer came back on without resolution, before this message.
+    public var consecutiveUnresolvedTurns: Int
+
+    public init(humanOwns: Bool = false, lastTurnWasAIAnswer: Bool = false, consecutiveUnresolvedTurns: Int = 0) {
+        self.humanOwns = humanOwns
+        self.lastTurnWasAIAnswer = lastTurnWasAIAnswer
+        self.consecutiveUnresolvedTurns = consecutiveUnresolvedTurns
+    }
+}
+
+/// Workspace-wide switches.
+public struct WorkspaceState: Codable, Sendable, Equatable {
+    /// Stops all automated answers at once.
+    public var killSwitch: Bool
+    /// Intents the quality guardrail has switched to draft-only after seeing bad outcomes.
+    public var guardrailDraftOnly: Set<String>
+
+    public init(killSwitch: Bool = false, guardrailDraftOnly: Set<String> = []) {
+        self.killSwitch = killSwitch
+        self.guardrailDraftOnly = guardrailDraftOnly
+    }
+}
+
+/// Everything the routing decision depends on; gathered by the caller so the decision is pure.
+public struct RoutingInput: Codable, Sendable, Equatable {
+    public var signals: MessageSignals
+    /// nil when no model is loaded.
+    public var prediction: Prediction?
+    /// Settings of the predicted intent; nil when the knowledge base does not know it.
+    public var intent: IntentSettings?
+    public var conversation: ConversationState
+    public var workspace: WorkspaceState
+
+    public init(signals: MessageSignals, prediction: Prediction?, intent: IntentSettings?,
+                conversation: ConversationState = .init(), workspace: WorkspaceState = .init()) {
+        self.signals = signals
+        self.prediction = prediction
+        self.intent = intent
+        self.conversation = conversation
+        self.workspace = workspace
+    }
+}
+
+/// What to do with one message, which rule decided it, and why, in words a supervisor can check.
+public struct RoutingDecision: Codable, Sendable, Equatable {
+    public enum Action: String, Codable, Sendable, CaseIterable {
+        /// Send the AI's answer to the customer.
+        case answer
+        /// Let the AI draft; a person reviews and sends.
+        case draftForHuman = "draft"
+        /// Route to a person; the AI does not answer.
+        case handOff = "hand-off"
+    }
+
+    /// The rule that decided, in evaluation order. Raw values are stored in the database and
+    /// shown to supervisors: never rename them.
+    public enum Rule: String, Codable, Sendable, CaseIterable {
+        /// 1. The workspace kill switch is on.
+        case killSwitch = "kill-switch"
+        /// 2. A person owns the conversation: the AI only drafts.
+        case humanOwns = "human-owns"
+        /// 3. The customer asks for a person.
+        case askedForHuman = "asked-for-human"
+        /// 4. The customer is frustrated (`MessageSignals.isFrustrated`).
+        case frustration = "frustration"
+        /// 5. The customer says the last AI answer did not help.
+        case notHelpful = "not-helpful"
+        /// 6. No intent model is loaded.
+        case noModel = "no-model"
+        /// 7. Confidence below the unknown threshold, or the intent is not in the knowledge base.
+        case unknownRequest = "unknown-request"
+        /// 8. The intent is marked sensitive.
+        case sensitive = "sensitive"
+        /// 9. Automation is off for the intent.
+        case automationOff = "automation-off"
+        /// 10a. The intent is set to draft-only.
+        case draftOnly = "draft-only"
+        /// 10b. The quality guardrail switched the intent to draft-only.
+        case guardrail = "guardrail"
+        /// 11. No threshold is certified for the intent.
+        case notCertified = "not-certified"
+        /// 12. Confidence below the certified threshold.
+        case lowConfidence = "low-confidence"
+        /// 13. The customer already came back unresolved after an AI answer.
+        case repeatedUnresolved = "repeated-unresolved"
+        /// 14. Everything allows an automated answer.
+        case confident = "confident"
+    }
+
+    public var action: Action
+    public var rule: Rule
+    /// Human sentences: what fired, and confidence against thresholds with numbers.
+    public var reasons: [String]
+    /// The prediction's confidence, whenever there is a prediction.
+    public var confidence: Double?
+    /// The prediction's certified threshold, whenever there is a prediction and one is certified.
+    public var threshold: Double?
+
+    public init(action: Action, rule: Rule, reasons: [String], confidence: Double?, threshold: Double?) {
+        self.action = action
+        self.rule = rule
+        self.reasons = reasons
+        self.confidence = confidence
+        self.threshold = threshold
+    }
+}
+
+/// Decides whether the AI answers, drafts for a person, or hands the message to a person.
+///
+/// Rules are checked in a fixed order and the first that matches wins (see `RoutingDecision.Rule`).
+/// The order puts what a person or the customer said above anything the model says: the kill
+/// switch, a person's ownership and the customer's own words are never overridden by a
+/// confident prediction. Only when every rule lets it through does the AI answer.
+///
+/// Comparisons are written so that a NaN confidence or threshold hands off rather than answers.
+public enum RoutingPolicy {
+    public static func decide(_ input: RoutingInput) -> RoutingDecision {
+        let signals = input.signals
+        let prediction = input.prediction
+        let predictionLine = prediction.map(summary)
+
+        func decision(_ action: RoutingDecision.Action, _ rule: RoutingDecision.Rule, _ reasons: [String]) -> RoutingDecision {
+            RoutingDecision(action: action, rule: rule, reasons: reasons,
+                            confidence: prediction?.confidence, threshold: prediction?.threshold)
+        }
+        /// Reasons for rules that fire before the model is consulted: the prediction is still
+        /// shown, so a supervisor can see what the AI would have done.
+        func withPrediction(_ reasons: [String]) -> [String] {
+            reasons + (predictionLine.map { [$0] } ?? [])
+        }
+
+        if input.workspace.killSwitch {
+            return decision(.handOff, .killSwitch, withPrediction(["the workspace kill switch is on: no automated answers"]))
+        }
+        if input.conversation.humanOwns {
+            return decision(.draftForHuman, .humanOwns, withPrediction(["a person owns this conversation: the AI only suggests a draft"]))
+        }
+        if signals.asksForHuman {
+            return decision(.handOff, .askedForHuman, withPrediction(["the customer asks for a person"] + signals.matched))
+        }
+        if signals.isFrustrated {
+            let sentence = "the customer is frustrated: frustration \(f3(signals.frustration)) >= \(f3(MessageSignals.frustrationThreshold))"
+            return decision(.handOff, .frustration, withPrediction([sentence] + signals.matched))
+        }
+        if signals.saysNotHelpful && input.conversation.lastTurnWasAIAnswer {
+            return decision(.handOff, .notHelpful, withPrediction(["the customer says the last AI answer did not help"] + signals.matched))
+        }
+        guard let prediction else {
+            return decision(.handOff, .noModel, ["no intent model is loaded"])
+        }
+        let intent = prediction.intent
+        if isBelow(prediction.confidence, prediction.unknownThreshold) {
+            let sentence = "confidence \(f3(prediction.confidence)) < unknown threshold \(f3(prediction.unknownThreshold)) for \(intent): "
+                + "likely a request the knowledge base does not cover"
+            return decision(.handOff, .unknownRequest, [sentence] + alternativesLine(prediction))
+        }
+        // Settings for another intent would apply the wrong sensitivity and automation mode,
+        // so they count as no settings at all.
+        guard let settings = input.intent, settings.key == intent else {
+            let sentence = input.intent.map { "the settings given are for \($0.key), not for the predicted \(intent)" }
+                ?? "predicted intent \(intent) is not in the knowledge base"
+            return decision(.handOff, .unknownRequest, [sentence, summary(prediction)] + alternativesLine(prediction))
+        }
+        if settings.sensitive {
+            return decision(.handOff, .sensitive, withPrediction(["\(intent) is marked sensitive: always handled by a person"]))
+        }
+        switch settings.automation {
+        case .off:
+            return decision(.handOff, .automationOff, withPrediction(["automation is off for \(intent)"]))
+        case .draftOnly:
+            return decision(.draftForHuman, .draftOnly, withPrediction(["\(intent) is set to draft-only: a person reviews the AI's draft"]))
+        case .auto:
+            break
+        }
+        if input.workspace.guardrailDraftOnly.contains(intent) {
+            return decision(.draftForHuman, .guardrail, withPrediction(["the quality guardrail switched \(intent) to draft-only"]))
+        }
+        guard let threshold = prediction.threshold else {
+            return decision(.handOff, .notCertified,
+                            ["no threshold is certified for \(intent) (confidence \(f3(prediction.confidence)))"])
+        }
+        if isBelow(prediction.confidence, threshold) {
+            let sentence = "confidence \(f3(prediction.confidence)) < threshold \(f3(threshold)) for \(intent)"
+            return decision(.handOff, .lowConfidence, [sentence] + alternativesLine(prediction))
+        }
+        let confident = "confidence \(f3(prediction.confidence)) >= threshold \(f3(threshold)) for \(intent)"
+        let unresolved = input.conversation.consecutiveUnresolvedTurns
+        if unresolved >= 1 {
+            let sentence = "the customer came back unresolved after \(unresolved) AI answer\(unresolved == 1 ? "" : "s") in a row: "
+                + "a second unresolved automated turn is not attempted"
+            return decision(.handOff, .repeatedUnresolved, [sentence, confident])
+        }
+        return decision(.answer, .confident, [confident])
+    }
+
+    /// True unless `value` is at least `bound`; NaN on either side counts as below.
+    private static func isBelow(_ value: Double, _ bound: Double) -> Bool {
+        !(value >= bound)
+    }
+
+    private static func summary(_ prediction: Prediction) -> String {
+        let threshold = prediction.threshold.map { "threshold \(f3($0))" } ?? "no certified threshold"
+        return "prediction: \(prediction.intent) at confidence \(f3(prediction.confidence)) (\(threshold), "
+            + "unknown threshold \(f3(prediction.unknownThreshold)))"
+    }
+
+    /// The runners-up, for the person who takes over; empty when the model gave none.
+    private static func alternativesLine(_ prediction: Prediction) -> [String] {
+        guard !prediction.alternatives.isEmpty else { return [] }
+        let listed = prediction.alternatives.prefix(3).map { "\($0.intent) \(f3($0.probability))" }
+        return ["closest intents: " + listed.joined(separator: ", ")]
+    }
+}
+
+/// A number with three decimals, as reasons show them.
+private func f3(_ value: Double) -> String {
+    String(format: "%.3f", value)
+}

@@ -1,0 +1,290 @@
+import Foundation
+
+/// What went wrong while planning staff, with the field or line it concerns.
+public enum StaffingError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A planning parameter is out of its range; `allowed` completes "must be …".
+    case invalidParameter(field: String, value: Double, allowed: String)
+    /// An interval given in code has a negative or non-finite conversation count
+    /// (`position` is 1-based).
+    case invalidConversations(interval: String, position: Int, value: Double)
+    /// The forecast has no intervals.
+    case noIntervals
+    /// The CSV text itself is malformed, or lacks a required column.
+    case csv(CSVTable.ParseError)
+    /// A CSV field that should hold a number does not.
+    case invalidNumber(line: Int, column: String, text: String)
+    /// A CSV number is negative, infinite or NaN.
+    case negativeOrNonFinite(line: Int, column: String, text: String)
+    /// A CSV field that must not be empty is.
+    case emptyField(line: Int, column: String)
+    /// No staffing up to `agentsTried` agents meets the target (a target within rounding of 100%).
+    case targetUnreachable(interval: String?, agentsTried: Int)
+
+    public var description: String {
+        switch self {
+        case .invalidParameter(let field, let value, let allowed):
+            return "\(field) = \(value): must be \(allowed)"
+        case .invalidConversations(let interval, let position, let value):
+            return "interval \(position) ('\(interval)'): conversations = \(value): must be a finite number of at least 0"
+        case .noIntervals:
+            return "the forecast has no intervals"
+        case .csv(let error):
+            return "\(error)"
+        case .invalidNumber(let line, let column, let text):
+            return "line \(line): \(column) '\(text)' is not a number"
+        case .negativeOrNonFinite(let line, let column, let text):
+            return "line \(line): \(column) '\(text)' must be a finite number of at least 0"
+        case .emptyField(let line, let column):
+            return "line \(line): \(column) is empty"
+        case .targetUnreachable(let interval, let agents):
+            let place = interval.map { "interval '\($0)': " } ?? ""
+            return "\(place)no staffing up to \(agents) agents meets the target; lower the service level or lengthen the answer time"
+        }
+    }
+}
+
+/// Everything a staffing plan is computed from. Times are in seconds unless the name says otherwise;
+/// shares and rates are fractions in 0...1.
+public struct StaffingInput: Codable, Hashable, Sendable {
+    /// One forecast interval: its label (e.g. "2025-03-03 09:00") and the conversations expected in it.
+    public struct Interval: Codable, Hashable, Sendable {
+        public var start: String
+        public var conversations: Double
+
+        public init(start: String, conversations: Double) {
+            self.start = start
+            self.conversations = conversations
+        }
+    }
+
+    public var intervals: [Interval]
+    /// Length of every interval in minutes (typically 15, 30 or 60).
+    public var intervalMinutes: Double
+    /// Share of conversations the AI answers on its own; people handle conversations × (1 − share).
+    public var automatedShare: Double
+    /// Mean handle time of a conversation handled by a person.
+    public var handleTimeSeconds: Double
+    /// Required fraction of people-handled conversations answered within `answerWithinSeconds`.
+    public var serviceLevelTarget: Double
+    public var answerWithinSeconds: Double
+    /// Highest acceptable agent occupancy.
+    public var maxOccupancy: Double
+    /// Share of paid time agents are not available (breaks, training, absence):
+    /// scheduled = ⌈needed / (1 − shrinkage)⌉.
+    public var shrinkage: Double
+    /// Mean customer patience; when given, queues are modelled with Erlang A, otherwise Erlang C.
+    public var patienceSeconds: Double?
+    /// Highest acceptable fraction of abandoning customers (Erlang A only).
+    public var maxAbandonment: Double?
+    public var costPerAgentHour: Double
+    /// Expected share of wrong answers among those the AI gives at `automatedShare`.
+    public var aiErrorRate: Double?
+    /// Expected share of wrong answers if the AI answered every conversation (share 1).
+    public var fullAutomationErrorRate: Double?
+
+    public init(intervals: [Interval], intervalMinutes: Double, automatedShare: Double, handleTimeSeconds: Double,
+                serviceLevelTarget: Double, answerWithinSeconds: Double, maxOccupancy: Double, shrinkage: Double,
+                patienceSeconds: Double? = nil, maxAbandonment: Double? = nil, costPerAgentHour: Double,
+                aiErrorRate: Double? = nil, fullAutomationErrorRate: Double? = nil) {
+        self.intervals = intervals
+        self.intervalMinutes = intervalMinutes
+        self.automatedShare = automatedShare
+        self.handleTimeSeconds = handleTimeSeconds
+        self.serviceLevelTarget = serviceLevelTarget
+        self.answerWithinSeconds = answerWithinSeconds
+        self.maxOccupancy = maxOccupancy
+        self.shrinkage = shrinkage
+        self.patienceSeconds = patienceSeconds
+        self.maxAbandonment = maxAbandonment
+        self.costPerAgentHour = costPerAgentHour
+        self.aiErrorRate = aiErrorRate
+        self.fullAutomationErrorRate = fullAutomationErrorRate
+    }
+}
+
+/// The staffing for one automated share: per interval and in total.
+public struct StaffingPlan: Codable, Hashable, Sendable {
+    public enum Model: String, Codable, Sendable {
+        /// Infinite patience (no patience given).
+        case erlangC
+        /// Exponential patience with the given mean.
+        case erlangA
+    }
+
+    public struct Interval: Codable, Hashable, Sendable {
+        public var start: String
+        public var conversations: Double
+        public var conversationsForPeople: Double
+        /// Agents handling conversations (before shrinkage).
+        public var agentsNeeded: Int
+        /// Agents to put on the schedule (after shrinkage).
+        public var agentsScheduled: Int
+        /// Expected fraction of people-handled conversations answered within the threshold.
+        public var serviceLevel: Double
+        /// Mean wait in seconds of the conversations that are answered.
+        public var averageSpeedOfAnswer: Double
+        public var occupancy: Double
+        /// Fraction of people-handled conversations abandoned; `nil` under Erlang C.
+        public var abandonment: Double?
+    }
+
+    public var model: Model
+    public var automatedShare: Double
+    public var intervals: [Interval]
+    public var conversations: Double
+    public var conversationsForPeople: Double
+    public var conversationsForAI: Double
+    public var agentHoursScheduled: Double
+    public var cost: Double
+    /// conversationsForAI × the AI's error rate at this share; `nil` when that rate was not given.
+    public var expectedWrongAIAnswers: Double?
+}
+
+/// Three plans from one forecast, for deciding how much to automate.
+public struct StaffingComparison: Codable, Hashable, Sendable {
+    /// Share 0: people answer everything.
+    public var withoutAI: StaffingPlan
+    /// The share in the input.
+    public var chosen: StaffingPlan
+    /// Share 1: the AI answers everything and nobody is scheduled.
+    public var fullAutomation: StaffingPlan
+}
+
+/// Turns a conversation forecast into agents per interval, agent-hours and cost.
+public enum StaffingPlanner {
+    /// Column names of the forecast CSV.
+    public static let startColumn = "interval_start"
+    public static let conversationsColumn = "conversations"
+
+    /// Plans staffing at the input's automated share.
+    /// - Throws: `StaffingError` naming the first invalid field or interval, or an unreachable target.
+    public static func plan(_ input: StaffingInput) throws -> StaffingPlan {
+        try validate(input)
+        return try plan(input, share: input.automatedShare, errorRate: input.aiErrorRate)
+    }
+
+    /// Plans the same forecast without AI, at the chosen share, and with the AI answering everything.
+    /// - Throws: `StaffingError` as `plan(_:)`.
+    public static func compare(_ input: StaffingInput) throws -> StaffingComparison {
+        try validate(input)
+        return StaffingComparison(
+            withoutAI: try plan(input, share: 0, errorRate: 0),
+            chosen: try plan(input, share: input.automatedShare, errorRate: input.aiErrorRate),
+            fullAutomation: try plan(input, share: 1, errorRate: input.fullAutomationErrorRate))
+    }
+
+    /// Reads a forecast from CSV with a header and the columns `interval_start` and `conversations`
+    /// (others are ignored). Fields are trimmed of spaces.
+    /// - Throws: `StaffingError.csv` for malformed CSV or a missing column, `.noIntervals` for a header
+    ///   without rows, and errors naming the line for an empty start, a non-number, or a negative or
+    ///   non-finite count.
+    public static func parseForecast(csv text: String) throws -> [StaffingInput.Interval] {
+        let table: CSVTable
+        let starts: [String]
+        let counts: [String]
+        do {
+            table = try CSVTable(parsing: text)
+            starts = try table.column(startColumn)
+            counts = try table.column(conversationsColumn)
+        } catch let error as CSVTable.ParseError {
+            throw StaffingError.csv(error)
+        }
+        guard !table.rows.isEmpty else { throw StaffingError.noIntervals }
+        return try zip(table.lineNumbers, zip(starts, counts)).map { line, fields in
+            let start = fields.0.trimmingCharacters(in: .whitespaces)
+            guard !start.isEmpty else { throw StaffingError.emptyField(line: line, column: startColumn) }
+            let text = fields.1.trimmingCharacters(in: .whitespaces)
+            guard let conversations = Double(text) else {
+                throw StaffingError.invalidNumber(line: line, column: conversationsColumn, text: fields.1)
+            }
+            guard conversations.isFinite && conversations >= 0 else {
+                throw StaffingError.negativeOrNonFinite(line: line, column: conversationsColumn, text: fields.1)
+            }
+            return StaffingInput.Interval(start: start, conversations: conversations)
+        }
+    }
+
+    /// Agents to schedule so that `needed` are available after `shrinkage`: ⌈needed / (1 − shrinkage)⌉.
+    /// A relative tolerance of 10⁻⁹ keeps rounding error (7 / 0.7 = 10.000000000000002) from adding
+    /// an agent.
+    public static func scheduledAgents(needed: Int, shrinkage: Double) -> Int {
+        guard needed > 0 else { return 0 }
+        return Int((Double(needed) / (1 - shrinkage) * (1 - 1e-9)).rounded(.up))
+    }
+
+    private static func plan(_ input: StaffingInput, share: Double, errorRate: Double?) throws -> StaffingPlan {
+        let intervalSeconds = input.intervalMinutes * 60
+        let target = Erlang.Target(serviceLevel: input.serviceLevelTarget, answerWithin: input.answerWithinSeconds,
+                                   maxOccupancy: input.maxOccupancy, maxAbandonment: input.maxAbandonment)
+        let intervals = try input.intervals.map { interval in
+            let forPeople = interval.conversations * (1 - share)
+            let workload = Erlang.Workload(arrivalRate: forPeople / intervalSeconds, handleTime: input.handleTimeSeconds,
+                                           patience: input.patienceSeconds)
+            let performance: Erlang.Performance
+            do {
+                performance = try Erlang.agentsNeeded(for: workload, target: target)
+            } catch StaffingError.targetUnreachable(_, let tried) {
+                throw StaffingError.targetUnreachable(interval: interval.start, agentsTried: tried)
+            }
+            return StaffingPlan.Interval(
+                start: interval.start,
+                conversations: interval.conversations,
+                conversationsForPeople: forPeople,
+                agentsNeeded: performance.agents,
+                agentsScheduled: scheduledAgents(needed: performance.agents, shrinkage: input.shrinkage),
+                serviceLevel: performance.serviceLevel,
+                averageSpeedOfAnswer: performance.averageSpeedOfAnswer,
+                occupancy: performance.occupancy,
+                abandonment: input.patienceSeconds == nil ? nil : performance.probabilityOfAbandonment)
+        }
+        let conversations = input.intervals.reduce(0) { $0 + $1.conversations }
+        let forPeople = intervals.reduce(0) { $0 + $1.conversationsForPeople }
+        let forAI = conversations * share
+        let agentHours = Double(intervals.reduce(0) { $0 + $1.agentsScheduled }) * input.intervalMinutes / 60
+        return StaffingPlan(
+            model: input.patienceSeconds == nil ? .erlangC : .erlangA,
+            automatedShare: share,
+            intervals: intervals,
+            conversations: conversations,
+            conversationsForPeople: forPeople,
+            conversationsForAI: forAI,
+            agentHoursScheduled: agentHours,
+            cost: agentHours * input.costPerAgentHour,
+            expectedWrongAIAnswers: errorRate.map { forAI * $0 })
+    }
+
+    private static func validate(_ input: StaffingInput) throws {
+        guard !input.intervals.isEmpty else { throw StaffingError.noIntervals }
+        for (index, interval) in input.intervals.enumerated() where !(interval.conversations.isFinite && interval.conversations >= 0) {
+            throw StaffingError.invalidConversations(interval: interval.start, position: index + 1, value: interval.conversations)
+        }
+        try Erlang.requirePositive(input.intervalMinutes, field: "intervalMinutes")
+        try requireShare(input.automatedShare, field: "automatedShare")
+        try Erlang.requirePositive(input.handleTimeSeconds, field: "handleTimeSeconds")
+        if !(input.serviceLevelTarget > 0 && input.serviceLevelTarget < 1) {
+            throw StaffingError.invalidParameter(field: "serviceLevelTarget", value: input.serviceLevelTarget, allowed: "above 0 and below 1")
+        }
+        try Erlang.requireNonNegative(input.answerWithinSeconds, field: "answerWithinSeconds")
+        try Erlang.requireFraction(input.maxOccupancy, field: "maxOccupancy")
+        if !(input.shrinkage >= 0 && input.shrinkage < 1) {
+            throw StaffingError.invalidParameter(field: "shrinkage", value: input.shrinkage, allowed: "at least 0 and below 1")
+        }
+        if let patience = input.patienceSeconds { try Erlang.requirePositive(patience, field: "patienceSeconds") }
+        if let maxAbandonment = input.maxAbandonment {
+            guard input.patienceSeconds != nil else {
+                throw StaffingError.invalidParameter(field: "maxAbandonment", value: maxAbandonment,
+                                                     allowed: "left out unless patienceSeconds is given (only Erlang A models abandonment)")
+            }
+            try Erlang.requireFraction(maxAbandonment, field: "maxAbandonment")
+        }
+        try Erlang.requireNonNegative(input.costPerAgentHour, field: "costPerAgentHour")
+        if let rate = input.aiErrorRate { try requireShare(rate, field: "aiErrorRate") }
+        if let rate = input.fullAutomationErrorRate { try requireShare(rate, field: "fullAutomationErrorRate") }
+    }
+
+    private static func requireShare(_ value: Double, field: String) throws {
+        guard value >= 0 && value <= 1 else {
+            throw StaffingError.invalidParameter(field: field, value: value, allowed: "between 0 and 1")
+        }
+    }
+}
