@@ -63,7 +63,7 @@ let package = Package(
         // Benchmarks, apart from tests: they print figures and ratios measured in one run.
         .target(
             name: "TandemBenchmarks",
-            dependencies: ["TandemServer", "TandemCore", "TandemEmbedding"],
+            dependencies: ["TandemServer", "TandemCore", "TandemEmbedding", .product(name: "Vapor", package: "vapor")],
             swiftSettings: fastMath
         ),
         // Thin command line: parses arguments, calls into the libraries.
@@ -82,8 +82,10 @@ let package = Package(
         .testTarget(
             name: "TandemServerTests",
             dependencies: [
-                "TandemServer",
+                "TandemServer", "TandemCore", "TandemEmbedding",
                 .product(name: "VaporTesting", package: "vapor"),
+                .product(name: "Fluent", package: "fluent"),
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
             ]
         ),
     ]

@@ -7,7 +7,7 @@ import TandemServer
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures (never part of the tests).",
-        subcommands: [Embed.self, Train.self])
+        subcommands: [Embed.self, Train.self, Serve.self])
 
     struct Embed: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -39,6 +39,51 @@ struct BenchCommand: ParsableCommand {
                 threads: threads ?? environment.threads, latencySamples: latencySamples,
                 progress: { if !json { FileHandle.standardError.write(Data(("… " + $0 + "\n").utf8)) } })
             let report = try benchmark.run()
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print(report.table)
+            }
+        }
+    }
+
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Customer messages over HTTP to a server on 127.0.0.1: message → AI decision latency and requests/s.")
+
+        @ArgumentParser.Option(help: "Messages per second in the open-loop run.")
+        var rate: Double = 100
+
+        @ArgumentParser.Option(help: "Seconds of open-loop load (the closed-loop run takes half as long).")
+        var seconds: Double = 20
+
+        @ArgumentParser.Option(help: "Concurrent clients in the closed-loop run.")
+        var concurrency = 8
+
+        @ArgumentParser.Option(help: "CSV of customer messages (default: Banking77's test set under ../shared).")
+        var input: String?
+
+        @ArgumentParser.Option(help: "Column holding the text.")
+        var column = "text"
+
+        @ArgumentParser.Option(help: "PostgreSQL URL (default: DATABASE_URL; SQLite in a scratch folder when unset). Data goes to a scratch schema, dropped afterwards.")
+        var databaseURL: String?
+
+        @Flag(help: "Print one JSON object instead of a table.")
+        var json = false
+
+        func run() async throws {
+            var environment = TandemEnvironment()
+            if let databaseURL { environment.databaseURL = databaseURL }
+            environment.databaseSchema = nil
+            let path = input ?? (environment.sharedDirectory as NSString).appendingPathComponent("data/banking77/test.csv")
+            let texts = FileManager.default.fileExists(atPath: path) ? try CSVTable(contentsOfFile: path).column(column) : []
+            if texts.isEmpty { FileHandle.standardError.write(Data("… no message file at \(path): using a single sample message\n".utf8)) }
+            let benchmark = ServeBenchmark(environment: environment, texts: texts, rate: rate, seconds: seconds, concurrency: concurrency,
+                                           progress: { message in if !json { FileHandle.standardError.write(Data(("… " + message + "\n").utf8)) } })
+            let report = try await benchmark.run()
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]

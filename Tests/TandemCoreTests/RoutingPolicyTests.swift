@@ -76,16 +76,19 @@ private let routingCases: [RoutingCase] = [
     RoutingCase(name: "no model", input: input { $0.prediction = nil }, action: .handOff, rule: .noModel),
 
     // 7. Unknown request.
-    RoutingCase(name: "below the unknown threshold", input: input { $0.prediction?.confidence = 0.2 }, action: .handOff, rule: .unknownRequest),
+    RoutingCase(name: "below the unknown threshold", input: input { $0.prediction?.knownScore = 0.2 }, action: .handOff, rule: .unknownRequest),
+    RoutingCase(name: "a confident prediction that looks unfamiliar is unknown",
+                input: input { $0.prediction?.confidence = 0.999; $0.prediction?.knownScore = 0.1 }, action: .handOff, rule: .unknownRequest),
     RoutingCase(name: "intent not in the knowledge base, however confident",
                 input: input { $0.intent = nil; $0.prediction?.confidence = 0.999 }, action: .handOff, rule: .unknownRequest),
     RoutingCase(name: "settings of another intent count as unknown",
                 input: input { $0.intent?.key = "card_linking" }, action: .handOff, rule: .unknownRequest),
-    RoutingCase(name: "NaN confidence hands off", input: input { $0.prediction?.confidence = .nan }, action: .handOff, rule: .unknownRequest),
+    RoutingCase(name: "NaN known-score hands off", input: input { $0.prediction?.knownScore = .nan }, action: .handOff, rule: .unknownRequest),
+    RoutingCase(name: "NaN confidence hands off", input: input { $0.prediction?.confidence = .nan }, action: .handOff, rule: .lowConfidence),
     RoutingCase(name: "exactly at the unknown threshold is not unknown",
-                input: input { $0.prediction?.confidence = 0.3 }, action: .handOff, rule: .lowConfidence),
+                input: input { $0.prediction?.knownScore = 0.3; $0.prediction?.confidence = 0.3 }, action: .handOff, rule: .lowConfidence),
     RoutingCase(name: "unknown beats sensitive",
-                input: input { $0.prediction?.confidence = 0.1; $0.intent?.sensitive = true }, action: .handOff, rule: .unknownRequest),
+                input: input { $0.prediction?.knownScore = 0.1; $0.intent?.sensitive = true }, action: .handOff, rule: .unknownRequest),
 
     // 8. Sensitive.
     RoutingCase(name: "sensitive intent with very high confidence",
@@ -179,8 +182,8 @@ func routingRules(_ example: RoutingCase) {
 }
 
 @Test func unknownReasonGivesNumbers() {
-    let decision = RoutingPolicy.decide(input { $0.prediction?.confidence = 0.1234 })
-    #expect(decision.reasons.first == "confidence 0.123 < unknown threshold 0.300 for card_arrival: "
+    let decision = RoutingPolicy.decide(input { $0.prediction?.knownScore = 0.1234 })
+    #expect(decision.reasons.first == "known-score 0.123 < unknown threshold 0.300 for card_arrival (confidence 0.970, familiarity 0.800): "
         + "likely a request the knowledge base does not cover")
     let missing = RoutingPolicy.decide(input { $0.intent = nil })
     #expect(missing.reasons.first == "predicted intent card_arrival is not in the knowledge base")

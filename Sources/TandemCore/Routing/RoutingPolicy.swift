@@ -43,18 +43,22 @@ public struct Prediction: Codable, Sendable, Equatable {
     /// The certified threshold for this intent (see `Thresholds.threshold(for:)`); nil when
     /// nothing could be certified, in which case nothing is answered automatically.
     public var threshold: Double?
-    /// Below this confidence the message looks unlike anything the knowledge base covers.
+    /// The out-of-scope signal (`IntentScores.knownScore`): ln(confidence) + γ·familiarity.
+    public var knownScore: Double
+    /// Below this known-score the message looks unlike anything the knowledge base covers.
     public var unknownThreshold: Double
-    /// How close the message is to known training examples; carried for display, not used by
-    /// the rules (the unknown threshold already encodes out-of-scope detection).
+    /// How close the message is to the predicted intent's examples (standard deviations); part
+    /// of the known-score, shown in reasons.
     public var familiarity: Double
     /// The top intents with their probabilities.
     public var alternatives: [Alternative]
 
-    public init(intent: String, confidence: Double, threshold: Double?, unknownThreshold: Double,
+    /// `knownScore` defaults to the confidence itself (a model without a familiarity term).
+    public init(intent: String, confidence: Double, threshold: Double?, unknownThreshold: Double, knownScore: Double? = nil,
                 familiarity: Double, alternatives: [Alternative] = []) {
         self.intent = intent
         self.confidence = confidence
+        self.knownScore = knownScore ?? confidence
         self.threshold = threshold
         self.unknownThreshold = unknownThreshold
         self.familiarity = familiarity
@@ -219,8 +223,9 @@ public enum RoutingPolicy {
             return decision(.handOff, .noModel, ["no intent model is loaded"])
         }
         let intent = prediction.intent
-        if isBelow(prediction.confidence, prediction.unknownThreshold) {
-            let sentence = "confidence \(f3(prediction.confidence)) < unknown threshold \(f3(prediction.unknownThreshold)) for \(intent): "
+        if isBelow(prediction.knownScore, prediction.unknownThreshold) {
+            let sentence = "known-score \(f3(prediction.knownScore)) < unknown threshold \(f3(prediction.unknownThreshold)) for \(intent) "
+                + "(confidence \(f3(prediction.confidence)), familiarity \(f3(prediction.familiarity))): "
                 + "likely a request the knowledge base does not cover"
             return decision(.handOff, .unknownRequest, [sentence] + alternativesLine(prediction))
         }

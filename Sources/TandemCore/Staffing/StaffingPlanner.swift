@@ -19,6 +19,18 @@ public enum StaffingError: Error, Equatable, Sendable, CustomStringConvertible {
     case emptyField(line: Int, column: String)
     /// No staffing up to `agentsTried` agents meets the target (a target within rounding of 100%).
     case targetUnreachable(interval: String?, agentsTried: Int)
+    /// An interval start that should be a time (to infer or check the interval length) is not one.
+    case invalidStart(line: Int, text: String)
+    /// An interval start is not after the previous one (a duplicate, or rows out of order).
+    case startNotAfterPrevious(line: Int, start: String, previous: String)
+    /// The gap from the previous start is not a whole number of intervals.
+    case irregularStart(line: Int, start: String, minutesAfterPrevious: Double, intervalMinutes: Double)
+    /// The interval length cannot be inferred (a single interval) and was not given.
+    case intervalNotInferable(String)
+    /// The given interval length disagrees with the one the starts show.
+    case intervalMismatch(given: Double, inferred: Double)
+    /// The forecast file cannot be read; `reason` completes "<path> …".
+    case unreadableFile(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -39,8 +51,28 @@ public enum StaffingError: Error, Equatable, Sendable, CustomStringConvertible {
         case .targetUnreachable(let interval, let agents):
             let place = interval.map { "interval '\($0)': " } ?? ""
             return "\(place)no staffing up to \(agents) agents meets the target; lower the service level or lengthen the answer time"
+        case .invalidStart(let line, let text):
+            return "line \(line): interval start '\(text)' is not a time (use HH:mm, YYYY-MM-DD HH:mm or ISO 8601 such as "
+                + "2025-03-03T09:00:00Z)"
+        case .startNotAfterPrevious(let line, let start, let previous):
+            return "line \(line): interval start '\(start)' is not after the previous one ('\(previous)'); "
+                + "rows must be in time order without duplicates"
+        case .irregularStart(let line, let start, let gap, let interval):
+            return "line \(line): interval start '\(start)' is \(minutes(gap)) minutes after the previous one, "
+                + "not a whole number of \(minutes(interval))-minute intervals"
+        case .intervalNotInferable(let reason):
+            return "cannot infer the interval length: \(reason); give it with --interval-minutes"
+        case .unreadableFile(let path, let reason):
+            return "\(path) \(reason)"
+        case .intervalMismatch(let given, let inferred):
+            return "the interval length is \(minutes(given)) minutes, but the forecast's starts are \(minutes(inferred)) minutes apart"
         }
     }
+}
+
+/// A number of minutes without a needless ".0".
+private func minutes(_ value: Double) -> String {
+    value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(format: "%g", value)
 }
 
 /// Everything a staffing plan is computed from. Times are in seconds unless the name says otherwise;
@@ -112,8 +144,11 @@ public struct StaffingPlan: Codable, Hashable, Sendable {
     }
 
     public struct Interval: Codable, Hashable, Sendable {
+        /// The forecast's label for the interval.
         public var start: String
+        /// All conversations forecast for the interval.
         public var conversations: Double
+        /// Arrivals to people: conversations × (1 − automated share).
         public var conversationsForPeople: Double
         /// Agents handling conversations (before shrinkage).
         public var agentsNeeded: Int
@@ -128,15 +163,30 @@ public struct StaffingPlan: Codable, Hashable, Sendable {
         public var abandonment: Double?
     }
 
+    /// Which queueing model the figures come from.
     public var model: Model
+    /// Share of conversations the AI answers in this plan.
     public var automatedShare: Double
     public var intervals: [Interval]
+    /// Totals over all intervals.
     public var conversations: Double
     public var conversationsForPeople: Double
     public var conversationsForAI: Double
+    /// Agent-hours handling conversations (Σ agents needed × interval length), before shrinkage.
+    public var agentHoursNeeded: Double
+    /// Agent-hours to schedule and pay for (Σ agents scheduled × interval length), after shrinkage.
     public var agentHoursScheduled: Double
+    /// The most agents scheduled in any one interval: the headcount the busiest interval needs.
+    public var peakAgentsScheduled: Int
+    /// Fraction of all people-handled conversations answered within the threshold (intervals
+    /// weighted by arrivals to people); `nil` when people handle nothing.
+    public var serviceLevel: Double?
+    /// Mean wait in seconds over all answered people-handled conversations; `nil` when people handle nothing.
+    public var averageSpeedOfAnswer: Double?
+    /// agentHoursScheduled × cost per agent-hour.
     public var cost: Double
-    /// conversationsForAI × the AI's error rate at this share; `nil` when that rate was not given.
+    /// conversationsForAI × the AI's error rate at this share; 0 when the AI answers nothing, else
+    /// `nil` when that rate was not given.
     public var expectedWrongAIAnswers: Double?
 }
 
@@ -152,7 +202,7 @@ public struct StaffingComparison: Codable, Hashable, Sendable {
 
 /// Turns a conversation forecast into agents per interval, agent-hours and cost.
 public enum StaffingPlanner {
-    /// Column names of the forecast CSV.
+    /// Column names of the forecast CSV (`Forecast.parse(csv:)` also accepts a few variants).
     public static let startColumn = "interval_start"
     public static let conversationsColumn = "conversations"
 
@@ -173,35 +223,10 @@ public enum StaffingPlanner {
             fullAutomation: try plan(input, share: 1, errorRate: input.fullAutomationErrorRate))
     }
 
-    /// Reads a forecast from CSV with a header and the columns `interval_start` and `conversations`
-    /// (others are ignored). Fields are trimmed of spaces.
-    /// - Throws: `StaffingError.csv` for malformed CSV or a missing column, `.noIntervals` for a header
-    ///   without rows, and errors naming the line for an empty start, a non-number, or a negative or
-    ///   non-finite count.
+    /// Reads a forecast's intervals from CSV (see `Forecast.parse(csv:)`, which also keeps the line numbers).
+    /// - Throws: as `Forecast.parse(csv:)`.
     public static func parseForecast(csv text: String) throws -> [StaffingInput.Interval] {
-        let table: CSVTable
-        let starts: [String]
-        let counts: [String]
-        do {
-            table = try CSVTable(parsing: text)
-            starts = try table.column(startColumn)
-            counts = try table.column(conversationsColumn)
-        } catch let error as CSVTable.ParseError {
-            throw StaffingError.csv(error)
-        }
-        guard !table.rows.isEmpty else { throw StaffingError.noIntervals }
-        return try zip(table.lineNumbers, zip(starts, counts)).map { line, fields in
-            let start = fields.0.trimmingCharacters(in: .whitespaces)
-            guard !start.isEmpty else { throw StaffingError.emptyField(line: line, column: startColumn) }
-            let text = fields.1.trimmingCharacters(in: .whitespaces)
-            guard let conversations = Double(text) else {
-                throw StaffingError.invalidNumber(line: line, column: conversationsColumn, text: fields.1)
-            }
-            guard conversations.isFinite && conversations >= 0 else {
-                throw StaffingError.negativeOrNonFinite(line: line, column: conversationsColumn, text: fields.1)
-            }
-            return StaffingInput.Interval(start: start, conversations: conversations)
-        }
+        try Forecast.parse(csv: text).intervals
     }
 
     /// Agents to schedule so that `needed` are available after `shrinkage`: ⌈needed / (1 − shrinkage)⌉.
@@ -240,7 +265,11 @@ public enum StaffingPlanner {
         let conversations = input.intervals.reduce(0) { $0 + $1.conversations }
         let forPeople = intervals.reduce(0) { $0 + $1.conversationsForPeople }
         let forAI = conversations * share
-        let agentHours = Double(intervals.reduce(0) { $0 + $1.agentsScheduled }) * input.intervalMinutes / 60
+        let hours = input.intervalMinutes / 60
+        let agentHours = Double(intervals.reduce(0) { $0 + $1.agentsScheduled }) * hours
+        // Answered conversations weight the waits: in Erlang A those who abandon have no speed of answer.
+        let answered = intervals.map { $0.conversationsForPeople * (1 - ($0.abandonment ?? 0)) }
+        let answeredTotal = answered.reduce(0, +)
         return StaffingPlan(
             model: input.patienceSeconds == nil ? .erlangC : .erlangA,
             automatedShare: share,
@@ -248,9 +277,14 @@ public enum StaffingPlanner {
             conversations: conversations,
             conversationsForPeople: forPeople,
             conversationsForAI: forAI,
+            agentHoursNeeded: Double(intervals.reduce(0) { $0 + $1.agentsNeeded }) * hours,
             agentHoursScheduled: agentHours,
+            peakAgentsScheduled: intervals.map(\.agentsScheduled).max() ?? 0,
+            serviceLevel: forPeople > 0 ? intervals.reduce(0) { $0 + $1.conversationsForPeople * $1.serviceLevel } / forPeople : nil,
+            averageSpeedOfAnswer: answeredTotal > 0
+                ? zip(intervals, answered).reduce(0) { $0 + $1.1 * $1.0.averageSpeedOfAnswer } / answeredTotal : nil,
             cost: agentHours * input.costPerAgentHour,
-            expectedWrongAIAnswers: errorRate.map { forAI * $0 })
+            expectedWrongAIAnswers: forAI == 0 ? 0 : errorRate.map { forAI * $0 })
     }
 
     private static func validate(_ input: StaffingInput) throws {

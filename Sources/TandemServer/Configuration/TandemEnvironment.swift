@@ -9,11 +9,58 @@ public struct TandemEnvironment: Sendable, Equatable {
     public var modelDirectory: String
     /// Threads the encoder may use (`TANDEM_THREADS`, default: all cores).
     public var threads: Int
+    /// PostgreSQL URL (`DATABASE_URL`); without it Tandem uses SQLite in `dataDirectory`.
+    public var databaseURL: String?
+    /// Where the SQLite database lives (`TANDEM_DATA_DIR`, default `./data`).
+    public var dataDirectory: String
+    /// Address and port to listen on (`TANDEM_HOST`, `TANDEM_PORT`).
+    public var host: String
+    public var port: Int
+    /// The address people use to reach this server, for links (`TANDEM_PUBLIC_URL`).
+    public var publicURL: String
+    /// Load the demo workspace into an empty database (`TANDEM_DEMO`, default true).
+    public var loadDemo: Bool
+    /// Password of the demo agents (`TANDEM_DEMO_PASSWORD`).
+    public var demoPassword: String
+    /// Train a model from the knowledge base at start when none is active (`TANDEM_TRAIN_ON_START`).
+    public var trainOnStart: Bool
+    /// Longest customer or agent message accepted, in characters (`TANDEM_MAX_MESSAGE_CHARS`).
+    public var maxMessageCharacters: Int
+    /// Identifies this process among the nodes sharing a database (`TANDEM_NODE_ID`).
+    public var nodeID: String
+    /// Encoder to use: `model` (default) or `lexical` (`TANDEM_ENCODER`).
+    public var encoder: String
+    /// PostgreSQL schema to use instead of `public` (`TANDEM_DATABASE_SCHEMA`; tests isolate runs this way).
+    public var databaseSchema: String?
+    /// Bcrypt cost for agents' passwords (`TANDEM_BCRYPT_COST`, default 12).
+    public var bcryptCost: Int
+    /// `TANDEM_SHARED_DIR`: the read-only data folder benchmarks read Banking77 from.
+    public var sharedDirectory: String
 
     public init(_ environment: [String: String] = ProcessInfo.processInfo.environment) {
-        modelDirectory = environment["TANDEM_MODEL_DIR"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? EncoderLoader.defaultDirectory(environment: environment)
-        threads = environment["TANDEM_THREADS"].flatMap(Int.init).map { max(1, $0) }
-            ?? ProcessInfo.processInfo.activeProcessorCount
+        func value(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
+        func flag(_ key: String, _ fallback: Bool) -> Bool {
+            guard let v = value(key)?.lowercased() else { return fallback }
+            return ["1", "true", "yes", "on"].contains(v)
+        }
+        modelDirectory = value("TANDEM_MODEL_DIR") ?? EncoderLoader.defaultDirectory(environment: environment)
+        threads = value("TANDEM_THREADS").flatMap(Int.init).map { max(1, $0) } ?? ProcessInfo.processInfo.activeProcessorCount
+        databaseURL = value("DATABASE_URL")
+        dataDirectory = value("TANDEM_DATA_DIR") ?? "data"
+        host = value("TANDEM_HOST") ?? "127.0.0.1"
+        port = value("TANDEM_PORT").flatMap(Int.init) ?? value("PORT").flatMap(Int.init) ?? 8080
+        publicURL = value("TANDEM_PUBLIC_URL") ?? "http://\(host):\(port)"
+        loadDemo = flag("TANDEM_DEMO", true)
+        demoPassword = value("TANDEM_DEMO_PASSWORD") ?? "tandem-demo"
+        trainOnStart = flag("TANDEM_TRAIN_ON_START", true)
+        maxMessageCharacters = value("TANDEM_MAX_MESSAGE_CHARS").flatMap(Int.init).map { max(1, $0) } ?? 2000
+        nodeID = value("TANDEM_NODE_ID") ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        encoder = value("TANDEM_ENCODER") ?? "model"
+        databaseSchema = value("TANDEM_DATABASE_SCHEMA")
+        sharedDirectory = value("TANDEM_SHARED_DIR") ?? "../shared"
+        bcryptCost = value("TANDEM_BCRYPT_COST").flatMap(Int.init).map { min(max($0, 4), 31) } ?? 12
     }
+
+    /// The SQLite file used when no `DATABASE_URL` is set.
+    public var sqlitePath: String { (dataDirectory as NSString).appendingPathComponent("tandem.sqlite") }
 }

@@ -1,0 +1,177 @@
+import Foundation
+
+/// What `tandem plan` prints: the plan at the chosen automated share, interval by interval, and
+/// how it compares with no AI and with the AI answering everything. Encodes as one JSON object.
+public struct StaffingReport: Codable, Hashable, Sendable {
+    /// The settings the plan was computed with, so a saved report can be reproduced. Fields
+    /// without a comment mean what the `StaffingInput` field of the same name means.
+    public struct Settings: Codable, Hashable, Sendable {
+        public var model: StaffingPlan.Model
+        /// Intervals in the forecast.
+        public var intervals: Int
+        public var intervalMinutes: Double
+        /// Whether the interval length was inferred from the starts rather than given.
+        public var intervalMinutesInferred: Bool
+        public var automatedShare: Double
+        public var handleTimeSeconds: Double
+        public var serviceLevelTarget: Double
+        public var answerWithinSeconds: Double
+        public var maxOccupancy: Double
+        public var shrinkage: Double
+        public var patienceSeconds: Double?
+        public var maxAbandonment: Double?
+        public var costPerAgentHour: Double
+        /// Error rate of the AI when it answers every conversation.
+        public var fullAutomationErrorRate: Double?
+    }
+
+    /// One line of the comparison: the totals of a plan, without its intervals. Fields without
+    /// a comment mean what the `StaffingPlan` field of the same name means.
+    public struct Scenario: Codable, Hashable, Sendable {
+        /// "no AI", "AI at target" or "AI answers everything".
+        public var name: String
+        public var automatedShare: Double
+        public var conversationsForPeople: Double
+        public var conversationsForAI: Double
+        public var agentHoursNeeded: Double
+        public var agentHoursScheduled: Double
+        public var peakAgentsScheduled: Int
+        public var cost: Double
+        /// Cost of the no-AI plan minus this one's: what this much automation saves on staff.
+        public var savingsVersusNoAI: Double
+        /// Wrong AI answers to expect; `nil` when the AI's error rate at this share is unknown.
+        public var expectedWrongAIAnswers: Double?
+    }
+
+    public var settings: Settings
+    /// The plan at the chosen share, with every interval.
+    public var plan: StaffingPlan
+    /// No AI, the chosen share, and the AI answering everything, in that order.
+    public var comparison: [Scenario]
+
+    /// Plans `input` at its share and at shares 0 and 1.
+    /// - Throws: `StaffingError` as `StaffingPlanner.compare(_:)`.
+    public init(input: StaffingInput, intervalMinutesInferred: Bool = false) throws {
+        let plans = try StaffingPlanner.compare(input)
+        settings = Settings(
+            model: plans.chosen.model, intervals: input.intervals.count, intervalMinutes: input.intervalMinutes,
+            intervalMinutesInferred: intervalMinutesInferred, automatedShare: input.automatedShare,
+            handleTimeSeconds: input.handleTimeSeconds, serviceLevelTarget: input.serviceLevelTarget,
+            answerWithinSeconds: input.answerWithinSeconds, maxOccupancy: input.maxOccupancy, shrinkage: input.shrinkage,
+            patienceSeconds: input.patienceSeconds, maxAbandonment: input.maxAbandonment, costPerAgentHour: input.costPerAgentHour,
+            fullAutomationErrorRate: input.fullAutomationErrorRate)
+        plan = plans.chosen
+        let baseline = plans.withoutAI.cost
+        comparison = [("no AI", plans.withoutAI), ("AI at target", plans.chosen), ("AI answers everything", plans.fullAutomation)]
+            .map { name, plan in
+                Scenario(name: name, automatedShare: plan.automatedShare, conversationsForPeople: plan.conversationsForPeople,
+                         conversationsForAI: plan.conversationsForAI, agentHoursNeeded: plan.agentHoursNeeded,
+                         agentHoursScheduled: plan.agentHoursScheduled, peakAgentsScheduled: plan.peakAgentsScheduled,
+                         cost: plan.cost, savingsVersusNoAI: baseline - plan.cost, expectedWrongAIAnswers: plan.expectedWrongAIAnswers)
+            }
+    }
+
+    /// The report as aligned text: settings, one row per interval, totals, then the comparison.
+    public func table() -> String {
+        let s = settings
+        let abandonment = plan.model == .erlangA
+        var lines: [String] = []
+        let modelName = abandonment ? "Erlang A, mean patience \(number(s.patienceSeconds ?? 0)) s" : "Erlang C"
+        lines.append("Staffing plan (\(modelName)): \(number(plan.conversations)) conversations in \(s.intervals) intervals of "
+            + "\(number(s.intervalMinutes)) minutes\(s.intervalMinutesInferred ? " (inferred from the starts)" : "")")
+        lines.append("AI answers \(percent(s.automatedShare)), people \(number(plan.conversationsForPeople, decimals: 1)) conversations; "
+            + "handle time \(number(s.handleTimeSeconds)) s; target \(percent(s.serviceLevelTarget)) answered within "
+            + "\(number(s.answerWithinSeconds)) s, occupancy at most \(percent(s.maxOccupancy))"
+            + (s.maxAbandonment.map { ", abandonment at most \(percent($0))" } ?? "")
+            + "; shrinkage \(percent(s.shrinkage)); \(money(s.costPerAgentHour)) per agent-hour")
+        lines.append("")
+
+        var header = ["start", "conversations", "to people", "agents needed", "with shrinkage", "service level", "avg wait", "occupancy"]
+        if abandonment { header.append("abandon") }
+        var rows = plan.intervals.map { interval -> [String] in
+            var row = [interval.start, number(interval.conversations, decimals: 1), number(interval.conversationsForPeople, decimals: 1, fixed: true),
+                       String(interval.agentsNeeded), String(interval.agentsScheduled), percent(interval.serviceLevel),
+                       seconds(interval.averageSpeedOfAnswer), percent(interval.occupancy)]
+            if abandonment { row.append(percent(interval.abandonment ?? 0)) }
+            return row
+        }
+        var total = ["total", number(plan.conversations, decimals: 1), number(plan.conversationsForPeople, decimals: 1, fixed: true),
+                     "\(number(plan.agentHoursNeeded, decimals: 1)) h", "\(number(plan.agentHoursScheduled, decimals: 1)) h",
+                     plan.serviceLevel.map(percent) ?? "-", plan.averageSpeedOfAnswer.map(seconds) ?? "-", ""]
+        if abandonment { total.append("") }
+        rows.append(total)
+        lines += aligned([header] + rows, leftColumns: [0])
+        lines.append("")
+        lines.append("Agent-hours: \(number(plan.agentHoursNeeded, decimals: 1)) handling conversations, "
+            + "\(number(plan.agentHoursScheduled, decimals: 1)) scheduled after shrinkage (peak \(plan.peakAgentsScheduled) agents); "
+            + "cost \(money(plan.cost))")
+        lines.append("")
+
+        lines.append("Comparison")
+        let comparisonRows = comparison.map { scenario -> [String] in
+            [scenario.name, percent(scenario.automatedShare), number(scenario.conversationsForPeople, decimals: 1),
+             number(scenario.agentHoursScheduled, decimals: 1), String(scenario.peakAgentsScheduled), money(scenario.cost),
+             money(scenario.savingsVersusNoAI), scenario.expectedWrongAIAnswers.map { number($0, decimals: 1) } ?? "-"]
+        }
+        lines += aligned([["scenario", "AI share", "to people", "agent-hours", "peak agents", "cost", "saving", "wrong AI answers"]]
+                         + comparisonRows, leftColumns: [0])
+        if let rate = s.fullAutomationErrorRate {
+            lines.append("Wrong AI answers when the AI answers everything: \(number(plan.conversations)) conversations × "
+                + "\(percent(rate)) error rate. At the target share they depend on the certified error bound, not given here.")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Pads every column to its widest cell: `leftColumns` flush left, the rest flush right.
+private func aligned(_ rows: [[String]], leftColumns: Set<Int>) -> [String] {
+    let widths = rows.reduce(into: [Int]()) { widths, row in
+        for (index, cell) in row.enumerated() {
+            if index >= widths.count { widths.append(0) }
+            widths[index] = max(widths[index], cell.count)
+        }
+    }
+    return rows.map { row in
+        row.enumerated().map { index, cell in
+            let padding = String(repeating: " ", count: widths[index] - cell.count)
+            return leftColumns.contains(index) ? cell + padding : padding + cell
+        }
+        .joined(separator: "  ")
+        .replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+    }
+}
+
+/// A number with thousands separators and at most `decimals` decimals (exactly that many when
+/// `fixed`). Written out rather than with `NumberFormatter`, whose digit settings differ between
+/// Foundation implementations.
+private func number(_ value: Double, decimals: Int = 0, fixed: Bool = false) -> String {
+    guard value.isFinite else { return value.isNaN ? "-" : (value > 0 ? "∞" : "-∞") }
+    var text = String(format: "%.\(decimals)f", abs(value))
+    if !fixed && text.contains(".") {
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+    }
+    let parts = text.split(separator: ".", maxSplits: 1)
+    var whole = String(parts[0])
+    var grouped = ""
+    while whole.count > 3 {
+        grouped = "," + whole.suffix(3) + grouped
+        whole.removeLast(3)
+    }
+    grouped = whole + grouped
+    let sign = value < 0 && text.contains(where: { $0 != "0" && $0 != "." }) ? "-" : ""
+    return sign + grouped + (parts.count > 1 ? "." + parts[1] : "")
+}
+
+/// An amount of money: two decimals, thousands separated.
+private func money(_ value: Double) -> String {
+    number(value, decimals: 2, fixed: true)
+}
+
+private func percent(_ share: Double) -> String {
+    String(format: "%.1f%%", share * 100)
+}
+
+private func seconds(_ value: Double) -> String {
+    value.isFinite ? String(format: "%.1f s", value) : "∞"
+}

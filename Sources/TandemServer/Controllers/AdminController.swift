@@ -1,0 +1,349 @@
+import Fluent
+import Foundation
+import TandemCore
+import Vapor
+
+/// Knowledge base: intents, approved answers, examples; import and export.
+struct KnowledgeBaseController: RouteCollection {
+    func boot(routes: RoutesBuilder) throws {
+        let api = routes.grouped("api", "v1")
+        let read = api.grouped(RoleGuard(role: .agent))
+        read.get("intents", use: list)
+        read.get("intents", ":key", use: show)
+        let write = api.grouped(RoleGuard(role: .supervisor))
+        write.post("intents", use: create)
+        write.put("intents", ":key", use: update)
+        write.delete("intents", ":key", use: delete)
+        write.post("intents", ":key", "examples", use: addExample)
+        write.delete("intents", ":key", "examples", ":exampleID", use: deleteExample)
+        write.get("knowledge-base", "export", use: export)
+        write.on(.POST, "knowledge-base", "import", body: .collect(maxSize: "8mb"), use: importDocument)
+    }
+
+    func list(_ req: Request) async throws -> [IntentDTO] {
+        try await IntentRecord.query(on: req.db).with(\.$examples).sort(\.$title).all().map(IntentDTO.init)
+    }
+
+    func show(_ req: Request) async throws -> IntentDTO { IntentDTO(try await intent(req)) }
+
+    struct IntentBody: Decodable {
+        var key: String?
+        var title: String
+        var answer: String
+        var sensitive: Bool?
+        var automation: String?
+        var examples: [String]?
+    }
+
+    func create(_ req: Request) async throws -> Response {
+        let body = try req.decoded(IntentBody.self)
+        guard let key = body.key else { throw AppError.missingField("key") }
+        guard KnowledgeBaseDocument.isValidKey(key) else { throw AppError.invalidField("key", "1–64 lower-case letters, digits or _") }
+        if try await IntentRecord.query(on: req.db).filter(\.$key == key).first() != nil {
+            throw AppError.conflict("An intent with key '\(key)' exists already.")
+        }
+        // New intents start draft-only: people see the AI's drafts until evidence supports automation.
+        let document = KnowledgeBaseDocument(name: nil, description: nil, settings: nil, intents: [.init(
+            key: key, title: body.title, answer: body.answer, sensitive: body.sensitive ?? false,
+            automation: body.automation ?? AutomationMode.draftOnly.rawValue, examples: body.examples ?? [])])
+        _ = try await document.apply(to: req.db, maxExample: req.tandem.environment.maxMessageCharacters)
+        try await changed(req)
+        let created = try await IntentRecord.query(on: req.db).filter(\.$key == key).with(\.$examples).first()!
+        return try await IntentDTO(created).encodeResponse(status: .created, for: req)
+    }
+
+    func update(_ req: Request) async throws -> IntentDTO {
+        let existing = try await intent(req)
+        let body = try req.decoded(IntentBody.self)
+        if let key = body.key, key != existing.key { throw AppError.invalidField("key", "the key cannot be changed (create a new intent)") }
+        let document = KnowledgeBaseDocument(name: nil, description: nil, settings: nil, intents: [.init(
+            key: existing.key, title: body.title, answer: body.answer, sensitive: body.sensitive ?? existing.sensitive,
+            automation: body.automation ?? existing.automation, examples: body.examples ?? [])])
+        _ = try await document.apply(to: req.db, maxExample: req.tandem.environment.maxMessageCharacters)
+        if body.examples != nil { try await changed(req) } else { req.tandem.invalidateTitles() }
+        return IntentDTO(try await intent(req))
+    }
+
+    func delete(_ req: Request) async throws -> HTTPStatus {
+        try await intent(req).delete(on: req.db)
+        try await changed(req)
+        return .noContent
+    }
+
+    struct ExampleBody: Decodable { var text: String }
+
+    func addExample(_ req: Request) async throws -> Response {
+        let intent = try await intent(req)
+        let body = try req.decoded(ExampleBody.self)
+        let text = body.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { throw AppError.invalidField("text", "must not be empty") }
+        guard text.count <= req.tandem.environment.maxMessageCharacters else {
+            throw AppError.tooLarge(limit: req.tandem.environment.maxMessageCharacters, what: "The example")
+        }
+        let example = ExampleRecord(intentID: try intent.requireID(), text: text)
+        try await example.create(on: req.db)
+        try await changed(req)
+        return try await ExampleDTO(id: example.id, text: example.text).encodeResponse(status: .created, for: req)
+    }
+
+    func deleteExample(_ req: Request) async throws -> HTTPStatus {
+        let intent = try await intent(req)
+        guard let id = req.parameters.get("exampleID", as: UUID.self),
+              let example = try await ExampleRecord.query(on: req.db).filter(\.$id == id).filter(\.$intent.$id == intent.requireID()).first() else {
+            throw AppError.notFound("Example")
+        }
+        try await example.delete(on: req.db)
+        try await changed(req)
+        return .noContent
+    }
+
+    func export(_ req: Request) async throws -> Response {
+        let document = try await KnowledgeBaseDocument.export(from: req.db)
+        let format = (try? req.query.get(String.self, at: "format")) ?? "json"
+        switch format {
+        case "csv":
+            var headers = HTTPHeaders()
+            headers.contentType = HTTPMediaType(type: "text", subType: "csv", parameters: ["charset": "utf-8"])
+            headers.contentDisposition = .init(.attachment, filename: "knowledge-base.csv")
+            return Response(status: .ok, headers: headers, body: .init(string: document.csv))
+        case "json":
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            var headers = HTTPHeaders()
+            headers.contentType = .json
+            headers.contentDisposition = .init(.attachment, filename: "knowledge-base.json")
+            return Response(status: .ok, headers: headers, body: .init(data: try encoder.encode(document)))
+        default:
+            throw AppError.invalidField("format", "json or csv")
+        }
+    }
+
+    struct ImportResult: Content {
+        var created: Int
+        var updated: Int
+        var examplesAdded: Int
+    }
+
+    /// JSON (the export's shape) or CSV (`?format=csv` or a text/csv body).
+    func importDocument(_ req: Request) async throws -> ImportResult {
+        let isCSV = (try? req.query.get(String.self, at: "format")) == "csv" || req.headers.contentType?.subType == "csv"
+        let document: KnowledgeBaseDocument
+        if isCSV {
+            guard let body = req.body.data, let text = String(data: Data(buffer: body), encoding: .utf8) else {
+                throw AppError.invalidField("body", "CSV must be UTF-8 text")
+            }
+            document = try KnowledgeBaseDocument(csv: text)
+        } else {
+            document = try req.decoded(KnowledgeBaseDocument.self)
+        }
+        let result = try await document.apply(to: req.db, maxExample: req.tandem.environment.maxMessageCharacters)
+        try await changed(req)
+        return ImportResult(created: result.created, updated: result.updated, examplesAdded: result.examples)
+    }
+
+    private func intent(_ req: Request) async throws -> IntentRecord {
+        guard let key = req.parameters.get("key"), let intent = try await IntentRecord.query(on: req.db).filter(\.$key == key).with(\.$examples).first() else {
+            throw AppError.notFound("Intent '\(req.parameters.get("key") ?? "")'")
+        }
+        return intent
+    }
+
+    /// Examples changed: the model is retrained in the background (the current one keeps serving).
+    private func changed(_ req: Request) async throws {
+        req.tandem.invalidateTitles()
+        if try await ModelLifecycle.requestTraining(reason: "knowledge base changed", on: req.db) { req.application.jobs?.poke() }
+    }
+}
+
+extension IntentDTO {
+    init(_ i: IntentRecord) {
+        self.init(key: i.key, title: i.title, answer: i.answer, sensitive: i.sensitive, automation: i.automation,
+                  examples: (i.$examples.value ?? []).sorted { ($0.createdAt ?? .distantPast) < ($1.createdAt ?? .distantPast) }.map { ExampleDTO(id: $0.id, text: $0.text) })
+    }
+}
+
+/// Workspace settings, agents, model versions, webhooks.
+struct AdminController: RouteCollection {
+    func boot(routes: RoutesBuilder) throws {
+        let api = routes.grouped("api", "v1")
+        let supervisor = api.grouped(RoleGuard(role: .supervisor))
+        let admin = api.grouped(RoleGuard(role: .admin))
+        supervisor.get("workspace", use: workspace)
+        admin.put("workspace", use: updateWorkspace)
+        supervisor.get("agents", use: agents)
+        admin.post("agents", use: createAgent)
+        supervisor.get("models", use: models)
+        supervisor.post("models", "train", use: train)
+        supervisor.post("models", ":id", "activate", use: activate)
+        admin.get("webhooks", use: webhooks)
+        admin.post("webhooks", use: createWebhook)
+        admin.delete("webhooks", ":id", use: deleteWebhook)
+    }
+
+    struct WorkspaceDTO: Content {
+        var name: String
+        var settings: WorkspaceSettings
+    }
+
+    func workspace(_ req: Request) async throws -> WorkspaceDTO {
+        let w = try await req.tandem.workspace(on: req.db)
+        return WorkspaceDTO(name: w.name, settings: w.settings)
+    }
+
+    func updateWorkspace(_ req: Request) async throws -> WorkspaceDTO {
+        let body = try req.decoded(WorkspaceDTO.self)
+        if let problem = body.settings.problems.first { throw AppError.invalidField("settings", problem) }
+        guard !body.name.isEmpty, body.name.count <= 120 else { throw AppError.invalidField("name", "1–120 characters") }
+        let w = try await req.tandem.workspace(on: req.db)
+        let retrain = w.settings.targetRisk != body.settings.targetRisk || w.settings.confidenceLevel != body.settings.confidenceLevel
+            || w.settings.unknownKeepAway != body.settings.unknownKeepAway
+        w.name = body.name
+        w.settings = body.settings
+        try await w.save(on: req.db)
+        _ = try await req.tandem.workspace(on: req.db)
+        // New targets need thresholds certified for them.
+        if retrain, try await ModelLifecycle.requestTraining(reason: "targets changed", on: req.db) { req.application.jobs?.poke() }
+        return WorkspaceDTO(name: w.name, settings: w.settings)
+    }
+
+    func agents(_ req: Request) async throws -> [AgentDTO] {
+        try await AgentRecord.query(on: req.db).sort(\.$name).all().map(AgentDTO.init)
+    }
+
+    struct CreateAgentBody: Decodable {
+        var email: String
+        var name: String
+        var role: String
+        var password: String
+        var maxConcurrent: Int?
+    }
+
+    func createAgent(_ req: Request) async throws -> Response {
+        let body = try req.decoded(CreateAgentBody.self)
+        guard let role = AgentRole(rawValue: body.role) else { throw AppError.invalidField("role", "agent, supervisor or admin") }
+        guard body.email.contains("@"), body.email.count <= 254 else { throw AppError.invalidField("email", "not an e-mail address") }
+        guard body.password.count >= 10 else { throw AppError.invalidField("password", "at least 10 characters") }
+        guard !body.name.isEmpty, body.name.count <= 120 else { throw AppError.invalidField("name", "1–120 characters") }
+        if let max = body.maxConcurrent, !(1...50).contains(max) { throw AppError.invalidField("maxConcurrent", "1–50") }
+        if try await AgentRecord.query(on: req.db).filter(\.$email == body.email.lowercased()).first() != nil {
+            throw AppError.conflict("An agent with that e-mail exists already.")
+        }
+        let agent = AgentRecord(email: body.email, name: body.name, role: role, passwordHash: try await req.password.async.hash(body.password))
+        agent.maxConcurrent = body.maxConcurrent
+        try await agent.create(on: req.db)
+        return try await AgentDTO(agent).encodeResponse(status: .created, for: req)
+    }
+
+    func models(_ req: Request) async throws -> [ModelVersionDTO] {
+        try await ModelVersionRecord.query(on: req.db).field(\.$id).field(\.$version).field(\.$status).field(\.$examples)
+            .field(\.$summary).field(\.$error).field(\.$createdAt).field(\.$activatedAt)
+            .sort(\.$createdAt, .descending).all()
+            .map { ModelVersionDTO(id: $0.id!, version: $0.version, status: $0.status, examples: $0.examples, summary: $0.summary,
+                                   error: $0.error, createdAt: $0.createdAt, activatedAt: $0.activatedAt) }
+    }
+
+    struct TrainResponse: Content { var queued: Bool }
+
+    func train(_ req: Request) async throws -> Response {
+        let queued = try await ModelLifecycle.requestTraining(reason: "requested by \(try req.agent.email)", on: req.db)
+        if queued { req.application.jobs?.poke() }
+        return try await TrainResponse(queued: queued).encodeResponse(status: .accepted, for: req)
+    }
+
+    func activate(_ req: Request) async throws -> HTTPStatus {
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw AppError.notFound("Model version") }
+        try await ModelLifecycle.activate(id, on: req.db)
+        try await ModelLifecycle.sync(app: req.application)
+        return .ok
+    }
+
+    struct WebhookDTO: Content {
+        var id: UUID?
+        var url: String
+        var events: [String]
+        var active: Bool?
+        /// Shown once, when the webhook is created.
+        var secret: String?
+    }
+
+    func webhooks(_ req: Request) async throws -> [WebhookDTO] {
+        try await WebhookRecord.query(on: req.db).all().map { WebhookDTO(id: $0.id, url: $0.url, events: $0.eventList, active: $0.active, secret: nil) }
+    }
+
+    func createWebhook(_ req: Request) async throws -> Response {
+        let body = try req.decoded(WebhookDTO.self)
+        guard let url = URL(string: body.url), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            throw AppError.invalidField("url", "an http(s) URL")
+        }
+        guard !body.events.isEmpty, body.events.allSatisfy(Webhooks.events.contains) else {
+            throw AppError.invalidField("events", "one or more of \(Webhooks.events.joined(separator: ", "))")
+        }
+        let secret = Secrets.token()
+        let hook = WebhookRecord(url: body.url, secret: secret, events: body.events)
+        try await hook.create(on: req.db)
+        return try await WebhookDTO(id: hook.id, url: hook.url, events: hook.eventList, active: true, secret: secret).encodeResponse(status: .created, for: req)
+    }
+
+    func deleteWebhook(_ req: Request) async throws -> HTTPStatus {
+        guard let id = req.parameters.get("id", as: UUID.self), let hook = try await WebhookRecord.find(id, on: req.db) else {
+            throw AppError.notFound("Webhook")
+        }
+        try await hook.delete(on: req.db)
+        return .noContent
+    }
+}
+
+/// Liveness, readiness, metrics and the API description.
+struct OperationsController: RouteCollection {
+    func boot(routes: RoutesBuilder) throws {
+        routes.get("health", use: health)
+        routes.get("ready", use: ready)
+        routes.get("metrics", use: metrics)
+        routes.get("api", "v1", "openapi.json", use: openAPI)
+    }
+
+    struct Health: Content {
+        var status: String
+        var node: String
+    }
+
+    func health(_ req: Request) async throws -> Health { Health(status: "ok", node: req.tandem.environment.nodeID) }
+
+    struct Readiness: Content {
+        var ready: Bool
+        var database: Bool
+        var model: String?
+        var encoder: String
+        var fallbackEncoder: Bool
+    }
+
+    /// Ready when the database answers; a missing model is reported but not fatal (everything
+    /// then goes to people).
+    func ready(_ req: Request) async throws -> Response {
+        let database = (try? await WorkspaceRecord.query(on: req.db).count()) != nil
+        let intelligence = req.tandem.intelligence
+        let body = Readiness(ready: database, database: database, model: intelligence.active?.artifact.version,
+                             encoder: intelligence.encoder.identifier, fallbackEncoder: intelligence.encoder.isFallback)
+        return try await body.encodeResponse(status: database ? .ok : .serviceUnavailable, for: req)
+    }
+
+    func metrics(_ req: Request) async throws -> Response {
+        let queued = try await ConversationRecord.query(on: req.db).filter(\.$status == ConversationStatus.queued.rawValue).count()
+        let assigned = try await ConversationRecord.query(on: req.db).filter(\.$status == ConversationStatus.assigned.rawValue).count()
+        let text = req.tandem.metrics.render(gauges: [
+            ("tandem_queue_waiting", "Conversations waiting for a person.", Double(queued)),
+            ("tandem_conversations_with_people", "Conversations a person is handling.", Double(assigned)),
+            ("tandem_model_loaded", "1 when an intent model is serving.", req.tandem.intelligence.active == nil ? 0 : 1),
+        ])
+        var headers = HTTPHeaders()
+        headers.contentType = HTTPMediaType(type: "text", subType: "plain", parameters: ["version": "0.0.4", "charset": "utf-8"])
+        return Response(status: .ok, headers: headers, body: .init(string: text))
+    }
+
+    func openAPI(_ req: Request) async throws -> Response {
+        let url = try resourcesDirectory().appendingPathComponent("openapi.json")
+        var headers = HTTPHeaders()
+        headers.contentType = .json
+        return Response(status: .ok, headers: headers, body: .init(data: try Data(contentsOf: url)))
+    }
+}

@@ -1,0 +1,170 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// Logging in and out.
+struct AuthController: RouteCollection {
+    static let sessionLength: TimeInterval = 12 * 3600
+
+    func boot(routes: RoutesBuilder) throws {
+        let auth = routes.grouped("api", "v1", "auth")
+        auth.post("login", use: login)
+        auth.grouped(RoleGuard(role: .agent)).post("logout", use: logout)
+    }
+
+    struct LoginBody: Decodable {
+        var email: String
+        var password: String
+    }
+
+    struct LoginResponse: Content {
+        var token: String
+        var expiresAt: Date
+        var agent: AgentDTO
+    }
+
+    func login(_ req: Request) async throws -> Response {
+        let body = try req.decoded(LoginBody.self)
+        guard let (token, expires, agent) = try await Self.verify(email: body.email, password: body.password, on: req) else {
+            throw AppError.unauthenticated
+        }
+        let response = try await LoginResponse(token: token, expiresAt: expires, agent: AgentDTO(agent)).encodeResponse(for: req)
+        response.cookies[AgentAuthenticator.cookie] = Self.cookie(token: token, expires: expires)
+        return response
+    }
+
+    func logout(_ req: Request) async throws -> HTTPStatus {
+        try await Self.revoke(req)
+        return .noContent
+    }
+
+    /// Checks the password (Bcrypt) and issues a session token.
+    static func verify(email: String, password: String, on req: Request) async throws -> (String, Date, AgentRecord)? {
+        guard let agent = try await AgentRecord.query(on: req.db).filter(\.$email == email.lowercased().trimmingCharacters(in: .whitespaces)).first(),
+              agent.active else {
+            // Spend the same time as a real check so response times do not reveal which e-mails exist.
+            _ = try? await req.password.async.verify(password, created: dummyHash)
+            return nil
+        }
+        guard try await req.password.async.verify(password, created: agent.passwordHash) else { return nil }
+        let token = Secrets.token()
+        let expires = Date().addingTimeInterval(sessionLength)
+        try await AgentTokenRecord(agentID: try agent.requireID(), tokenHash: Secrets.digest(token), expiresAt: expires).create(on: req.db)
+        return (token, expires, agent)
+    }
+
+    private static let dummyHash = (try? Bcrypt.hash("tandem-timing-equaliser")) ?? ""
+
+    static func revoke(_ req: Request) async throws {
+        let token = req.headers.bearerAuthorization?.token ?? req.cookies[AgentAuthenticator.cookie]?.string
+        guard let token else { return }
+        try await AgentTokenRecord.query(on: req.db).filter(\.$tokenHash == Secrets.digest(token)).delete()
+    }
+
+    static func cookie(token: String, expires: Date) -> HTTPCookies.Value {
+        HTTPCookies.Value(string: token, expires: expires, path: "/", isSecure: false, isHTTPOnly: true, sameSite: .strict)
+    }
+}
+
+/// The agent console's API: queue, claiming, replying, resolving.
+struct AgentController: RouteCollection {
+    func boot(routes: RoutesBuilder) throws {
+        let agent = routes.grouped("api", "v1", "agent").grouped(RoleGuard(role: .agent))
+        agent.get("me", use: me)
+        agent.get("queue", use: queue)
+        agent.get("conversations", use: list)
+        agent.get("conversations", ":id", use: show)
+        agent.post("conversations", ":id", "claim", use: claim)
+        agent.post("conversations", ":id", "release", use: release)
+        agent.grouped(RoleGuard(role: .supervisor)).post("conversations", ":id", "reassign", use: reassign)
+        agent.post("conversations", ":id", "messages", use: reply)
+        agent.post("conversations", ":id", "resolve", use: resolve)
+        agent.post("conversations", ":id", "return-to-ai", use: returnToAI)
+        agent.get("events", use: events)
+    }
+
+    func me(_ req: Request) async throws -> AgentDTO { AgentDTO(try req.agent) }
+
+    func queue(_ req: Request) async throws -> [ConversationDTO] {
+        try await req.conversations.queue().map(req.conversations.dto)
+    }
+
+    /// `?status=assigned&mine=true` etc.
+    func list(_ req: Request) async throws -> [ConversationDTO] {
+        let agent = try req.agent
+        var query = ConversationRecord.query(on: req.db)
+        if let status = try? req.query.get(String.self, at: "status") {
+            guard ConversationStatus(rawValue: status) != nil else {
+                throw AppError.invalidField("status", "one of \(ConversationStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            query = query.filter(\.$status == status)
+        }
+        if (try? req.query.get(Bool.self, at: "mine")) == true { query = query.filter(\.$assignedAgentID == agent.id) }
+        let limit = min(max((try? req.query.get(Int.self, at: "limit")) ?? 100, 1), 500)
+        return try await query.sort(\.$updatedAt, .descending).limit(limit).all().map(req.conversations.dto)
+    }
+
+    func show(_ req: Request) async throws -> AgentConversationResponse {
+        try await req.conversations.agentView(try id(req))
+    }
+
+    func claim(_ req: Request) async throws -> ConversationDTO {
+        req.conversations.dto(try await req.conversations.claim(try id(req), agent: try req.agent))
+    }
+
+    func release(_ req: Request) async throws -> ConversationDTO {
+        req.conversations.dto(try await req.conversations.release(try id(req), by: try req.agent))
+    }
+
+    struct ReassignBody: Decodable { var agentID: UUID }
+
+    func reassign(_ req: Request) async throws -> ConversationDTO {
+        let body = try req.decoded(ReassignBody.self)
+        guard let target = try await AgentRecord.find(body.agentID, on: req.db) else { throw AppError.invalidField("agentID", "no such agent") }
+        return req.conversations.dto(try await req.conversations.reassign(try id(req), to: target, by: try req.agent))
+    }
+
+    struct ReplyBody: Decodable {
+        var text: String
+        /// The intent the agent confirms (or corrects) for the customer's message.
+        var intent: String?
+    }
+
+    func reply(_ req: Request) async throws -> Response {
+        let body = try req.decoded(ReplyBody.self)
+        let key = req.headers.first(name: "Idempotency-Key")
+        if let key, key.isEmpty || key.count > 200 { throw AppError.invalidField("Idempotency-Key", "1–200 characters") }
+        let agent = try req.agent
+        let message = try await req.conversations.agentReply(try id(req), text: body.text, intent: body.intent, by: agent, idempotencyKey: key)
+        var dto = MessageDTO(message)
+        dto.agentName = agent.name
+        return try await dto.encodeResponse(status: .created, for: req)
+    }
+
+    func resolve(_ req: Request) async throws -> ConversationDTO {
+        req.conversations.dto(try await req.conversations.agentResolve(try id(req), by: try req.agent))
+    }
+
+    func returnToAI(_ req: Request) async throws -> ConversationDTO {
+        req.conversations.dto(try await req.conversations.returnToAI(try id(req), by: try req.agent))
+    }
+
+    /// Every event (queue changes, messages of all conversations); `?conversation=ID` narrows it.
+    func events(_ req: Request) async throws -> Response {
+        let only = try? req.query.get(UUID.self, at: "conversation")
+        return try await EventStream.response(for: req) { event in
+            only.map { event.conversationID == $0 } ?? true
+        }
+    }
+
+    private func id(_ req: Request) throws -> UUID {
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw AppError.notFound("Conversation") }
+        return id
+    }
+}
+
+extension AgentDTO {
+    init(_ a: AgentRecord) {
+        self.init(id: a.id!, email: a.email, name: a.name, role: a.role, maxConcurrent: a.maxConcurrent, active: a.active)
+    }
+}

@@ -1,0 +1,65 @@
+import Fluent
+import Foundation
+import Vapor
+
+extension AgentRecord: Authenticatable {}
+
+/// Agents authenticate with a bearer token (API) or the `tandem_session` cookie holding the
+/// same kind of token (pages). Tokens are looked up by their SHA-256 and expire.
+struct AgentAuthenticator: AsyncRequestAuthenticator {
+    static let cookie = "tandem_session"
+
+    func authenticate(request: Request) async throws {
+        let token = request.headers.bearerAuthorization?.token ?? request.cookies[Self.cookie]?.string
+        guard let token, !token.isEmpty else { return }
+        guard let record = try await AgentTokenRecord.query(on: request.db).filter(\.$tokenHash == Secrets.digest(token))
+            .with(\.$agent).first(), record.expiresAt > Date(), record.agent.active else { return }
+        request.auth.login(record.agent)
+    }
+}
+
+/// Requires a logged-in agent with at least `role`: 401 without login, 403 with too little.
+struct RoleGuard: AsyncMiddleware {
+    let role: AgentRole
+
+    func respond(to request: Request, chainingTo next: AsyncResponder) async throws -> Response {
+        guard let agent = request.auth.get(AgentRecord.self) else { throw AppError.unauthenticated }
+        guard agent.agentRole >= role else { throw AppError.forbidden(required: role.rawValue) }
+        return try await next.respond(to: request)
+    }
+}
+
+extension Request {
+    var agent: AgentRecord {
+        get throws {
+            guard let agent = auth.get(AgentRecord.self) else { throw AppError.unauthenticated }
+            return agent
+        }
+    }
+
+    /// The conversation named in the path, if the request carries its customer token. Anything
+    /// else (unknown id, another conversation's token, no token) is "not found", so a customer
+    /// cannot learn whether other conversations exist.
+    func customerConversation() async throws -> ConversationRecord {
+        guard let id = parameters.get("id", as: UUID.self) else { throw AppError.notFound("Conversation") }
+        let token = headers.bearerAuthorization?.token ?? query[String.self, at: "token"]
+        guard let token, let conversation = try await ConversationRecord.query(on: db)
+            .filter(\.$tokenHash == Secrets.digest(token)).first(), conversation.id == id else {
+            throw AppError.notFound("Conversation \(id)")
+        }
+        return conversation
+    }
+
+    /// The request body decoded as `T`, with errors that name the field.
+    func decoded<T: Decodable>(_ type: T.Type) throws -> T {
+        guard let body = body.data, body.readableBytes > 0 else { throw AppError.invalidJSON("the body is empty") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: body))
+        } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
+                throw AppError.invalidJSON(context.underlyingError.map { "\($0.localizedDescription)" } ?? "malformed")
+            }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// The customer's API: one conversation per token.
+struct CustomerController: RouteCollection {
+    func boot(routes: RoutesBuilder) throws {
+        let conversations = routes.grouped("api", "v1", "conversations")
+        conversations.post(use: create)
+        conversations.get(":id", use: show)
+        conversations.get(":id", "messages", use: messages)
+        conversations.post(":id", "messages", use: post)
+        conversations.post(":id", "handoff", use: handoff)
+        conversations.post(":id", "resolve", use: resolve)
+        conversations.post(":id", "rating", use: rate)
+        conversations.get(":id", "events", use: events)
+    }
+
+    struct CreateBody: Decodable {
+        var name: String?
+        var email: String?
+        var channel: String?
+    }
+
+    func create(_ req: Request) async throws -> Response {
+        let body = (req.body.data?.readableBytes ?? 0) > 0 ? try req.decoded(CreateBody.self) : CreateBody()
+        if let name = body.name, name.count > 120 { throw AppError.invalidField("name", "at most 120 characters") }
+        if let email = body.email, email.count > 254 || !email.contains("@") { throw AppError.invalidField("email", "not an e-mail address") }
+        let channel = body.channel ?? "web"
+        guard channel.count <= 32 else { throw AppError.invalidField("channel", "at most 32 characters") }
+        let (conversation, token, greeting) = try await req.conversations.create(name: body.name, email: body.email, channel: channel)
+        let response = CreatedConversationResponse(conversation: req.conversations.dto(conversation), token: token, messages: greeting.map(MessageDTO.init))
+        return try await response.encodeResponse(status: .created, for: req)
+    }
+
+    func show(_ req: Request) async throws -> CustomerConversationResponse {
+        let conversation = try await req.customerConversation()
+        let messages = try await req.conversations.messages(of: try conversation.requireID())
+        return CustomerConversationResponse(conversation: req.conversations.dto(conversation), messages: try await Self.named(messages, on: req))
+    }
+
+    func messages(_ req: Request) async throws -> [MessageDTO] {
+        let conversation = try await req.customerConversation()
+        let after = (try? req.query.get(Int.self, at: "after")) ?? 0
+        return try await Self.named(try await req.conversations.messages(of: try conversation.requireID(), after: after), on: req)
+    }
+
+    struct PostBody: Decodable { var text: String }
+
+    func post(_ req: Request) async throws -> Response {
+        let conversation = try await req.customerConversation()
+        let body = try req.decoded(PostBody.self)
+        let key = req.headers.first(name: "Idempotency-Key")
+        if let key, key.isEmpty || key.count > 200 { throw AppError.invalidField("Idempotency-Key", "1–200 characters") }
+        let result = try await req.conversations.customerMessage(conversation, text: body.text, idempotencyKey: key)
+        return try await result.encodeResponse(status: result.duplicate ? .ok : .created, for: req)
+    }
+
+    func handoff(_ req: Request) async throws -> ConversationDTO {
+        let conversation = try await req.customerConversation()
+        return req.conversations.dto(try await req.conversations.requestHuman(conversation))
+    }
+
+    func resolve(_ req: Request) async throws -> ConversationDTO {
+        let conversation = try await req.customerConversation()
+        return req.conversations.dto(try await req.conversations.customerResolves(conversation))
+    }
+
+    struct RatingBody: Decodable {
+        var score: Int
+        var comment: String?
+    }
+
+    func rate(_ req: Request) async throws -> ConversationDTO {
+        let conversation = try await req.customerConversation()
+        let body = try req.decoded(RatingBody.self)
+        return req.conversations.dto(try await req.conversations.rate(conversation, score: body.score, comment: body.comment))
+    }
+
+    /// Server-sent events for this conversation: `message` (a MessageDTO), status changes
+    /// (`conversation.*` with a ConversationDTO). `Last-Event-ID` or `after` resumes.
+    func events(_ req: Request) async throws -> Response {
+        let conversation = try await req.customerConversation()
+        let id = try conversation.requireID()
+        return try await EventStream.response(for: req) { event in
+            event.conversationID == id && (event.kind == "message" || event.kind.hasPrefix("conversation."))
+        }
+    }
+
+    /// Agents' messages show the agent's name.
+    static func named(_ messages: [MessageRecord], on req: Request) async throws -> [MessageDTO] {
+        let ids = Set(messages.compactMap(\.agentID))
+        let names = ids.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: try await AgentRecord.query(on: req.db).filter(\.$id ~~ ids).all().compactMap { a in a.id.map { ($0, a.name) } })
+        return messages.map { m in
+            var dto = MessageDTO(m)
+            dto.agentName = m.agentID.flatMap { names[$0] }
+            return dto
+        }
+    }
+}
+
+/// A server-sent-events response fed by the event bus, with a comment every 15 s to keep
+/// proxies from closing an idle stream.
+enum EventStream {
+    static func response(for req: Request, filter: @escaping @Sendable (EventBus.Event) -> Bool) async throws -> Response {
+        let after = req.headers.first(name: "Last-Event-ID").flatMap(Int.init) ?? (try? req.query.get(Int.self, at: "after"))
+        var headers = HTTPHeaders()
+        headers.contentType = HTTPMediaType(type: "text", subType: "event-stream", parameters: ["charset": "utf-8"])
+        headers.cacheControl = .init(noCache: true)
+        if (try? req.query.get(Bool.self, at: "once")) == true {
+            // Polling fallback (and proxies that cannot hold a stream): what is stored, then close.
+            let events = try await EventBus.backlog(after: after ?? 0, on: req.db, filter: filter)
+            let last = events.last?.id ?? after ?? 0
+            return Response(status: .ok, headers: headers, body: .init(string: "id: \(last)\n\n" + events.map(\.frame).joined()))
+        }
+        let bus = req.tandem.events
+        let stream = try await bus.subscribe(after: after, on: req.db, filter: filter)
+        headers.add(name: "X-Accel-Buffering", value: "no")
+        let start = bus.latest
+        return Response(status: .ok, headers: headers, body: .init(managedAsyncStream: { writer in
+            try await writer.writeBuffer(ByteBuffer(string: "retry: 2000\nid: \(after ?? start)\n: connected\n\n"))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await event in stream { try await writer.writeBuffer(ByteBuffer(string: event.frame)) }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .seconds(15))
+                        try await writer.writeBuffer(ByteBuffer(string: ": keep-alive\n\n"))
+                    }
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        }))
+    }
+}

@@ -1,0 +1,263 @@
+import Fluent
+import SQLKit
+
+// Append-only: each change to the schema is a new migration added at the end of `all`;
+// shipped migrations are never edited.
+
+enum Migrations {
+    static let all: [any AsyncMigration] = [
+        CreateWorkspaces(), CreateIntents(), CreateIntentExamples(), CreateAgents(), CreateAgentTokens(),
+        CreateConversations(), CreateMessages(), CreateDecisions(), CreateLabels(), CreateModelVersions(),
+        CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(),
+    ]
+}
+
+struct CreateWorkspaces: AsyncMigration {
+    var name: String { "001_create_workspaces" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("workspaces").id()
+            .field("name", .string, .required)
+            .field("settings", .string, .required)
+            .field("created_at", .datetime).field("updated_at", .datetime)
+            .create()
+    }
+    func revert(on db: Database) async throws { try await db.schema("workspaces").delete() }
+}
+
+struct CreateIntents: AsyncMigration {
+    var name: String { "002_create_intents" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("intents").id()
+            .field("key", .string, .required).unique(on: "key")
+            .field("title", .string, .required)
+            .field("answer", .string, .required)
+            .field("sensitive", .bool, .required)
+            .field("automation", .string, .required)
+            .field("created_at", .datetime).field("updated_at", .datetime)
+            .create()
+    }
+    func revert(on db: Database) async throws { try await db.schema("intents").delete() }
+}
+
+struct CreateIntentExamples: AsyncMigration {
+    var name: String { "003_create_intent_examples" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("intent_examples").id()
+            .field("intent_id", .uuid, .required, .references("intents", "id", onDelete: .cascade))
+            .field("text", .string, .required)
+            .field("created_at", .datetime)
+            .create()
+    }
+    func revert(on db: Database) async throws { try await db.schema("intent_examples").delete() }
+}
+
+struct CreateAgents: AsyncMigration {
+    var name: String { "004_create_agents" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("agents").id()
+            .field("email", .string, .required).unique(on: "email")
+            .field("name", .string, .required)
+            .field("role", .string, .required)
+            .field("password_hash", .string, .required)
+            .field("max_concurrent", .int)
+            .field("active", .bool, .required)
+            .field("created_at", .datetime)
+            .create()
+    }
+    func revert(on db: Database) async throws { try await db.schema("agents").delete() }
+}
+
+struct CreateAgentTokens: AsyncMigration {
+    var name: String { "005_create_agent_tokens" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("agent_tokens").id()
+            .field("agent_id", .uuid, .required, .references("agents", "id", onDelete: .cascade))
+            .field("token_hash", .string, .required).unique(on: "token_hash")
+            .field("expires_at", .datetime, .required)
+            .field("created_at", .datetime)
+            .create()
+    }
+    func revert(on db: Database) async throws { try await db.schema("agent_tokens").delete() }
+}
+
+struct CreateConversations: AsyncMigration {
+    var name: String { "006_create_conversations" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("conversations").id()
+            .field("token_hash", .string, .required).unique(on: "token_hash")
+            .field("status", .string, .required)
+            .field("priority", .int, .required)
+            .field("customer_name", .string)
+            .field("customer_email", .string)
+            .field("customer_key", .string, .required)
+            .field("channel", .string, .required)
+            .field("assigned_agent_id", .uuid, .references("agents", "id", onDelete: .setNull))
+            .field("queued_at", .datetime)
+            .field("claimed_at", .datetime)
+            .field("resolved_at", .datetime)
+            .field("handoff_reason", .string)
+            .field("handoff_rule", .string)
+            .field("unresolved_turns", .int, .required)
+            .field("last_turn_ai_answer", .bool, .required)
+            .field("human_involved", .bool, .required)
+            .field("ai_answers", .int, .required)
+            .field("first_response_at", .datetime)
+            .field("last_intent", .string)
+            .field("rating", .int)
+            .field("rating_comment", .string)
+            .field("next_seq", .int, .required)
+            .field("created_at", .datetime).field("updated_at", .datetime)
+            .create()
+    }
+    func revert(on db: Database) async throws { try await db.schema("conversations").delete() }
+}
+
+struct CreateMessages: AsyncMigration {
+    var name: String { "007_create_messages" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("messages").id()
+            .field("conversation_id", .uuid, .required, .references("conversations", "id", onDelete: .cascade))
+            .field("seq", .int, .required)
+            .field("role", .string, .required)
+            .field("text", .string, .required)
+            .field("agent_id", .uuid)
+            .field("idempotency_key", .string)
+            .field("created_at", .datetime)
+            .unique(on: "conversation_id", "seq")
+            .unique(on: "conversation_id", "idempotency_key")
+            .create()
+    }
+    func revert(on db: Database) async throws { try await db.schema("messages").delete() }
+}
+
+struct CreateDecisions: AsyncMigration {
+    var name: String { "008_create_decisions" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("decisions").id()
+            .field("conversation_id", .uuid, .required, .references("conversations", "id", onDelete: .cascade))
+            .field("message_id", .uuid, .required, .references("messages", "id", onDelete: .cascade))
+            .field("model_version", .string)
+            .field("encoder", .string, .required)
+            .field("intent", .string)
+            .field("confidence", .double)
+            .field("threshold", .double)
+            .field("known_score", .double)
+            .field("unknown_threshold", .double)
+            .field("familiarity", .double)
+            .field("rule", .string, .required)
+            .field("action", .string, .required)
+            .field("details", .string, .required)
+            .field("draft", .string)
+            .field("latency_ms", .double, .required)
+            .field("created_at", .datetime)
+            .create()
+    }
+    func revert(on db: Database) async throws { try await db.schema("decisions").delete() }
+}
+
+struct CreateLabels: AsyncMigration {
+    var name: String { "009_create_labels" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("labels").id()
+            .field("message_id", .uuid, .required, .references("messages", "id", onDelete: .cascade))
+            .field("conversation_id", .uuid, .required)
+            .field("intent", .string, .required)
+            .field("predicted", .string)
+            .field("source", .string, .required)
+            .field("agent_id", .uuid)
+            .field("created_at", .datetime)
+            .create()
+    }
+    func revert(on db: Database) async throws { try await db.schema("labels").delete() }
+}
+
+struct CreateModelVersions: AsyncMigration {
+    var name: String { "010_create_model_versions" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("model_versions").id()
+            .field("version", .string, .required)
+            .field("status", .string, .required)
+            .field("manifest", .data)
+            .field("weights", .data)
+            .field("summary", .string)
+            .field("error", .string)
+            .field("examples", .int, .required)
+            .field("activated_at", .datetime)
+            .field("created_at", .datetime)
+            .create()
+    }
+    func revert(on db: Database) async throws { try await db.schema("model_versions").delete() }
+}
+
+struct CreateEvents: AsyncMigration {
+    var name: String { "011_create_events" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("events")
+            .field("id", .int, .identifier(auto: true))
+            .field("conversation_id", .uuid)
+            .field("kind", .string, .required)
+            .field("payload", .string, .required)
+            .field("created_at", .datetime)
+            .create()
+    }
+    func revert(on db: Database) async throws { try await db.schema("events").delete() }
+}
+
+struct CreateJobs: AsyncMigration {
+    var name: String { "012_create_jobs" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("jobs").id()
+            .field("kind", .string, .required)
+            .field("payload", .string, .required)
+            .field("status", .string, .required)
+            .field("run_at", .datetime, .required)
+            .field("attempts", .int, .required)
+            .field("locked_by", .string)
+            .field("locked_until", .datetime)
+            .field("last_error", .string)
+            .field("created_at", .datetime)
+            .create()
+    }
+    func revert(on db: Database) async throws { try await db.schema("jobs").delete() }
+}
+
+struct CreateWebhooks: AsyncMigration {
+    var name: String { "013_create_webhooks" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("webhooks").id()
+            .field("url", .string, .required)
+            .field("secret", .string, .required)
+            .field("events", .string, .required)
+            .field("active", .bool, .required)
+            .field("created_at", .datetime)
+            .create()
+    }
+    func revert(on db: Database) async throws { try await db.schema("webhooks").delete() }
+}
+
+/// Indexes for the queries that run on every request (queue order, conversation history,
+/// the event log, due jobs).
+struct CreateIndexes: AsyncMigration {
+    var name: String { "014_create_indexes" }
+    static let indexes: [(name: String, table: String, columns: [String])] = [
+        ("conversations_status_queue", "conversations", ["status", "priority", "queued_at"]),
+        ("conversations_agent", "conversations", ["assigned_agent_id", "status"]),
+        ("messages_conversation", "messages", ["conversation_id", "seq"]),
+        ("decisions_conversation", "decisions", ["conversation_id"]),
+        ("events_conversation", "events", ["conversation_id", "id"]),
+        ("jobs_due", "jobs", ["status", "run_at"]),
+        ("labels_created", "labels", ["created_at"]),
+    ]
+    func prepare(on db: Database) async throws {
+        guard let sql = db as? SQLDatabase else { return }
+        for index in Self.indexes {
+            var builder = sql.create(index: index.name).on(index.table)
+            for column in index.columns { builder = builder.column(column) }
+            try await builder.run()
+        }
+    }
+    func revert(on db: Database) async throws {
+        guard let sql = db as? SQLDatabase else { return }
+        for index in Self.indexes { try await sql.drop(index: index.name).run() }
+    }
+}

@@ -1,0 +1,54 @@
+import Fluent
+import Foundation
+
+enum AgentRole: String, Codable, Sendable, CaseIterable, Comparable {
+    case agent, supervisor, admin
+
+    /// Supervisors can do what agents do, admins what supervisors do.
+    private var rank: Int { [.agent: 0, .supervisor: 1, .admin: 2][self]! }
+    static func < (a: AgentRole, b: AgentRole) -> Bool { a.rank < b.rank }
+}
+
+final class AgentRecord: Model, @unchecked Sendable {
+    static let schema = "agents"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "email") var email: String
+    @Field(key: "name") var name: String
+    @Field(key: "role") var role: String
+    @Field(key: "password_hash") var passwordHash: String
+    @OptionalField(key: "max_concurrent") var maxConcurrent: Int?
+    @Field(key: "active") var active: Bool
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+
+    init(email: String, name: String, role: AgentRole, passwordHash: String) {
+        self.email = email.lowercased()
+        self.name = name
+        self.role = role.rawValue
+        self.passwordHash = passwordHash
+        active = true
+    }
+
+    var agentRole: AgentRole { AgentRole(rawValue: role) ?? .agent }
+}
+
+/// A login: the bearer token's SHA-256 (the token is only ever shown to the agent).
+final class AgentTokenRecord: Model, @unchecked Sendable {
+    static let schema = "agent_tokens"
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "agent_id") var agent: AgentRecord
+    @Field(key: "token_hash") var tokenHash: String
+    @Field(key: "expires_at") var expiresAt: Date
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+
+    init(agentID: UUID, tokenHash: String, expiresAt: Date) {
+        $agent.id = agentID
+        self.tokenHash = tokenHash
+        self.expiresAt = expiresAt
+    }
+}

@@ -1,0 +1,60 @@
+import Fluent
+import Foundation
+
+/// Where a conversation is: with the AI, waiting for a person, with a person, or done.
+enum ConversationStatus: String, Codable, Sendable, CaseIterable {
+    case ai, queued, assigned, resolved
+}
+
+final class ConversationRecord: Model, @unchecked Sendable {
+    static let schema = "conversations"
+
+    @ID(key: .id) var id: UUID?
+    /// SHA-256 of the customer's conversation token (the token itself is never stored).
+    @Field(key: "token_hash") var tokenHash: String
+    @Field(key: "status") var status: String
+    @Field(key: "priority") var priority: Int
+    @OptionalField(key: "customer_name") var customerName: String?
+    @OptionalField(key: "customer_email") var customerEmail: String?
+    /// Stable key of the customer (hashed e-mail, or the conversation) for re-contact counting.
+    @Field(key: "customer_key") var customerKey: String
+    @Field(key: "channel") var channel: String
+    @OptionalField(key: "assigned_agent_id") var assignedAgentID: UUID?
+    @OptionalField(key: "queued_at") var queuedAt: Date?
+    @OptionalField(key: "claimed_at") var claimedAt: Date?
+    @OptionalField(key: "resolved_at") var resolvedAt: Date?
+    @OptionalField(key: "handoff_reason") var handoffReason: String?
+    @OptionalField(key: "handoff_rule") var handoffRule: String?
+    /// AI turns in a row the customer came back on without resolution.
+    @Field(key: "unresolved_turns") var unresolvedTurns: Int
+    @Field(key: "last_turn_ai_answer") var lastTurnAIAnswer: Bool
+    /// Whether a person ever took part (for ratings by path).
+    @Field(key: "human_involved") var humanInvolved: Bool
+    @Field(key: "ai_answers") var aiAnswers: Int
+    @OptionalField(key: "first_response_at") var firstResponseAt: Date?
+    @OptionalField(key: "last_intent") var lastIntent: String?
+    @OptionalField(key: "rating") var rating: Int?
+    @OptionalField(key: "rating_comment") var ratingComment: String?
+    @Field(key: "next_seq") var nextSeq: Int
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
+
+    init() {}
+
+    init(tokenHash: String, customerName: String?, customerEmail: String?, customerKey: String, channel: String) {
+        self.tokenHash = tokenHash
+        status = ConversationStatus.ai.rawValue
+        priority = 0
+        self.customerName = customerName
+        self.customerEmail = customerEmail
+        self.customerKey = customerKey
+        self.channel = channel
+        unresolvedTurns = 0
+        lastTurnAIAnswer = false
+        humanInvolved = false
+        aiAnswers = 0
+        nextSeq = 1
+    }
+
+    var state: ConversationStatus { ConversationStatus(rawValue: status) ?? .ai }
+}

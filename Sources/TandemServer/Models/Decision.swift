@@ -1,0 +1,29 @@
+import Fluent
+import Foundation
+
+/// One record per AI turn: what the AI saw, what it concluded and which rule fired, so any
+/// decision can be explained afterwards.
+final class DecisionRecord: Model, @unchecked Sendable {
+    static let schema = "decisions"
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "conversation_id") var conversation: ConversationRecord
+    @Parent(key: "message_id") var message: MessageRecord
+    @OptionalField(key: "model_version") var modelVersion: String?
+    @Field(key: "encoder") var encoder: String
+    @OptionalField(key: "intent") var intent: String?
+    @OptionalField(key: "confidence") var confidence: Double?
+    @OptionalField(key: "threshold") var threshold: Double?
+    @OptionalField(key: "known_score") var knownScore: Double?
+    @OptionalField(key: "unknown_threshold") var unknownThreshold: Double?
+    @OptionalField(key: "familiarity") var familiarity: Double?
+    @Field(key: "rule") var rule: String
+    @Field(key: "action") var action: String
+    /// JSON: reasons, alternatives, nearest examples, signals.
+    @Field(key: "details") var details: String
+    @OptionalField(key: "draft") var draft: String?
+    @Field(key: "latency_ms") var latencyMilliseconds: Double
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+}

@@ -1,0 +1,49 @@
+import Fluent
+import Foundation
+import TandemCore
+
+/// A knowledge-base entry: an intent with its approved answer and example phrasings.
+final class IntentRecord: Model, @unchecked Sendable {
+    static let schema = "intents"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "key") var key: String
+    @Field(key: "title") var title: String
+    @Field(key: "answer") var answer: String
+    @Field(key: "sensitive") var sensitive: Bool
+    @Field(key: "automation") var automation: String
+    @Children(for: \.$intent) var examples: [ExampleRecord]
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
+
+    init() {}
+
+    init(key: String, title: String, answer: String, sensitive: Bool, automation: AutomationMode) {
+        self.key = key
+        self.title = title
+        self.answer = answer
+        self.sensitive = sensitive
+        self.automation = automation.rawValue
+    }
+
+    var mode: AutomationMode { AutomationMode(rawValue: automation) ?? .draftOnly }
+    var settings: IntentSettings { IntentSettings(key: key, sensitive: sensitive, automation: mode) }
+}
+
+/// One example phrasing of an intent: from the knowledge base, or a label an agent or a
+/// reviewer gave a real message.
+final class ExampleRecord: Model, @unchecked Sendable {
+    static let schema = "intent_examples"
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "intent_id") var intent: IntentRecord
+    @Field(key: "text") var text: String
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+
+    init(intentID: UUID, text: String) {
+        $intent.id = intentID
+        self.text = text
+    }
+}

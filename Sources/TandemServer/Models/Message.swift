@@ -1,0 +1,31 @@
+import Fluent
+import Foundation
+
+enum MessageRole: String, Codable, Sendable {
+    case customer, ai, agent, system
+}
+
+final class MessageRecord: Model, @unchecked Sendable {
+    static let schema = "messages"
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "conversation_id") var conversation: ConversationRecord
+    /// Position in the conversation, 1, 2, 3 …
+    @Field(key: "seq") var seq: Int
+    @Field(key: "role") var role: String
+    @Field(key: "text") var text: String
+    @OptionalField(key: "agent_id") var agentID: UUID?
+    @OptionalField(key: "idempotency_key") var idempotencyKey: String?
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+
+    init(conversationID: UUID, seq: Int, role: MessageRole, text: String, agentID: UUID? = nil, idempotencyKey: String? = nil) {
+        $conversation.id = conversationID
+        self.seq = seq
+        self.role = role.rawValue
+        self.text = text
+        self.agentID = agentID
+        self.idempotencyKey = idempotencyKey
+    }
+}

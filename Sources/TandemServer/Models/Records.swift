@@ -1,0 +1,119 @@
+import Fluent
+import Foundation
+
+/// An intent confirmed or corrected by a person for a customer message: training data.
+final class LabelRecord: Model, @unchecked Sendable {
+    static let schema = "labels"
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "message_id") var message: MessageRecord
+    @Field(key: "conversation_id") var conversationID: UUID
+    @Field(key: "intent") var intent: String
+    /// What the AI predicted for that message, if anything.
+    @OptionalField(key: "predicted") var predicted: String?
+    /// "agent-reply" or "audit".
+    @Field(key: "source") var source: String
+    @OptionalField(key: "agent_id") var agentID: UUID?
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+
+    init(messageID: UUID, conversationID: UUID, intent: String, predicted: String?, source: String, agentID: UUID?) {
+        $message.id = messageID
+        self.conversationID = conversationID
+        self.intent = intent
+        self.predicted = predicted
+        self.source = source
+        self.agentID = agentID
+    }
+}
+
+/// A trained model: its artifact files and what training measured. One is active.
+final class ModelVersionRecord: Model, @unchecked Sendable {
+    static let schema = "model_versions"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "version") var version: String
+    /// training, ready, failed, active, retired
+    @Field(key: "status") var status: String
+    @OptionalField(key: "manifest") var manifest: Data?
+    @OptionalField(key: "weights") var weights: Data?
+    @OptionalField(key: "summary") var summary: String?
+    @OptionalField(key: "error") var error: String?
+    @Field(key: "examples") var examples: Int
+    @OptionalField(key: "activated_at") var activatedAt: Date?
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+}
+
+/// Something happened that a screen may need to show: the log real-time updates are read
+/// from on every node (ids only ever increase).
+final class EventRecord: Model, @unchecked Sendable {
+    static let schema = "events"
+
+    @ID(custom: "id", generatedBy: .database) var id: Int?
+    @OptionalField(key: "conversation_id") var conversationID: UUID?
+    @Field(key: "kind") var kind: String
+    @Field(key: "payload") var payload: String
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+
+    init(conversationID: UUID?, kind: String, payload: String) {
+        self.conversationID = conversationID
+        self.kind = kind
+        self.payload = payload
+    }
+}
+
+/// Background work shared by all nodes: training, webhook deliveries.
+final class JobRecord: Model, @unchecked Sendable {
+    static let schema = "jobs"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "kind") var kind: String
+    @Field(key: "payload") var payload: String
+    /// pending, running, done, failed
+    @Field(key: "status") var status: String
+    @Field(key: "run_at") var runAt: Date
+    @Field(key: "attempts") var attempts: Int
+    @OptionalField(key: "locked_by") var lockedBy: String?
+    @OptionalField(key: "locked_until") var lockedUntil: Date?
+    @OptionalField(key: "last_error") var lastError: String?
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+
+    init(kind: String, payload: String, runAt: Date = Date()) {
+        self.kind = kind
+        self.payload = payload
+        status = "pending"
+        self.runAt = runAt
+        attempts = 0
+    }
+}
+
+/// An outgoing webhook subscription.
+final class WebhookRecord: Model, @unchecked Sendable {
+    static let schema = "webhooks"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "url") var url: String
+    @Field(key: "secret") var secret: String
+    /// Comma-separated event names.
+    @Field(key: "events") var events: String
+    @Field(key: "active") var active: Bool
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+
+    init(url: String, secret: String, events: [String]) {
+        self.url = url
+        self.secret = secret
+        self.events = events.joined(separator: ",")
+        active = true
+    }
+
+    var eventList: [String] { events.split(separator: ",").map(String.init) }
+}

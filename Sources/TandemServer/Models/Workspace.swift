@@ -1,0 +1,93 @@
+import Fluent
+import Foundation
+
+/// The business's settings. Tandem serves one workspace per installation.
+final class WorkspaceRecord: Model, @unchecked Sendable {
+    static let schema = "workspaces"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "name") var name: String
+    @Field(key: "settings") var settingsJSON: String
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
+
+    init() {}
+
+    init(name: String, settings: WorkspaceSettings) throws {
+        self.name = name
+        self.settings = settings
+    }
+
+    var settings: WorkspaceSettings {
+        get { (try? JSONDecoder().decode(WorkspaceSettings.self, from: Data(settingsJSON.utf8))) ?? WorkspaceSettings() }
+        set { settingsJSON = String(decoding: (try? JSONEncoder().encode(newValue)) ?? Data("{}".utf8), as: UTF8.self) }
+    }
+}
+
+/// Workspace settings, editable by admins. Every field has a default so that older rows
+/// decode after new settings are added.
+public struct WorkspaceSettings: Codable, Sendable, Equatable {
+    /// Largest acceptable error rate among automatic answers (α).
+    public var targetRisk = 0.01
+    /// Confidence of the guarantee (1 − δ).
+    public var confidenceLevel = 0.95
+    /// Share of simulated unknown requests the unknown gate keeps from the AI.
+    public var unknownKeepAway = 0.9
+    public var humanCostPerContact = 4.5
+    public var aiCostPerMessage = 0.02
+    public var currency = "GBP"
+    public var businessHours = BusinessHours()
+    /// Everything goes to people while set.
+    public var killSwitch = false
+    /// Seconds a queued conversation may wait before it is late.
+    public var slaSeconds = 120
+    /// Concurrent conversations per agent unless the agent has their own limit.
+    public var maxConcurrentPerAgent = 4
+    /// Share of AI-answered conversations sent to review.
+    public var auditRate = 0.05
+    /// Days within which a new conversation on the same topic counts as a re-contact.
+    public var recontactDays = 7
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = WorkspaceSettings()
+        targetRisk = try c.decodeIfPresent(Double.self, forKey: .targetRisk) ?? d.targetRisk
+        confidenceLevel = try c.decodeIfPresent(Double.self, forKey: .confidenceLevel) ?? d.confidenceLevel
+        unknownKeepAway = try c.decodeIfPresent(Double.self, forKey: .unknownKeepAway) ?? d.unknownKeepAway
+        humanCostPerContact = try c.decodeIfPresent(Double.self, forKey: .humanCostPerContact) ?? d.humanCostPerContact
+        aiCostPerMessage = try c.decodeIfPresent(Double.self, forKey: .aiCostPerMessage) ?? d.aiCostPerMessage
+        currency = try c.decodeIfPresent(String.self, forKey: .currency) ?? d.currency
+        businessHours = try c.decodeIfPresent(BusinessHours.self, forKey: .businessHours) ?? d.businessHours
+        killSwitch = try c.decodeIfPresent(Bool.self, forKey: .killSwitch) ?? d.killSwitch
+        slaSeconds = try c.decodeIfPresent(Int.self, forKey: .slaSeconds) ?? d.slaSeconds
+        maxConcurrentPerAgent = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentPerAgent) ?? d.maxConcurrentPerAgent
+        auditRate = try c.decodeIfPresent(Double.self, forKey: .auditRate) ?? d.auditRate
+        recontactDays = try c.decodeIfPresent(Int.self, forKey: .recontactDays) ?? d.recontactDays
+    }
+
+    /// Problems with the values, each naming the field; empty when valid.
+    public var problems: [String] {
+        var problems: [String] = []
+        if !(targetRisk > 0 && targetRisk < 1) { problems.append("targetRisk must be between 0 and 1") }
+        if !(confidenceLevel > 0 && confidenceLevel < 1) { problems.append("confidenceLevel must be between 0 and 1") }
+        if !(unknownKeepAway > 0 && unknownKeepAway < 1) { problems.append("unknownKeepAway must be between 0 and 1") }
+        if !(humanCostPerContact >= 0 && humanCostPerContact.isFinite) { problems.append("humanCostPerContact must be a non-negative number") }
+        if !(aiCostPerMessage >= 0 && aiCostPerMessage.isFinite) { problems.append("aiCostPerMessage must be a non-negative number") }
+        if currency.isEmpty || currency.count > 8 { problems.append("currency must be a short code such as GBP") }
+        if slaSeconds < 1 { problems.append("slaSeconds must be positive") }
+        if maxConcurrentPerAgent < 1 { problems.append("maxConcurrentPerAgent must be at least 1") }
+        if !(auditRate >= 0 && auditRate <= 1) { problems.append("auditRate must be between 0 and 1") }
+        if recontactDays < 1 { problems.append("recontactDays must be at least 1") }
+        return problems
+    }
+}
+
+public struct BusinessHours: Codable, Sendable, Equatable {
+    public var timezone = "Europe/London"
+    public var days = ["Mon", "Tue", "Wed", "Thu", "Fri"]
+    public var open = "09:00"
+    public var close = "17:00"
+    public init() {}
+}

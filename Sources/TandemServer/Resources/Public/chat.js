@@ -1,0 +1,540 @@
+// Tandem customer chat: starts or resumes a conversation, sends messages, and keeps the
+// thread live with server-sent events (falling back to polling). Every piece of text from the
+// server or the customer is set with textContent, never parsed as HTML.
+(function () {
+  'use strict';
+
+  const root = document.getElementById('chat');
+  if (!root) return;
+
+  const $ = (id) => document.getElementById(id);
+  const els = {
+    messages: $('messages'),
+    status: $('status'),
+    error: $('chat-error'),
+    composer: $('composer'),
+    input: $('message-input'),
+    send: $('send'),
+    talk: $('talk-to-person'),
+    resolvedYes: $('resolved-yes'),
+    newConversation: $('new-conversation'),
+    rating: $('rating'),
+    rate: $('rate'),
+    ratingThanks: $('rating-thanks'),
+    close: $('close-chat'),
+  };
+
+  const STORE_ID = 'tandem.conversation';
+  const STORE_TOKEN = 'tandem.token';
+  const EMBED = root.dataset.embed === 'true';
+  const MAX_LENGTH = Number(root.dataset.maxLength) || 2000;
+  const POLL_MS = 3000;
+  const CONVERSATION_EVENTS = [
+    'conversation.created', 'conversation.handed_off', 'conversation.claimed', 'conversation.released',
+    'conversation.reassigned', 'conversation.returned_to_ai', 'conversation.resolved', 'conversation.rated',
+  ];
+  const ROLES = ['customer', 'ai', 'agent', 'system'];
+
+  const state = {
+    id: null,
+    token: null,
+    conversation: null,
+    seen: new Set(),
+    messages: [], // {seq, role, agentName, date}, sorted by seq
+    lastSeq: 0,
+    busy: false,
+    rated: false,
+    source: null,
+    pollTimer: null,
+    polling: false,
+    pollTicks: 0,
+    pending: null, // {text, key}: reused when the same text is resent after a failure
+  };
+
+  // ---------- helpers ----------
+
+  function storageGet(key) {
+    try { return window.sessionStorage.getItem(key); } catch (e) { return null; }
+  }
+  function storageSet(key, value) {
+    try { window.sessionStorage.setItem(key, value); } catch (e) { /* private mode: keep in memory only */ }
+  }
+  function storageRemove(key) {
+    try { window.sessionStorage.removeItem(key); } catch (e) { /* ignore */ }
+  }
+
+  function randomId() {
+    if (window.crypto && typeof window.crypto.randomUUID === 'function') return window.crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  // Dates arrive as ISO-8601 strings; a number is seconds since 2001-01-01 (Foundation's
+  // reference date) unless it is clearly a Unix time.
+  function parseDate(value) {
+    if (value === null || value === undefined || value === '') return null;
+    let date;
+    if (typeof value === 'number') {
+      date = new Date(value > 1.5e9 ? value * 1000 : (value + 978307200) * 1000);
+    } else {
+      date = new Date(value);
+    }
+    return Number.isNaN(date.getTime()) ? null : date;
+  }
+
+  function formatTime(date) {
+    return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+
+  function sameId(a, b) {
+    return typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
+  }
+
+  class ApiError extends Error {
+    constructor(message, status) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  async function api(method, path, body, extraHeaders) {
+    const headers = { Accept: 'application/json' };
+    if (state.token) headers.Authorization = 'Bearer ' + state.token;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    Object.assign(headers, extraHeaders || {});
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+    } catch (e) {
+      throw new ApiError('We could not reach the server. Check your connection and try again.', 0);
+    }
+    const text = await response.text();
+    let data = null;
+    if (text) {
+      try { data = JSON.parse(text); } catch (e) { data = null; }
+    }
+    if (!response.ok) {
+      const message = data && data.error && typeof data.error.message === 'string'
+        ? data.error.message
+        : 'Something went wrong (HTTP ' + response.status + '). Please try again.';
+      throw new ApiError(message, response.status);
+    }
+    return data;
+  }
+
+  function showError(message) {
+    els.error.textContent = message;
+    els.error.hidden = false;
+  }
+  function clearError() {
+    els.error.textContent = '';
+    els.error.hidden = true;
+  }
+
+  // ---------- messages ----------
+
+  function authorLabel(message) {
+    switch (message.role) {
+      case 'customer': return 'You';
+      case 'ai': return 'Assistant';
+      case 'agent': return message.agentName || 'Support team';
+      default: return 'Tandem';
+    }
+  }
+
+  function messageElement(message) {
+    const role = ROLES.includes(message.role) ? message.role : 'system';
+    const item = document.createElement('li');
+    item.className = 'message message--' + role;
+    item.dataset.seq = String(message.seq);
+
+    const meta = document.createElement('p');
+    meta.className = 'message__meta';
+    const author = document.createElement('span');
+    author.className = 'message__author';
+    author.textContent = authorLabel(message);
+    meta.appendChild(author);
+    const date = parseDate(message.createdAt);
+    if (date) {
+      const time = document.createElement('time');
+      time.className = 'message__time';
+      time.dateTime = date.toISOString();
+      time.textContent = formatTime(date);
+      meta.appendChild(time);
+    }
+
+    const text = document.createElement('p');
+    text.className = 'message__text';
+    text.textContent = String(message.text == null ? '' : message.text);
+
+    item.appendChild(meta);
+    item.appendChild(text);
+    return item;
+  }
+
+  // Adds messages not shown yet, in sequence order. Returns how many were new.
+  function addMessages(list) {
+    if (!Array.isArray(list)) return 0;
+    let added = 0;
+    for (const message of list) {
+      if (!message || typeof message.seq !== 'number' || state.seen.has(message.seq)) continue;
+      state.seen.add(message.seq);
+      const element = messageElement(message);
+      let before = null;
+      for (const child of els.messages.children) {
+        if (Number(child.dataset.seq) > message.seq) { before = child; break; }
+      }
+      els.messages.insertBefore(element, before);
+
+      const entry = { seq: message.seq, role: message.role, agentName: message.agentName || null, date: parseDate(message.createdAt) };
+      const index = state.messages.findIndex((m) => m.seq > message.seq);
+      if (index === -1) state.messages.push(entry); else state.messages.splice(index, 0, entry);
+      if (message.seq > state.lastSeq) state.lastSeq = message.seq;
+      added += 1;
+    }
+    if (added) {
+      els.messages.dataset.lastSeq = String(state.lastSeq);
+      els.messages.scrollTop = els.messages.scrollHeight;
+      updateUI();
+    }
+    return added;
+  }
+
+  function clearMessages() {
+    els.messages.textContent = '';
+    els.messages.dataset.lastSeq = '0';
+    state.seen.clear();
+    state.messages = [];
+    state.lastSeq = 0;
+  }
+
+  // ---------- conversation state ----------
+
+  // The agent currently helping: the author of the latest agent message since the claim.
+  function helperName() {
+    const c = state.conversation;
+    const claimedAt = c ? parseDate(c.claimedAt) : null;
+    for (let i = state.messages.length - 1; i >= 0; i -= 1) {
+      const m = state.messages[i];
+      if (m.role !== 'agent' || !m.agentName) continue;
+      if (claimedAt && m.date && m.date.getTime() < claimedAt.getTime() - 1000) return null;
+      return m.agentName;
+    }
+    return null;
+  }
+
+  function setConversation(conversation) {
+    if (!conversation || (state.id && conversation.id && !sameId(conversation.id, state.id))) return;
+    state.conversation = conversation;
+    if (conversation.rating !== null && conversation.rating !== undefined) state.rated = true;
+    updateUI();
+  }
+
+  function statusText(status) {
+    switch (status) {
+      case 'ai': return "You are talking to Tandem's assistant";
+      case 'queued': return 'Waiting for a person';
+      case 'assigned': {
+        const name = helperName();
+        return name ? name + ' is helping you' : 'A person is helping you';
+      }
+      case 'resolved': return 'Resolved';
+      default: return 'Connecting…';
+    }
+  }
+
+  function updateUI() {
+    const c = state.conversation;
+    const status = c ? c.status : null;
+    const resolved = status === 'resolved';
+    const last = state.messages.length ? state.messages[state.messages.length - 1] : null;
+
+    const text = statusText(status);
+    if (els.status.textContent !== text) els.status.textContent = text;
+    els.status.dataset.state = status || 'connecting';
+
+    els.talk.hidden = resolved;
+    els.talk.disabled = !c || state.busy;
+    els.resolvedYes.hidden = !(status === 'ai' && last && last.role === 'ai');
+    els.resolvedYes.disabled = state.busy;
+
+    els.rating.hidden = !(resolved && !state.rated);
+    els.ratingThanks.hidden = !(resolved && state.rated);
+    els.newConversation.hidden = !resolved;
+
+    els.input.disabled = !c || resolved;
+    els.send.disabled = !c || resolved || state.busy;
+    els.rate.disabled = state.busy;
+    els.input.placeholder = resolved ? 'This conversation is resolved.' : 'Type your question…';
+  }
+
+  function setBusy(busy) {
+    state.busy = busy;
+    root.setAttribute('aria-busy', busy ? 'true' : 'false');
+    updateUI();
+  }
+
+  // ---------- starting ----------
+
+  async function start() {
+    const id = storageGet(STORE_ID);
+    const token = storageGet(STORE_TOKEN);
+    if (id && token) {
+      state.id = id;
+      state.token = token;
+      try {
+        const data = await api('GET', '/api/v1/conversations/' + encodeURIComponent(id));
+        addMessages(data.messages);
+        setConversation(data.conversation);
+        connect();
+        return;
+      } catch (e) {
+        if (e.status !== 404 && e.status !== 401) {
+          showError(e.message);
+          updateUI();
+          setTimeout(start, 5000);
+          return;
+        }
+        forget();
+      }
+    }
+    await createConversation();
+  }
+
+  async function createConversation() {
+    try {
+      const data = await api('POST', '/api/v1/conversations', {});
+      state.id = data.conversation.id;
+      state.token = data.token;
+      storageSet(STORE_ID, state.id);
+      storageSet(STORE_TOKEN, state.token);
+      clearError();
+      addMessages(data.messages);
+      setConversation(data.conversation);
+      connect();
+    } catch (e) {
+      showError(e.message);
+      updateUI();
+      setTimeout(createConversation, 5000);
+    }
+  }
+
+  function forget() {
+    storageRemove(STORE_ID);
+    storageRemove(STORE_TOKEN);
+    disconnect();
+    state.id = null;
+    state.token = null;
+    state.conversation = null;
+    state.rated = false;
+    state.pending = null;
+    clearMessages();
+  }
+
+  // ---------- live updates ----------
+
+  function conversationPath(suffix) {
+    return '/api/v1/conversations/' + encodeURIComponent(state.id) + (suffix || '');
+  }
+
+  function parse(data) {
+    try { return JSON.parse(data); } catch (e) { return null; }
+  }
+
+  function connect() {
+    disconnect();
+    if (!('EventSource' in window)) { startPolling(); return; }
+    const source = new EventSource(conversationPath('/events?token=' + encodeURIComponent(state.token)));
+    state.source = source;
+    source.addEventListener('open', () => {
+      stopPolling();
+      catchUp();
+    });
+    source.addEventListener('message', (event) => {
+      const message = parse(event.data);
+      if (message) addMessages([message]);
+    });
+    for (const kind of CONVERSATION_EVENTS) {
+      source.addEventListener(kind, (event) => setConversation(parse(event.data)));
+    }
+    source.addEventListener('error', () => {
+      if (source.readyState === EventSource.CLOSED) {
+        source.close();
+        if (state.source === source) state.source = null;
+      }
+      startPolling();
+    });
+  }
+
+  function disconnect() {
+    if (state.source) {
+      state.source.close();
+      state.source = null;
+    }
+    stopPolling();
+  }
+
+  function startPolling() {
+    if (state.pollTimer || !state.id) return;
+    state.pollTimer = window.setInterval(poll, POLL_MS);
+  }
+
+  function stopPolling() {
+    if (state.pollTimer) window.clearInterval(state.pollTimer);
+    state.pollTimer = null;
+  }
+
+  async function poll() {
+    if (state.polling || !state.id) return;
+    state.polling = true;
+    try {
+      const messages = await api('GET', conversationPath('/messages?after=' + state.lastSeq));
+      const added = addMessages(messages);
+      state.pollTicks += 1;
+      // Status changes without a message (a claim, a return to the assistant) show up too.
+      if (added || state.pollTicks % 5 === 0) {
+        const data = await api('GET', conversationPath());
+        setConversation(data.conversation);
+      }
+    } catch (e) {
+      if (e.status === 404) {
+        stopPolling();
+        showError('This conversation is no longer available. Please start a new one.');
+        els.newConversation.hidden = false;
+      }
+    } finally {
+      state.polling = false;
+    }
+  }
+
+  async function catchUp() {
+    if (!state.id) return;
+    try {
+      const data = await api('GET', conversationPath());
+      addMessages(data.messages);
+      setConversation(data.conversation);
+    } catch (e) { /* the stream or the next poll will bring it */ }
+  }
+
+  // ---------- actions ----------
+
+  async function sendMessage() {
+    const text = els.input.value.trim();
+    if (state.busy || !state.id) return;
+    if (!text) {
+      showError('Please type a message first.');
+      els.input.focus();
+      return;
+    }
+    if (text.length > MAX_LENGTH) {
+      showError('Your message is too long: the limit is ' + MAX_LENGTH + ' characters.');
+      return;
+    }
+    clearError();
+    if (!state.pending || state.pending.text !== text) state.pending = { text, key: randomId() };
+    setBusy(true);
+    try {
+      const data = await api('POST', conversationPath('/messages'), { text }, { 'Idempotency-Key': state.pending.key });
+      state.pending = null;
+      els.input.value = '';
+      addMessages([data.message, data.reply].filter(Boolean));
+      setConversation(data.conversation);
+    } catch (e) {
+      showError(e.message);
+      if (e.status === 409) catchUp();
+    } finally {
+      setBusy(false);
+      if (!els.input.disabled) els.input.focus();
+    }
+  }
+
+  async function conversationAction(suffix, body) {
+    if (state.busy || !state.id) return null;
+    clearError();
+    setBusy(true);
+    try {
+      const conversation = await api('POST', conversationPath(suffix), body === undefined ? {} : body);
+      setConversation(conversation);
+      catchUp();
+      return conversation;
+    } catch (e) {
+      showError(e.message);
+      return null;
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  els.composer.addEventListener('submit', (event) => {
+    event.preventDefault();
+    sendMessage();
+  });
+
+  els.input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      sendMessage();
+    }
+  });
+
+  els.talk.addEventListener('click', () => conversationAction('/handoff'));
+
+  els.resolvedYes.addEventListener('click', async () => {
+    const conversation = await conversationAction('/resolve');
+    if (conversation && !els.rating.hidden) {
+      const first = document.getElementById('score-1');
+      if (first) first.focus();
+    }
+  });
+
+  els.rating.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const checked = els.rating.querySelector('input[name="score"]:checked');
+    if (!checked) {
+      showError('Please choose a score from 1 to 5.');
+      return;
+    }
+    const conversation = await conversationAction('/rating', { score: Number(checked.value) });
+    if (conversation) {
+      state.rated = true;
+      updateUI();
+      els.ratingThanks.focus();
+    }
+  });
+
+  els.newConversation.addEventListener('click', async () => {
+    forget();
+    clearError();
+    updateUI();
+    await createConversation();
+    els.input.focus();
+  });
+
+  // Inside the widget: ask the host page to close the frame.
+  function requestClose() {
+    if (window.parent && window.parent !== window) {
+      window.parent.postMessage({ type: 'tandem:close' }, '*');
+    }
+  }
+  if (els.close) els.close.addEventListener('click', requestClose);
+  if (EMBED) {
+    document.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') requestClose();
+    });
+  }
+
+  window.addEventListener('pagehide', disconnect);
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted && state.id) connect();
+  });
+
+  updateUI();
+  start();
+})();

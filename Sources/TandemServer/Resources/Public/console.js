@@ -1,0 +1,665 @@
+// Tandem agent console: the live queue (console.leaf) and one conversation with the AI's
+// assistance (conversation.leaf). Server-sent events keep both current, with polling as the
+// fallback. All text from the server is set with textContent, never parsed as HTML.
+(function () {
+  'use strict';
+
+  const $ = (id) => document.getElementById(id);
+
+  const CONVERSATION_EVENTS = [
+    'conversation.created', 'conversation.handed_off', 'conversation.claimed', 'conversation.released',
+    'conversation.reassigned', 'conversation.returned_to_ai', 'conversation.resolved', 'conversation.rated',
+  ];
+  const ROLES = ['customer', 'ai', 'agent', 'system'];
+
+  // ---------- shared helpers ----------
+
+  class ApiError extends Error {
+    constructor(message, status) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  async function api(method, path, body, extraHeaders) {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    Object.assign(headers, extraHeaders || {});
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+    } catch (e) {
+      throw new ApiError('The server cannot be reached. Check the connection and try again.', 0);
+    }
+    if (response.status === 401) {
+      window.location.assign('/console/login?next=' + encodeURIComponent(window.location.pathname));
+      throw new ApiError('Your session has ended; please sign in again.', 401);
+    }
+    const text = await response.text();
+    let data = null;
+    if (text) {
+      try { data = JSON.parse(text); } catch (e) { data = null; }
+    }
+    if (!response.ok) {
+      const message = data && data.error && typeof data.error.message === 'string'
+        ? data.error.message
+        : 'Something went wrong (HTTP ' + response.status + ').';
+      throw new ApiError(message, response.status);
+    }
+    return data;
+  }
+
+  function randomId() {
+    if (window.crypto && typeof window.crypto.randomUUID === 'function') return window.crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  // ISO-8601 strings; a number is seconds since 2001-01-01 unless it is clearly a Unix time.
+  function parseDate(value) {
+    if (value === null || value === undefined || value === '') return null;
+    let date;
+    if (typeof value === 'number') {
+      date = new Date(value > 1.5e9 ? value * 1000 : (value + 978307200) * 1000);
+    } else {
+      date = new Date(value);
+    }
+    return Number.isNaN(date.getTime()) ? null : date;
+  }
+
+  // The server renders times as HH:mm in UTC; scripts do the same so the page stays consistent.
+  function formatTime(value) {
+    const date = parseDate(value);
+    if (!date) return '';
+    return String(date.getUTCHours()).padStart(2, '0') + ':' + String(date.getUTCMinutes()).padStart(2, '0');
+  }
+
+  function formatDuration(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    if (s < 60) return s + ' s';
+    if (s < 3600) return Math.floor(s / 60) + ' min';
+    return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min';
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function sameId(a, b) {
+    return typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
+  }
+
+  function parse(data) {
+    try { return JSON.parse(data); } catch (e) { return null; }
+  }
+
+  function errorBox(id) {
+    const box = $(id);
+    return {
+      show(message) {
+        box.textContent = message;
+        box.hidden = false;
+      },
+      clear() {
+        box.textContent = '';
+        box.hidden = true;
+      },
+    };
+  }
+
+  // Subscribes to the agent event stream; calls onEvent(kind, payload). Falls back to calling
+  // poll() every pollMs while the stream is down.
+  function live(url, kinds, onEvent, poll, pollMs, onMode) {
+    let source = null;
+    let timer = null;
+    const startPolling = () => {
+      if (timer) return;
+      timer = window.setInterval(poll, pollMs);
+      if (onMode) onMode('polling');
+    };
+    const stopPolling = () => {
+      if (timer) window.clearInterval(timer);
+      timer = null;
+    };
+    const connect = () => {
+      if (!('EventSource' in window)) { startPolling(); return; }
+      source = new EventSource(url);
+      source.addEventListener('open', () => {
+        stopPolling();
+        if (onMode) onMode('live');
+        poll();
+      });
+      for (const kind of kinds) {
+        source.addEventListener(kind, (event) => onEvent(kind, parse(event.data)));
+      }
+      source.addEventListener('error', () => {
+        if (source.readyState === EventSource.CLOSED) source.close();
+        startPolling();
+      });
+    };
+    window.addEventListener('pagehide', () => {
+      if (source) source.close();
+      stopPolling();
+    });
+    window.addEventListener('pageshow', (event) => {
+      if (event.persisted) connect();
+    });
+    connect();
+  }
+
+  // ---------- the queue page ----------
+
+  function queuePage(root) {
+    const queueList = $('queue');
+    const mineList = $('mine');
+    const error = errorBox('console-error');
+    const liveStatus = $('live-status');
+    const sla = Number(root.dataset.sla) || 0;
+    const baseTitle = document.title;
+    // Last customer message per conversation (the queue API does not include it).
+    const lastMessages = new Map();
+    let refreshing = false;
+    let again = false;
+    let debounce = null;
+
+    for (const item of document.querySelectorAll('.queue-item, .mine-item')) {
+      const last = item.querySelector('.queue-item__last, .mine-item__last');
+      lastMessages.set(item.dataset.id.toLowerCase(), { updatedAt: null, text: last ? last.textContent : '' });
+    }
+
+    function queueItem(c) {
+      const id = c.id;
+      const item = element('li', 'queue-item');
+      item.dataset.id = id;
+
+      const main = element('div', 'queue-item__main');
+      const head = element('div', 'queue-item__head');
+      const name = element('h3', 'queue-item__name');
+      name.id = 'q-' + id;
+      const badges = element('span', 'queue-item__badges');
+      head.append(name, badges);
+      main.append(head, element('p', 'queue-item__reason'), element('p', 'queue-item__last'));
+
+      const side = element('div', 'queue-item__side');
+      const waiting = element('p', 'queue-item__waiting', 'Waiting ');
+      waiting.appendChild(element('span', 'waiting'));
+      const claim = element('button', 'button claim', 'Claim');
+      claim.type = 'button';
+      claim.setAttribute('aria-describedby', name.id);
+      side.append(waiting, claim);
+
+      item.append(main, side);
+      return item;
+    }
+
+    function updateQueueItem(item, c) {
+      const urgent = (c.priority || 0) > 0;
+      item.querySelector('.queue-item__name').textContent = c.customerName || 'Customer';
+      item.querySelector('.queue-item__reason').textContent = c.handoffReason || '';
+      const cached = lastMessages.get(c.id.toLowerCase());
+      item.querySelector('.queue-item__last').textContent = cached ? cached.text : '';
+      const waited = typeof c.waitingSeconds === 'number'
+        ? c.waitingSeconds
+        : (parseDate(c.queuedAt) ? (Date.now() - parseDate(c.queuedAt).getTime()) / 1000 : 0);
+      item.dataset.queuedAt = String(Date.now() - waited * 1000);
+      item.classList.toggle('queue-item--urgent', urgent);
+      const badges = item.querySelector('.queue-item__badges');
+      badges.textContent = '';
+      if (urgent) badges.appendChild(element('span', 'badge badge--urgent', 'Urgent'));
+      tickItem(item, c.late === true);
+    }
+
+    // Updates the waiting time and the "late" badge from the time the item was queued.
+    function tickItem(item, lateFromServer) {
+      const queuedAt = Number(item.dataset.queuedAt);
+      if (!queuedAt) return;
+      const seconds = (Date.now() - queuedAt) / 1000;
+      item.querySelector('.waiting').textContent = formatDuration(seconds);
+      const late = lateFromServer === true || (sla > 0 && seconds > sla);
+      if (late === item.classList.contains('queue-item--late')) return;
+      item.classList.toggle('queue-item--late', late);
+      const badges = item.querySelector('.queue-item__badges');
+      const existing = badges.querySelector('.badge--late');
+      if (late && !existing) badges.appendChild(element('span', 'badge badge--late', 'Late'));
+      if (!late && existing) existing.remove();
+    }
+
+    function mineItem(c) {
+      const item = element('li', 'mine-item');
+      item.dataset.id = c.id;
+      const link = element('a', 'open-conversation');
+      link.href = '/console/conversations/' + encodeURIComponent(c.id);
+      item.append(link, element('p', 'mine-item__last'));
+      return item;
+    }
+
+    function updateMineItem(item, c) {
+      item.querySelector('.open-conversation').textContent = c.customerName || 'Customer';
+      const cached = lastMessages.get(c.id.toLowerCase());
+      item.querySelector('.mine-item__last').textContent = cached ? cached.text : '';
+    }
+
+    // Reuses existing items (so focus and in-flight buttons survive) and moves only what changed.
+    function reconcile(list, conversations, create, update) {
+      const existing = new Map();
+      for (const child of list.children) existing.set((child.dataset.id || '').toLowerCase(), child);
+      conversations.forEach((c, index) => {
+        const key = c.id.toLowerCase();
+        let item = existing.get(key);
+        if (item) existing.delete(key); else item = create(c);
+        update(item, c);
+        if (list.children[index] !== item) list.insertBefore(item, list.children[index] || null);
+      });
+      for (const stale of existing.values()) stale.remove();
+    }
+
+    async function fillLastMessages(conversations) {
+      const stale = conversations.filter((c) => {
+        const cached = lastMessages.get(c.id.toLowerCase());
+        if (!cached) return true;
+        if (cached.updatedAt === null) {
+          cached.updatedAt = c.updatedAt || '';
+          return false;
+        }
+        return cached.updatedAt !== (c.updatedAt || '');
+      }).slice(0, 20);
+      await Promise.all(stale.map(async (c) => {
+        try {
+          const view = await api('GET', '/api/v1/agent/conversations/' + encodeURIComponent(c.id));
+          const messages = Array.isArray(view.messages) ? view.messages : [];
+          let text = '';
+          for (let i = messages.length - 1; i >= 0; i -= 1) {
+            if (messages[i].role === 'customer') { text = String(messages[i].text).slice(0, 140); break; }
+          }
+          lastMessages.set(c.id.toLowerCase(), { updatedAt: c.updatedAt || '', text });
+        } catch (e) { /* keep what we had */ }
+      }));
+    }
+
+    async function refresh() {
+      if (refreshing) { again = true; return; }
+      refreshing = true;
+      try {
+        const [queue, mine] = await Promise.all([
+          api('GET', '/api/v1/agent/queue'),
+          api('GET', '/api/v1/agent/conversations?status=assigned&mine=true'),
+        ]);
+        mine.sort((a, b) => (parseDate(a.claimedAt) || 0) - (parseDate(b.claimedAt) || 0));
+        await fillLastMessages(queue.concat(mine));
+        reconcile(queueList, queue, queueItem, updateQueueItem);
+        reconcile(mineList, mine, mineItem, updateMineItem);
+        $('queue-count').textContent = String(queue.length);
+        $('mine-count').textContent = String(mine.length);
+        $('queue-empty').hidden = queue.length > 0;
+        $('mine-empty').hidden = mine.length > 0;
+        document.title = (queue.length ? '(' + queue.length + ') ' : '') + baseTitle;
+      } catch (e) {
+        if (e.status !== 401) error.show(e.message);
+      } finally {
+        refreshing = false;
+        if (again) { again = false; refresh(); }
+      }
+    }
+
+    function scheduleRefresh() {
+      if (debounce) window.clearTimeout(debounce);
+      debounce = window.setTimeout(() => { debounce = null; refresh(); }, 250);
+    }
+
+    queueList.addEventListener('click', async (event) => {
+      const button = event.target.closest('button.claim');
+      if (!button || button.disabled) return;
+      const item = button.closest('.queue-item');
+      const id = item.dataset.id;
+      error.clear();
+      button.disabled = true;
+      button.textContent = 'Claiming…';
+      try {
+        await api('POST', '/api/v1/agent/conversations/' + encodeURIComponent(id) + '/claim', {});
+        window.location.assign('/console/conversations/' + encodeURIComponent(id));
+      } catch (e) {
+        button.disabled = false;
+        button.textContent = 'Claim';
+        error.show(e.message);
+        refresh();
+      }
+    });
+
+    window.setInterval(() => {
+      for (const item of queueList.querySelectorAll('.queue-item')) tickItem(item);
+    }, 10000);
+
+    live('/api/v1/agent/events', CONVERSATION_EVENTS.concat(['message']), (kind, payload) => {
+      if (kind.startsWith('conversation.')) scheduleRefresh();
+      else if (kind === 'message' && payload && payload.role === 'customer') scheduleRefresh();
+    }, refresh, 5000, (mode) => {
+      liveStatus.textContent = mode === 'live' ? 'Live' : 'Updating every 5 s';
+      liveStatus.classList.toggle('live--polling', mode !== 'live');
+    });
+    refresh();
+  }
+
+  // ---------- the conversation page ----------
+
+  function conversationPage(root) {
+    const id = root.dataset.id;
+    const base = '/api/v1/agent/conversations/' + encodeURIComponent(id);
+    const error = errorBox('conversation-error');
+    const list = $('messages');
+    const form = $('reply-form');
+    const text = $('reply-text');
+    const intent = $('reply-intent');
+    const send = $('send-reply');
+    const buttons = { claim: $('claim'), release: $('release'), returnToAI: $('return-to-ai'), resolve: $('resolve') };
+    const customerName = root.querySelector('.page-head__title').textContent;
+    const maxLength = Number(root.dataset.maxLength) || 2000;
+
+    const state = {
+      status: root.dataset.status,
+      mine: root.dataset.mine === 'true',
+      myId: null,
+      lastSeq: Number(list.dataset.lastSeq) || 0,
+      seen: new Set(),
+      draft: text.value, // the assistant's draft as last filled in
+      intentTouched: false,
+      busy: false,
+      pending: null,
+    };
+    for (const item of list.querySelectorAll('.message')) state.seen.add(Number(item.dataset.seq));
+    list.scrollTop = list.scrollHeight;
+
+    function authorLabel(m) {
+      switch (m.role) {
+        case 'customer': return customerName;
+        case 'ai': return 'Assistant';
+        case 'agent': return m.agentName || 'Agent';
+        default: return 'Tandem';
+      }
+    }
+
+    function addMessage(m) {
+      if (!m || typeof m.seq !== 'number' || state.seen.has(m.seq)) return false;
+      state.seen.add(m.seq);
+      const role = ROLES.includes(m.role) ? m.role : 'system';
+      const item = element('li', 'message message--' + role);
+      item.dataset.seq = String(m.seq);
+      const meta = element('p', 'message__meta');
+      meta.appendChild(element('span', 'message__author', authorLabel(m)));
+      meta.appendChild(document.createTextNode(' '));
+      const time = element('time', 'message__time', formatTime(m.createdAt));
+      const date = parseDate(m.createdAt);
+      if (date) time.dateTime = date.toISOString();
+      meta.appendChild(time);
+      item.append(meta, element('p', 'message__text', m.text == null ? '' : m.text));
+      let before = null;
+      for (const child of list.children) {
+        if (Number(child.dataset.seq) > m.seq) { before = child; break; }
+      }
+      const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
+      list.insertBefore(item, before);
+      if (m.seq > state.lastSeq) {
+        state.lastSeq = m.seq;
+        list.dataset.lastSeq = String(m.seq);
+      }
+      if (atBottom || role === 'agent') list.scrollTop = list.scrollHeight;
+      return true;
+    }
+
+    function statusLabel(status, mine, assignedTo) {
+      switch (status) {
+        case 'ai': return 'With the assistant';
+        case 'queued': return 'Waiting in the queue';
+        case 'assigned': return mine ? 'Assigned to you' : 'Assigned to ' + (assignedTo || 'another agent');
+        case 'resolved': return 'Resolved';
+        default: return status;
+      }
+    }
+
+    function updateControls(assignedTo) {
+      const status = state.status;
+      const badge = $('conversation-status');
+      if (assignedTo !== undefined || status !== 'assigned') {
+        badge.textContent = statusLabel(status, state.mine, assignedTo);
+      }
+      badge.className = 'status status--' + (['ai', 'queued', 'assigned', 'resolved'].includes(status) ? status : 'ai');
+      root.dataset.status = status;
+      root.dataset.mine = String(state.mine);
+      buttons.claim.hidden = status !== 'queued';
+      buttons.release.hidden = status !== 'assigned';
+      buttons.returnToAI.hidden = status !== 'assigned';
+      buttons.resolve.hidden = status === 'resolved';
+      for (const button of Object.values(buttons)) button.disabled = state.busy;
+      // A resolved conversation takes no more replies (the server would refuse them).
+      send.disabled = state.busy || status === 'resolved';
+      text.disabled = status === 'resolved';
+      intent.disabled = status === 'resolved';
+    }
+
+    function setBusy(busy) {
+      state.busy = busy;
+      root.setAttribute('aria-busy', busy ? 'true' : 'false');
+      updateControls();
+    }
+
+    function applyConversation(c, assignedTo) {
+      if (!c || (c.id && !sameId(c.id, id))) return;
+      state.status = c.status;
+      if (state.myId) state.mine = c.status === 'assigned' && sameId(c.assignedAgentID, state.myId);
+      $('handoff-reason').textContent = c.handoffReason || 'Not handed off.';
+      updateControls(assignedTo);
+    }
+
+    function renderSuggestions(intents) {
+      const ul = $('suggestions');
+      ul.textContent = '';
+      for (const s of intents || []) {
+        const li = element('li', 'suggestion');
+        li.dataset.key = s.intent;
+        const use = element('button', 'suggestion__use', s.title || s.intent);
+        use.type = 'button';
+        use.dataset.key = s.intent;
+        li.append(use, document.createTextNode(' '),
+          element('span', 'suggestion__probability', Math.round((Number(s.probability) || 0) * 100) + '%'));
+        ul.appendChild(li);
+      }
+      $('suggestions-empty').hidden = ul.children.length > 0;
+      markChosenSuggestion();
+    }
+
+    function markChosenSuggestion() {
+      for (const button of document.querySelectorAll('#suggestions .suggestion__use')) {
+        button.setAttribute('aria-pressed', button.dataset.key === intent.value ? 'true' : 'false');
+      }
+    }
+
+    function actionLabel(action) {
+      switch (action) {
+        case 'answer': return 'Answered';
+        case 'draft': return 'Drafted for a person';
+        case 'hand-off': return 'Handed off';
+        default: return action;
+      }
+    }
+
+    function number(value) {
+      return typeof value === 'number' ? value.toFixed(3) : '—';
+    }
+
+    function fact(term, detail) {
+      const div = element('div');
+      div.append(element('dt', null, term), detail);
+      return div;
+    }
+
+    function renderDecisions(decisions) {
+      const ol = $('decisions');
+      ol.textContent = '';
+      for (const d of (decisions || []).slice().reverse()) {
+        const action = String(d.action || '');
+        const li = element('li', 'decision decision--' + action.replace(/[^a-z-]/g, ''));
+        const head = element('p', 'decision__head');
+        head.append(element('time', 'decision__time', formatTime(d.createdAt)), document.createTextNode(' '),
+          element('span', 'badge decision__action', actionLabel(action)), document.createTextNode(' '),
+          element('code', 'decision__rule', d.rule));
+        const facts = element('dl', 'decision__facts');
+        const confidence = element('dd', 'decision__confidence', number(d.confidence) + ' ');
+        confidence.append(element('span', 'muted', 'vs threshold'), document.createTextNode(' ' + number(d.threshold)));
+        facts.append(
+          fact('Intent', element('dd', 'decision__intent', d.intentTitle || d.intent || '—')),
+          fact('Confidence', confidence));
+        const reasons = element('ul', 'decision__reasons');
+        for (const reason of d.reasons || []) reasons.appendChild(element('li', null, reason));
+        li.append(head, facts, reasons);
+        ol.appendChild(li);
+      }
+      $('decisions-empty').hidden = ol.children.length > 0;
+    }
+
+    // The whole view from the API: messages, status, and the assistance panel.
+    async function refresh() {
+      try {
+        const view = await api('GET', base);
+        for (const m of view.messages || []) addMessage(m);
+        applyConversation(view.conversation, view.assignedAgentName || null);
+        const suggestions = view.suggestions;
+        $('summary').textContent = suggestions && suggestions.summary ? suggestions.summary : 'No customer messages yet.';
+        renderSuggestions(suggestions ? suggestions.intents : []);
+        renderDecisions(view.decisions);
+        // Refill the draft only if the agent has not started editing it.
+        const draft = suggestions && suggestions.draft ? suggestions.draft : '';
+        if (draft && draft !== state.draft && (text.value === state.draft || text.value.trim() === '')) {
+          text.value = draft;
+          state.draft = draft;
+        }
+        if (!state.intentTouched && suggestions && suggestions.intents && suggestions.intents.length) {
+          const predicted = suggestions.intents[0].intent;
+          if (intent.querySelector('option[value="' + CSS.escape(predicted) + '"]')) intent.value = predicted;
+          markChosenSuggestion();
+        }
+      } catch (e) {
+        if (e.status !== 401) error.show(e.message);
+      }
+    }
+
+    let debounce = null;
+    function scheduleRefresh() {
+      if (debounce) window.clearTimeout(debounce);
+      debounce = window.setTimeout(() => { debounce = null; refresh(); }, 250);
+    }
+
+    async function action(path, button) {
+      if (state.busy) return;
+      error.clear();
+      setBusy(true);
+      try {
+        const c = await api('POST', base + path, {});
+        if (path === '/claim') state.mine = true;
+        if (path === '/release' || path === '/return-to-ai') state.mine = false;
+        applyConversation(c, path === '/claim' ? undefined : null);
+        if (path === '/claim') $('conversation-status').textContent = 'Assigned to you';
+        scheduleRefresh();
+      } catch (e) {
+        error.show(e.message);
+        refresh();
+      } finally {
+        setBusy(false);
+        if (!button.hidden) button.focus();
+        else if (path === '/claim') text.focus();
+      }
+    }
+
+    buttons.claim.addEventListener('click', () => action('/claim', buttons.claim));
+    buttons.release.addEventListener('click', () => action('/release', buttons.release));
+    buttons.returnToAI.addEventListener('click', () => action('/return-to-ai', buttons.returnToAI));
+    buttons.resolve.addEventListener('click', () => action('/resolve', buttons.resolve));
+
+    $('suggestions').addEventListener('click', (event) => {
+      const button = event.target.closest('.suggestion__use');
+      if (!button) return;
+      if (intent.querySelector('option[value="' + CSS.escape(button.dataset.key) + '"]')) {
+        intent.value = button.dataset.key;
+        state.intentTouched = true;
+        markChosenSuggestion();
+      }
+    });
+    intent.addEventListener('change', () => {
+      state.intentTouched = true;
+      markChosenSuggestion();
+    });
+
+    async function sendReply() {
+      if (state.busy) return;
+      const body = text.value.trim();
+      if (!body) {
+        error.show('Write a reply first.');
+        text.focus();
+        return;
+      }
+      if (body.length > maxLength) {
+        error.show('The reply is too long: the limit is ' + maxLength + ' characters.');
+        return;
+      }
+      error.clear();
+      const payload = { text: body };
+      if (intent.value) payload.intent = intent.value;
+      if (!state.pending || state.pending.text !== body) state.pending = { text: body, key: randomId() };
+      setBusy(true);
+      try {
+        const message = await api('POST', base + '/messages', payload, { 'Idempotency-Key': state.pending.key });
+        state.pending = null;
+        addMessage(message);
+        text.value = '';
+        state.draft = '';
+        state.intentTouched = false;
+      } catch (e) {
+        error.show(e.message);
+      } finally {
+        setBusy(false);
+        text.focus();
+      }
+    }
+
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      sendReply();
+    });
+    text.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        sendReply();
+      }
+    });
+
+    api('GET', '/api/v1/agent/me').then((me) => {
+      state.myId = me && me.id;
+    }).catch(() => { /* ownership then comes from the page */ });
+
+    live('/api/v1/agent/events?conversation=' + encodeURIComponent(id),
+      CONVERSATION_EVENTS.concat(['message', 'decision']), (kind, payload) => {
+        if (kind === 'message') {
+          if (payload && typeof payload.seq === 'number' && payload.seq > state.lastSeq) addMessage(payload);
+          else if (payload && !state.seen.has(payload.seq)) addMessage(payload);
+        } else {
+          if (kind.startsWith('conversation.') && payload) applyConversation(payload);
+          scheduleRefresh();
+        }
+      }, refresh, 3000);
+
+    updateControls();
+  }
+
+  const queueRoot = $('console');
+  if (queueRoot && $('queue')) queuePage(queueRoot);
+  const conversationRoot = $('conversation');
+  if (conversationRoot && $('reply-form')) conversationPage(conversationRoot);
+})();

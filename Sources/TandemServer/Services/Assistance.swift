@@ -1,0 +1,58 @@
+import Foundation
+
+/// What an agent gets when a conversation reaches them: a draft reply from the approved
+/// answer, and a short summary of the conversation so far. Built from templates and the
+/// recorded decisions: the agent can see where every sentence comes from.
+enum Assistance {
+    /// The approved answer, personalised where the customer's name is known.
+    static func draft(answer: String, customerName: String?) -> String {
+        let first = customerName?.split(separator: " ").first.map(String.init)
+        guard answer.contains("{{name}}") else { return answer }
+        if let first, !first.isEmpty { return answer.replacingOccurrences(of: "{{name}}", with: first) }
+        // Without a name, drop the placeholder and the comma or space around it.
+        var text = answer
+        for pattern in [", {{name}}", " {{name}},", "{{name}}, ", " {{name}}", "{{name}}"] {
+            text = text.replacingOccurrences(of: pattern, with: "")
+        }
+        return text
+    }
+
+    struct Turn {
+        var role: MessageRole
+        var text: String
+        var intent: String?
+        var confidence: Double?
+        var rule: String?
+    }
+
+    /// A few sentences: how many messages, which topics the AI recognised, what the AI
+    /// answered, why it was handed over, and the customer's latest words.
+    static func summary(turns: [Turn], titles: [String: String], handoffReason: String?) -> String {
+        let customer = turns.filter { $0.role == .customer }
+        guard let last = customer.last else { return "No customer messages yet." }
+        // One entry per intent, with its highest confidence in the conversation.
+        var order: [String] = [], best: [String: Double?] = [:]
+        for turn in customer {
+            guard let intent = turn.intent else { continue }
+            if best[intent] == nil { order.append(intent); best[intent] = turn.confidence }
+            else if let c = turn.confidence, c > (best[intent]! ?? -1) { best[intent] = c }
+        }
+        let topics = order.map { intent in
+            let label = titles[intent] ?? intent
+            return (best[intent] ?? nil).map { "\(label) (\(String(format: "%.0f%%", $0 * 100)))" } ?? label
+        }
+        var parts = ["\(customer.count) customer message\(customer.count == 1 ? "" : "s")."]
+        if !topics.isEmpty { parts.append("Topics recognised: \(topics.prefix(3).joined(separator: ", "))\(topics.count > 3 ? " …" : "").") }
+        let answers = turns.filter { $0.role == .ai }.count
+        if answers > 0 { parts.append("The AI answered \(answers) time\(answers == 1 ? "" : "s").") }
+        let agentReplies = turns.filter { $0.role == .agent }.count
+        if agentReplies > 0 { parts.append("Agents replied \(agentReplies) time\(agentReplies == 1 ? "" : "s").") }
+        if let handoffReason {
+            let reason = handoffReason.trimmingCharacters(in: .whitespacesAndNewlines)
+            parts.append("Handed to a person: \(reason)\(reason.hasSuffix(".") ? "" : ".")")
+        }
+        let quote = last.text.count > 160 ? String(last.text.prefix(157)) + "…" : last.text
+        parts.append("Latest: “\(quote)”")
+        return parts.joined(separator: " ")
+    }
+}

@@ -1,0 +1,489 @@
+import Fluent
+import Foundation
+import SQLKit
+import TandemCore
+import Vapor
+
+/// The conversation flow: customer messages are stored first and then decided; AI answers,
+/// hand-offs, claims, agent replies, resolution and ratings. Every state change and the
+/// events describing it are written in one transaction.
+struct Conversations {
+    let db: Database
+    let services: TandemServices
+    let logger: Logger
+
+    // MARK: Customers
+
+    func create(name: String?, email: String?, channel: String) async throws -> (ConversationRecord, token: String, [MessageRecord]) {
+        let token = Secrets.token()
+        let normalizedEmail = email?.trimmingCharacters(in: .whitespaces).lowercased()
+        let conversation = ConversationRecord(
+            tokenHash: Secrets.digest(token), customerName: name?.trimmingCharacters(in: .whitespacesAndNewlines),
+            customerEmail: normalizedEmail, customerKey: normalizedEmail.map { "email:" + Secrets.digest($0) } ?? "anon:" + UUID().uuidString,
+            channel: channel)
+        let greeting = try await db.writeTransaction { db in
+            try await conversation.create(on: db)
+            let name = conversation.customerName.flatMap { $0.isEmpty ? nil : $0 }
+            let text = "Hello\(name.map { " \($0)" } ?? "")! I'm Tandem's assistant. Ask me anything; you can ask for a person at any time."
+            let greeting = try await append(.system, text: text, to: conversation, on: db)
+            try await EventBus.record("conversation.created", conversationID: conversation.id, payload: dto(conversation), on: db)
+            return greeting
+        }
+        services.events.poke()
+        return (conversation, token, [greeting])
+    }
+
+    /// Stores the message, then lets the AI decide, then records the outcome. A repeat with the
+    /// same idempotency key returns the first outcome without storing anything.
+    func customerMessage(_ conversation: ConversationRecord, text raw: String, idempotencyKey: String?) async throws -> PostMessageResponse {
+        let text = try validatedText(raw)
+        let conversationID = try conversation.requireID()
+        if let key = idempotencyKey, let existing = try await MessageRecord.query(on: db)
+            .filter(\.$conversation.$id == conversationID).filter(\.$idempotencyKey == key).first() {
+            return try await replay(existing, conversation: conversation)
+        }
+        guard conversation.state != .resolved else {
+            throw AppError.conflict("This conversation is resolved; start a new one.")
+        }
+        // 1. Store the message (committed before any decision is made).
+        let message: MessageRecord
+        do {
+            message = try await db.writeTransaction { db in
+                let fresh = try await reload(conversationID, on: db)
+                let message = try await append(.customer, text: text, to: fresh, idempotencyKey: idempotencyKey, on: db)
+                try await EventBus.record("message", conversationID: conversationID, payload: MessageDTO(message), on: db)
+                return message
+            }
+        } catch let error where (error as? any DatabaseError)?.isConstraintFailure == true {
+            // Two requests with the same key at once: the other one stored it.
+            if let key = idempotencyKey, let existing = try await MessageRecord.query(on: db)
+                .filter(\.$conversation.$id == conversationID).filter(\.$idempotencyKey == key).first() {
+                return try await replay(existing, conversation: conversation)
+            }
+            throw error
+        }
+        services.events.poke()
+        services.metrics.increment("tandem_customer_messages_total")
+
+        // 2. Decide and record the outcome.
+        let outcome = try await decide(message: message, conversationID: conversationID)
+        services.events.poke()
+        return outcome
+    }
+
+    /// The AI's turn for a stored customer message.
+    func decide(message: MessageRecord, conversationID: UUID) async throws -> PostMessageResponse {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let workspace = try await services.workspace(on: db)
+        let settings = workspace.settings
+        let current = try await reload(conversationID, on: db)
+        let signals = MessageSignals.detect(message.text)
+        let analysis = services.intelligence.analyse(message.text)
+        var intentRecord: IntentRecord?
+        if let analysis {
+            intentRecord = try await IntentRecord.query(on: db).filter(\.$key == analysis.intent).first()
+        }
+        let prediction = analysis.map {
+            Prediction(intent: $0.intent, confidence: $0.scores.confidence, threshold: $0.threshold,
+                       unknownThreshold: $0.unknownThreshold, knownScore: $0.scores.knownScore,
+                       familiarity: $0.scores.familiarity, alternatives: $0.alternatives)
+        }
+        let unresolved = current.lastTurnAIAnswer ? current.unresolvedTurns + 1 : current.unresolvedTurns
+        let input = RoutingInput(
+            signals: signals, prediction: prediction, intent: intentRecord?.settings,
+            conversation: ConversationState(humanOwns: current.state == .assigned, lastTurnWasAIAnswer: current.lastTurnAIAnswer,
+                                            consecutiveUnresolvedTurns: current.lastTurnAIAnswer ? current.unresolvedTurns : 0),
+            workspace: WorkspaceState(killSwitch: settings.killSwitch, guardrailDraftOnly: try await services.guardrailDraftOnly(on: db)))
+        let decision = RoutingPolicy.decide(input)
+        let draft = intentRecord.map { Assistance.draft(answer: $0.answer, customerName: current.customerName) }
+        let latency = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+        services.metrics.observeDecision(action: decision.action.rawValue, rule: decision.rule.rawValue, milliseconds: latency)
+
+        let titles = try await services.intentTitles(on: db)
+        let record = DecisionRecord()
+        record.$conversation.id = conversationID
+        record.$message.id = try message.requireID()
+        record.modelVersion = analysis?.modelVersion
+        record.encoder = services.intelligence.encoder.identifier
+        record.intent = analysis?.intent
+        record.confidence = analysis?.scores.confidence
+        record.threshold = analysis?.threshold
+        record.knownScore = analysis?.scores.knownScore
+        record.unknownThreshold = analysis?.unknownThreshold
+        record.familiarity = analysis?.scores.familiarity
+        record.rule = decision.rule.rawValue
+        record.action = decision.action.rawValue
+        record.draft = draft
+        record.latencyMilliseconds = latency
+        record.details = DecisionDetails(
+            reasons: decision.reasons, signals: signals,
+            alternatives: (analysis?.alternatives ?? []).map { AlternativeDTO(intent: $0.intent, title: titles[$0.intent], probability: $0.probability) },
+            neighbours: (analysis?.neighbours ?? []).map { NeighbourDTO(text: $0.text, intent: $0.intent, similarity: $0.similarity) }
+        ).json
+
+        let urgent = intentRecord?.sensitive == true || signals.isFrustrated || signals.asksForHuman
+        let (reply, updated) = try await db.writeTransaction { db -> (MessageRecord?, ConversationRecord) in
+            let conversation = try await reload(conversationID, on: db)
+            try await record.create(on: db)
+            conversation.lastIntent = analysis?.intent
+            conversation.unresolvedTurns = unresolved
+            var reply: MessageRecord?
+            switch decision.action {
+            case .answer:
+                reply = try await append(.ai, text: draft ?? "", to: conversation, on: db)
+                conversation.lastTurnAIAnswer = true
+                conversation.aiAnswers += 1
+                if conversation.firstResponseAt == nil { conversation.firstResponseAt = Date() }
+            case .draftForHuman, .handOff:
+                conversation.lastTurnAIAnswer = false
+                if conversation.state == .ai || conversation.state == .resolved {
+                    let reason = decision.reasons.first ?? decision.rule.rawValue
+                    try await queue(conversation, rule: decision.rule.rawValue, reason: reason,
+                                    urgent: urgent, on: db)
+                }
+            }
+            try await conversation.save(on: db)
+            if let reply {
+                try await EventBus.record("message", conversationID: conversationID, payload: MessageDTO(reply), on: db)
+            }
+            try await EventBus.record("decision", conversationID: conversationID,
+                                      payload: ["action": decision.action.rawValue, "rule": decision.rule.rawValue], on: db)
+            return (reply, conversation)
+        }
+        return PostMessageResponse(message: MessageDTO(message), reply: reply.map(MessageDTO.init), action: decision.action.rawValue,
+                                   conversation: dto(updated), duplicate: false)
+    }
+
+    /// The "talk to a person" button.
+    func requestHuman(_ conversation: ConversationRecord) async throws -> ConversationRecord {
+        let id = try conversation.requireID()
+        let updated = try await db.writeTransaction { db -> ConversationRecord in
+            let fresh = try await reload(id, on: db)
+            switch fresh.state {
+            case .queued, .assigned: return fresh
+            case .resolved: throw AppError.conflict("This conversation is resolved; start a new one.")
+            case .ai:
+                try await queue(fresh, rule: RoutingDecision.Rule.askedForHuman.rawValue, reason: "The customer pressed “talk to a person”.", urgent: true, on: db)
+                try await fresh.save(on: db)
+                return fresh
+            }
+        }
+        services.events.poke()
+        return updated
+    }
+
+    /// Moves a conversation to the human queue, tells the customer, and notifies webhooks.
+    private func queue(_ conversation: ConversationRecord, rule: String, reason: String, urgent: Bool, on db: Database) async throws {
+        conversation.status = ConversationStatus.queued.rawValue
+        conversation.queuedAt = Date()
+        conversation.handoffRule = rule
+        conversation.handoffReason = reason
+        conversation.priority = urgent ? 1 : 0
+        conversation.humanInvolved = true
+        let notice = try await append(.system, text: "I'm passing you to a person now; they can see this conversation. You'll get their reply here.", to: conversation, on: db)
+        try await EventBus.record("message", conversationID: conversation.id, payload: MessageDTO(notice), on: db)
+        try await EventBus.record("conversation.handed_off", conversationID: conversation.id, payload: dto(conversation), on: db)
+        try await Webhooks.enqueue(event: "conversation.handed_off", conversation: dto(conversation), on: db)
+        services.metrics.increment("tandem_handoffs_total", labels: ["rule": rule])
+    }
+
+    func rate(_ conversation: ConversationRecord, score: Int, comment: String?) async throws -> ConversationRecord {
+        guard (1...5).contains(score) else { throw AppError.invalidField("score", "must be an integer from 1 to 5") }
+        if let comment, comment.count > services.environment.maxMessageCharacters {
+            throw AppError.tooLarge(limit: services.environment.maxMessageCharacters, what: "The comment")
+        }
+        let id = try conversation.requireID()
+        let updated = try await db.writeTransaction { db -> ConversationRecord in
+            let fresh = try await reload(id, on: db)
+            guard fresh.state == .resolved else { throw AppError.conflict("Ratings are asked for once the conversation is resolved.") }
+            fresh.rating = score
+            fresh.ratingComment = comment
+            try await fresh.save(on: db)
+            try await EventBus.record("conversation.rated", conversationID: id, payload: dto(fresh), on: db)
+            return fresh
+        }
+        services.events.poke()
+        return updated
+    }
+
+    /// The customer says the answer solved it.
+    func customerResolves(_ conversation: ConversationRecord) async throws -> ConversationRecord {
+        try await resolve(try conversation.requireID(), by: nil)
+    }
+
+    // MARK: Agents
+
+    /// Claims a queued conversation for `agent`. Atomic: one UPDATE that succeeds only while the
+    /// conversation is unclaimed and the agent is under their limit, so concurrent claims on
+    /// SQLite or PostgreSQL leave exactly one owner.
+    func claim(_ id: UUID, agent: AgentRecord) async throws -> ConversationRecord {
+        guard let sql = db as? SQLDatabase else { throw AppError.unavailable("claims need an SQL database") }
+        let agentID = try agent.requireID()
+        let settings = try await services.workspace(on: db).settings
+        let limit = agent.maxConcurrent ?? settings.maxConcurrentPerAgent
+        let now = Date()
+        let claimed = try await sql.raw("""
+            UPDATE conversations SET status = 'assigned', assigned_agent_id = \(bind: agentID), claimed_at = \(bind: now),
+                   human_involved = \(bind: true), updated_at = \(bind: now)
+            WHERE id = \(bind: id) AND status = 'queued' AND assigned_agent_id IS NULL
+              AND (SELECT COUNT(*) FROM conversations WHERE assigned_agent_id = \(bind: agentID) AND status = 'assigned') < \(bind: limit)
+            RETURNING id
+            """).all()
+        guard !claimed.isEmpty else {
+            let current = try await ConversationRecord.find(id, on: db)
+            guard let current else { throw AppError.notFound("Conversation \(id)") }
+            if current.state == .queued {
+                throw AppError.conflict("You already have \(limit) conversations open, the most allowed; resolve or release one first.")
+            }
+            throw AppError.conflict("This conversation is not waiting in the queue (it is \(current.status)\(current.assignedAgentID == agentID ? ", and already yours" : "")).")
+        }
+        let fresh = try await reload(id, on: db)
+        try await EventBus.record("conversation.claimed", conversationID: id, payload: dto(fresh), on: db)
+        services.events.poke()
+        return fresh
+    }
+
+    /// Puts a claimed conversation back into the queue.
+    func release(_ id: UUID, by agent: AgentRecord) async throws -> ConversationRecord {
+        try await ownedChange(id, by: agent) { conversation in
+            conversation.status = ConversationStatus.queued.rawValue
+            conversation.assignedAgentID = nil
+            conversation.claimedAt = nil
+            return "conversation.released"
+        }
+    }
+
+    /// A supervisor hands the conversation to another agent.
+    func reassign(_ id: UUID, to target: AgentRecord, by supervisor: AgentRecord) async throws -> ConversationRecord {
+        let targetID = try target.requireID()
+        guard target.active else { throw AppError.invalidField("agentID", "that agent is deactivated") }
+        return try await change(id) { conversation in
+            guard conversation.state == .queued || conversation.state == .assigned else {
+                throw AppError.conflict("Only waiting or open conversations can be reassigned (this one is \(conversation.status)).")
+            }
+            conversation.status = ConversationStatus.assigned.rawValue
+            conversation.assignedAgentID = targetID
+            conversation.claimedAt = Date()
+            conversation.humanInvolved = true
+            return "conversation.reassigned"
+        }
+    }
+
+    /// An agent's reply; the intent they confirm or correct becomes a label of the customer
+    /// message it answers.
+    func agentReply(_ id: UUID, text raw: String, intent: String?, by agent: AgentRecord, idempotencyKey: String?) async throws -> MessageRecord {
+        let text = try validatedText(raw)
+        let agentID = try agent.requireID()
+        if let intent, try await IntentRecord.query(on: db).filter(\.$key == intent).first() == nil {
+            throw AppError.invalidField("intent", "no intent '\(intent)' in the knowledge base")
+        }
+        if let key = idempotencyKey, let existing = try await MessageRecord.query(on: db)
+            .filter(\.$conversation.$id == id).filter(\.$idempotencyKey == key).first() {
+            return existing
+        }
+        let message = try await db.writeTransaction { db -> MessageRecord in
+            let conversation = try await reload(id, on: db)
+            guard conversation.state == .assigned, conversation.assignedAgentID == agentID || agent.agentRole >= .supervisor else {
+                throw AppError.conflict(conversation.state == .queued ? "Claim the conversation before replying." : "This conversation is not assigned to you.")
+            }
+            let message = try await append(.agent, text: text, to: conversation, agentID: agentID, idempotencyKey: idempotencyKey, on: db)
+            if conversation.firstResponseAt == nil { conversation.firstResponseAt = Date() }
+            conversation.lastTurnAIAnswer = false
+            conversation.unresolvedTurns = 0
+            try await conversation.save(on: db)
+            if let intent, let customerMessage = try await MessageRecord.query(on: db).filter(\.$conversation.$id == id)
+                .filter(\.$role == MessageRole.customer.rawValue).sort(\.$seq, .descending).first() {
+                let customerMessageID = try customerMessage.requireID()
+                let predicted = try await DecisionRecord.query(on: db).filter(\.$message.$id == customerMessageID).first()?.intent
+                let existingLabel = try await LabelRecord.query(on: db).filter(\.$message.$id == customerMessageID).filter(\.$source == "agent-reply").first()
+                if let existingLabel {
+                    existingLabel.intent = intent
+                    try await existingLabel.save(on: db)
+                } else {
+                    try await LabelRecord(messageID: customerMessageID, conversationID: id, intent: intent, predicted: predicted,
+                                          source: "agent-reply", agentID: agentID).create(on: db)
+                }
+            }
+            var dtoMessage = MessageDTO(message)
+            dtoMessage.agentName = agent.name
+            try await EventBus.record("message", conversationID: id, payload: dtoMessage, on: db)
+            return message
+        }
+        services.events.poke()
+        return message
+    }
+
+    func agentResolve(_ id: UUID, by agent: AgentRecord) async throws -> ConversationRecord {
+        let conversation = try await reload(id, on: db)
+        guard conversation.state != .resolved else { return conversation }
+        guard conversation.assignedAgentID == agent.id || agent.agentRole >= .supervisor || conversation.state == .ai else {
+            throw AppError.conflict("This conversation is not assigned to you.")
+        }
+        return try await resolve(id, by: agent)
+    }
+
+    /// Hands the conversation back to the AI.
+    func returnToAI(_ id: UUID, by agent: AgentRecord) async throws -> ConversationRecord {
+        try await ownedChange(id, by: agent) { conversation in
+            conversation.status = ConversationStatus.ai.rawValue
+            conversation.assignedAgentID = nil
+            conversation.unresolvedTurns = 0
+            conversation.lastTurnAIAnswer = false
+            return "conversation.returned_to_ai"
+        }
+    }
+
+    private func resolve(_ id: UUID, by agent: AgentRecord?) async throws -> ConversationRecord {
+        let updated = try await db.writeTransaction { db -> ConversationRecord in
+            let conversation = try await reload(id, on: db)
+            guard conversation.state != .resolved else { return conversation }
+            conversation.status = ConversationStatus.resolved.rawValue
+            conversation.resolvedAt = Date()
+            let notice = try await append(.system, text: "This conversation is resolved. How did we do? Please rate it from 1 to 5.", to: conversation, on: db)
+            try await conversation.save(on: db)
+            try await EventBus.record("message", conversationID: id, payload: MessageDTO(notice), on: db)
+            try await EventBus.record("conversation.resolved", conversationID: id, payload: dto(conversation), on: db)
+            try await Webhooks.enqueue(event: "conversation.resolved", conversation: dto(conversation), on: db)
+            return conversation
+        }
+        services.metrics.increment("tandem_resolved_total", labels: ["path": updated.humanInvolved ? (updated.aiAnswers > 0 ? "ai_then_human" : "human") : "ai"])
+        services.events.poke()
+        return updated
+    }
+
+    private func ownedChange(_ id: UUID, by agent: AgentRecord, _ body: @escaping @Sendable (ConversationRecord) throws -> String) async throws -> ConversationRecord {
+        let agentID = try agent.requireID()
+        let isSupervisor = agent.agentRole >= .supervisor
+        return try await change(id) { conversation in
+            guard conversation.state == .assigned, conversation.assignedAgentID == agentID || isSupervisor else {
+                throw AppError.conflict("This conversation is not assigned to you.")
+            }
+            return try body(conversation)
+        }
+    }
+
+    private func change(_ id: UUID, _ body: @escaping @Sendable (ConversationRecord) throws -> String) async throws -> ConversationRecord {
+        let updated = try await db.writeTransaction { db -> ConversationRecord in
+            let conversation = try await reload(id, on: db)
+            let event = try body(conversation)
+            try await conversation.save(on: db)
+            try await EventBus.record(event, conversationID: id, payload: dto(conversation), on: db)
+            return conversation
+        }
+        services.events.poke()
+        return updated
+    }
+
+    // MARK: Reading
+
+    func messages(of id: UUID, after seq: Int = 0) async throws -> [MessageRecord] {
+        try await MessageRecord.query(on: db).filter(\.$conversation.$id == id).filter(\.$seq > seq).sort(\.$seq).all()
+    }
+
+    func agentView(_ id: UUID) async throws -> AgentConversationResponse {
+        let conversation = try await reload(id, on: db)
+        let messages = try await self.messages(of: id)
+        let decisions = try await DecisionRecord.query(on: db).filter(\.$conversation.$id == id).sort(\.$createdAt).all()
+        let titles = try await services.intentTitles(on: db)
+        let agents = try await AgentRecord.query(on: db).all()
+        let names = Dictionary(uniqueKeysWithValues: agents.compactMap { a in a.id.map { ($0, a.name) } })
+        let decisionDTOs = decisions.map { DecisionDTO($0, titles: titles) }
+        let byMessage = Dictionary(decisions.map { ($0.$message.id, $0) }, uniquingKeysWith: { $1 })
+        let turns = messages.map { m -> Assistance.Turn in
+            let d = m.id.flatMap { byMessage[$0] }
+            return Assistance.Turn(role: MessageRole(rawValue: m.role) ?? .system, text: m.text, intent: d?.intent, confidence: d?.confidence, rule: d?.rule)
+        }
+        var suggestions: AgentConversationResponse.Suggestions?
+        if let latest = decisionDTOs.last {
+            suggestions = .init(intents: latest.alternatives, draft: latest.draft,
+                                summary: Assistance.summary(turns: turns, titles: titles, handoffReason: conversation.handoffReason),
+                                handoffReason: conversation.handoffReason)
+        }
+        return AgentConversationResponse(
+            conversation: dto(conversation), customerEmail: conversation.customerEmail,
+            messages: messages.map { m in var d = MessageDTO(m); d.agentName = m.agentID.flatMap { names[$0] }; return d },
+            decisions: decisionDTOs, suggestions: suggestions,
+            assignedAgentName: conversation.assignedAgentID.flatMap { names[$0] })
+    }
+
+    /// The human queue, most urgent first, then longest waiting.
+    func queue() async throws -> [ConversationRecord] {
+        try await ConversationRecord.query(on: db).filter(\.$status == ConversationStatus.queued.rawValue)
+            .sort(\.$priority, .descending).sort(\.$queuedAt, .ascending).all()
+    }
+
+    func dto(_ c: ConversationRecord) -> ConversationDTO {
+        let waiting = c.state == .queued ? c.queuedAt.map { Date().timeIntervalSince($0) } : nil
+        let sla = Double(services.cachedSettings.slaSeconds)
+        return ConversationDTO(id: c.id!, status: c.status, priority: c.priority, customerName: c.customerName, channel: c.channel,
+                               assignedAgentID: c.assignedAgentID, queuedAt: c.queuedAt, claimedAt: c.claimedAt, resolvedAt: c.resolvedAt,
+                               handoffReason: c.handoffReason, handoffRule: c.handoffRule, rating: c.rating,
+                               createdAt: c.createdAt, updatedAt: c.updatedAt, late: waiting.map { $0 > sla }, waitingSeconds: waiting)
+    }
+
+    // MARK: Helpers
+
+    private func replay(_ message: MessageRecord, conversation: ConversationRecord) async throws -> PostMessageResponse {
+        let id = try conversation.requireID()
+        let decision = try await DecisionRecord.query(on: db).filter(\.$message.$id == message.requireID()).first()
+        let reply = decision?.action == RoutingDecision.Action.answer.rawValue
+            ? try await MessageRecord.query(on: db).filter(\.$conversation.$id == id).filter(\.$seq == message.seq + 1).filter(\.$role == MessageRole.ai.rawValue).first()
+            : nil
+        let fresh = try await reload(id, on: db)
+        return PostMessageResponse(message: MessageDTO(message), reply: reply.map(MessageDTO.init), action: decision?.action ?? "pending",
+                                   conversation: dto(fresh), duplicate: true)
+    }
+
+    func validatedText(_ raw: String) throws -> String {
+        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { throw AppError.invalidField("text", "must not be empty") }
+        let limit = services.environment.maxMessageCharacters
+        guard text.count <= limit else { throw AppError.tooLarge(limit: limit, what: "The message (\(text.count) characters)") }
+        return text
+    }
+
+    private func reload(_ id: UUID, on db: Database) async throws -> ConversationRecord {
+        guard let c = try await ConversationRecord.find(id, on: db) else { throw AppError.notFound("Conversation \(id)") }
+        return c
+    }
+
+    /// Appends a message with the conversation's next sequence number.
+    private func append(_ role: MessageRole, text: String, to conversation: ConversationRecord, agentID: UUID? = nil,
+                        idempotencyKey: String? = nil, on db: Database) async throws -> MessageRecord {
+        let message = MessageRecord(conversationID: try conversation.requireID(), seq: conversation.nextSeq, role: role, text: text,
+                                    agentID: agentID, idempotencyKey: idempotencyKey)
+        conversation.nextSeq += 1
+        try await message.create(on: db)
+        try await conversation.save(on: db)
+        return message
+    }
+}
+
+/// The explanatory part of a decision record, stored as JSON.
+struct DecisionDetails: Codable {
+    var reasons: [String]
+    var signals: MessageSignals
+    var alternatives: [AlternativeDTO]
+    var neighbours: [NeighbourDTO]
+
+    var json: String { String(decoding: (try? JSONEncoder().encode(self)) ?? Data("{}".utf8), as: UTF8.self) }
+
+    static func decode(_ json: String) -> DecisionDetails? { try? JSONDecoder().decode(DecisionDetails.self, from: Data(json.utf8)) }
+}
+
+extension MessageDTO {
+    init(_ m: MessageRecord) {
+        self.init(id: m.id!, seq: m.seq, role: m.role, text: m.text, createdAt: m.createdAt, agentName: nil)
+    }
+}
+
+extension DecisionDTO {
+    init(_ d: DecisionRecord, titles: [String: String]) {
+        let details = DecisionDetails.decode(d.details)
+        self.init(id: d.id!, messageID: d.$message.id, action: d.action, rule: d.rule, reasons: details?.reasons ?? [],
+                  modelVersion: d.modelVersion, intent: d.intent, intentTitle: d.intent.flatMap { titles[$0] },
+                  confidence: d.confidence, threshold: d.threshold, knownScore: d.knownScore, unknownThreshold: d.unknownThreshold,
+                  alternatives: details?.alternatives ?? [], neighbours: details?.neighbours ?? [], draft: d.draft,
+                  latencyMilliseconds: d.latencyMilliseconds, createdAt: d.createdAt)
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Vapor
+
+// JSON shapes of the API (documented in Resources/openapi.json).
+
+struct MessageDTO: Content, Equatable {
+    var id: UUID
+    var seq: Int
+    var role: String
+    var text: String
+    var createdAt: Date?
+    var agentName: String?
+}
+
+struct ConversationDTO: Content {
+    var id: UUID
+    var status: String
+    var priority: Int
+    var customerName: String?
+    var channel: String
+    var assignedAgentID: UUID?
+    var queuedAt: Date?
+    var claimedAt: Date?
+    var resolvedAt: Date?
+    var handoffReason: String?
+    var handoffRule: String?
+    var rating: Int?
+    var createdAt: Date?
+    var updatedAt: Date?
+    /// Whether the queue's service-level target has passed while waiting.
+    var late: Bool?
+    var waitingSeconds: Double?
+}
+
+struct DecisionDTO: Content {
+    var id: UUID
+    var messageID: UUID
+    var action: String
+    var rule: String
+    var reasons: [String]
+    var modelVersion: String?
+    var intent: String?
+    var intentTitle: String?
+    var confidence: Double?
+    var threshold: Double?
+    var knownScore: Double?
+    var unknownThreshold: Double?
+    var alternatives: [AlternativeDTO]
+    var neighbours: [NeighbourDTO]
+    var draft: String?
+    var latencyMilliseconds: Double
+    var createdAt: Date?
+}
+
+struct AlternativeDTO: Content, Equatable {
+    var intent: String
+    var title: String?
+    var probability: Double
+}
+
+struct NeighbourDTO: Content, Equatable {
+    var text: String
+    var intent: String
+    var similarity: Double
+}
+
+/// What the customer's POST of a message returns.
+struct PostMessageResponse: Content {
+    var message: MessageDTO
+    /// The AI's answer, when it answered.
+    var reply: MessageDTO?
+    /// "answer", "draft" or "hand-off".
+    var action: String
+    var conversation: ConversationDTO
+    /// True when this is a repeat of an already accepted message (same idempotency key).
+    var duplicate: Bool
+}
+
+struct CreatedConversationResponse: Content {
+    var conversation: ConversationDTO
+    /// Send as `Authorization: Bearer <token>` on every call for this conversation.
+    var token: String
+    var messages: [MessageDTO]
+}
+
+struct CustomerConversationResponse: Content {
+    var conversation: ConversationDTO
+    var messages: [MessageDTO]
+}
+
+/// Everything the console shows for one conversation.
+struct AgentConversationResponse: Content {
+    var conversation: ConversationDTO
+    var customerEmail: String?
+    var messages: [MessageDTO]
+    var decisions: [DecisionDTO]
+    /// The latest decision's suggestions: top intents, draft and summary.
+    var suggestions: Suggestions?
+    var assignedAgentName: String?
+
+    struct Suggestions: Content {
+        var intents: [AlternativeDTO]
+        var draft: String?
+        var summary: String
+        var handoffReason: String?
+    }
+}
+
+struct AgentDTO: Content {
+    var id: UUID
+    var email: String
+    var name: String
+    var role: String
+    var maxConcurrent: Int?
+    var active: Bool
+}
+
+struct IntentDTO: Content {
+    var key: String
+    var title: String
+    var answer: String
+    var sensitive: Bool
+    var automation: String
+    var examples: [ExampleDTO]
+}
+
+struct ExampleDTO: Content, Equatable {
+    var id: UUID?
+    var text: String
+}
+
+struct ModelVersionDTO: Content {
+    var id: UUID
+    var version: String
+    var status: String
+    var examples: Int
+    var summary: String?
+    var error: String?
+    var createdAt: Date?
+    var activatedAt: Date?
+}

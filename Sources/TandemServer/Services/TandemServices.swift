@@ -1,0 +1,68 @@
+import Fluent
+import Foundation
+import NIOConcurrencyHelpers
+import TandemCore
+import Vapor
+
+/// The services one node shares across requests, created by `configure` and reached through
+/// `Application.tandem` / `Request.tandem`.
+final class TandemServices: Sendable {
+    let environment: TandemEnvironment
+    let intelligence: Intelligence
+    let events: EventBus
+    let metrics = Metrics()
+    /// Last-read workspace settings, for places that must not wait on the database (DTOs).
+    private let settings = NIOLockedValueBox(WorkspaceSettings())
+    private let titles = NIOLockedValueBox<(at: Date, value: [String: String])>((.distantPast, [:]))
+
+    init(environment: TandemEnvironment, intelligence: Intelligence, events: EventBus) {
+        self.environment = environment
+        self.intelligence = intelligence
+        self.events = events
+    }
+
+    var cachedSettings: WorkspaceSettings { settings.withLockedValue { $0 } }
+
+    /// The workspace row (created with defaults on first use).
+    func workspace(on db: Database) async throws -> WorkspaceRecord {
+        if let existing = try await WorkspaceRecord.query(on: db).first() {
+            settings.withLockedValue { $0 = existing.settings }
+            return existing
+        }
+        let created = try WorkspaceRecord(name: "Tandem", settings: WorkspaceSettings())
+        try await created.create(on: db)
+        return created
+    }
+
+    /// Intent titles by key, cached for a few seconds (they change rarely, are read on every turn).
+    func intentTitles(on db: Database) async throws -> [String: String] {
+        let cached = titles.withLockedValue { $0 }
+        if Date().timeIntervalSince(cached.at) < 5 { return cached.value }
+        let all = try await IntentRecord.query(on: db).all()
+        let value = Dictionary(all.map { ($0.key, $0.title) }, uniquingKeysWith: { a, _ in a })
+        titles.withLockedValue { $0 = (Date(), value) }
+        return value
+    }
+
+    func invalidateTitles() { titles.withLockedValue { $0 = (.distantPast, [:]) } }
+
+    /// Intents the quality guardrail has switched to draft-only (see issue "Quality and cost").
+    func guardrailDraftOnly(on db: Database) async throws -> Set<String> { [] }
+}
+
+extension Application {
+    private struct ServicesKey: StorageKey { typealias Value = TandemServices }
+
+    var tandem: TandemServices {
+        get {
+            guard let services = storage[ServicesKey.self] else { fatalError("configure(_:) was not called") }
+            return services
+        }
+        set { storage[ServicesKey.self] = newValue }
+    }
+}
+
+extension Request {
+    var tandem: TandemServices { application.tandem }
+    var conversations: Conversations { Conversations(db: db, services: tandem, logger: logger) }
+}

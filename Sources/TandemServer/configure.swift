@@ -1,0 +1,161 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import Leaf
+import LeafKit
+import NIOConcurrencyHelpers
+import SQLKit
+import TandemEmbedding
+import Vapor
+
+/// Builds the application: storage, services, middleware, routes. Tests call this with their
+/// own environment and encoder; `tandem serve` calls it with the process's.
+public func configure(_ app: Application, environment: TandemEnvironment, encoder: (any SentenceEncoder)? = nil) async throws {
+    let encoder = encoder ?? loadEncoder(environment, logger: app.logger)
+    app.tandem = TandemServices(environment: environment, intelligence: Intelligence(encoder: encoder), events: EventBus())
+
+    app.http.server.configuration.hostname = environment.host
+    app.http.server.configuration.port = environment.port
+    // Customers' messages are small; larger bodies are refused before they are read in full.
+    app.routes.defaultMaxBodySize = "64kb"
+    app.http.client.configuration.timeout = .init(connect: .seconds(5), read: .seconds(10))
+    app.passwords.use(.bcrypt(cost: environment.bcryptCost))
+
+    try configureDatabase(app, environment: environment)
+    if let schema = environment.databaseSchema, let sql = app.db as? SQLDatabase {
+        // A separate schema per deployment (or per test) in a shared PostgreSQL database.
+        try await sql.raw("CREATE SCHEMA IF NOT EXISTS \(ident: schema)").run()
+    }
+    app.migrations.add(Migrations.all)
+    try await app.autoMigrate()
+
+    // Views and static files from the target's resources.
+    let resources = try resourcesDirectory()
+    let views = resources.appendingPathComponent("Views").path + "/"
+    app.views.use(.leaf)
+    app.leaf.configuration.rootDirectory = views
+    // The build folder is `.build`: Leaf's default limits refuse paths with hidden folders.
+    app.leaf.sources = .singleSource(NIOLeafFiles(fileio: app.fileio, limits: [.toSandbox, .requireExtensions],
+                                                   sandboxDirectory: views, viewDirectory: views))
+    app.leaf.cache.isEnabled = app.environment.isRelease
+
+    app.middleware = .init()
+    app.middleware.use(RouteLoggingMiddleware(logLevel: .debug))
+    app.middleware.use(TandemErrorMiddleware())
+    app.middleware.use(SecurityHeadersMiddleware())
+    app.middleware.use(FileMiddleware(publicDirectory: resources.appendingPathComponent("Public").path + "/"))
+    app.middleware.use(AgentAuthenticator())
+
+    try app.register(collection: PageController())
+    try app.register(collection: CustomerController())
+    try app.register(collection: AuthController())
+    try app.register(collection: AgentController())
+    try app.register(collection: KnowledgeBaseController())
+    try app.register(collection: AdminController())
+    try app.register(collection: OperationsController())
+
+    // Demo content into an empty database.
+    _ = try await app.tandem.workspace(on: app.db)
+    if environment.loadDemo {
+        let hasher = app.password
+        if try await DemoWorkspace.loadIfEmpty(on: app.db, password: environment.demoPassword,
+                                               maxExample: environment.maxMessageCharacters, hash: { try hasher.hash($0) }) {
+            app.logger.info("loaded the demo workspace")
+        }
+    }
+    _ = try await app.tandem.workspace(on: app.db)
+
+    app.jobs = JobRunner(handlers: [
+        "train": (ModelLifecycle.train, 2),
+        "webhook": (Webhooks.deliver, 6),
+    ])
+    app.lifecycle.use(BackgroundTasks())
+}
+
+/// The copied `Resources` folder: Foundation on Linux puts the bundle's resources at
+/// `resourceURL` itself, Apple platforms one level down.
+func resourcesDirectory() throws -> URL {
+    let candidates = [Bundle.module.resourceURL?.appendingPathComponent("Resources"), Bundle.module.resourceURL,
+                      Bundle.module.bundleURL.appendingPathComponent("Resources")].compactMap { $0 }
+    guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("Views").path) }) else {
+        throw AppError.unavailable("the server's resources are missing from the build (looked in \(candidates.map(\.path)))")
+    }
+    return found
+}
+
+/// The sentence encoder the environment asks for, or the lexical stand-in (with a warning).
+func loadEncoder(_ environment: TandemEnvironment, logger: Logger) -> any SentenceEncoder {
+    if environment.encoder == "lexical" { return LexicalEncoder() }
+    return EncoderLoader.loadOrFallback(directory: environment.modelDirectory, threads: environment.threads) { logger.warning("\($0)") }
+}
+
+extension Application {
+    /// Drops the PostgreSQL schema the environment names (benchmarks' and tests' scratch data).
+    public func dropDatabaseSchema(_ environment: TandemEnvironment) async throws {
+        guard environment.databaseURL != nil, let schema = environment.databaseSchema, let sql = db as? SQLDatabase else { return }
+        try await sql.raw("DROP SCHEMA IF EXISTS \(ident: schema) CASCADE").run()
+    }
+}
+
+func configureDatabase(_ app: Application, environment: TandemEnvironment) throws {
+    if let url = environment.databaseURL {
+        var configuration = try SQLPostgresConfiguration(url: url)
+        configuration.searchPath = environment.databaseSchema.map { [$0] }
+        app.databases.use(.postgres(configuration: configuration, maxConnectionsPerEventLoop: 4), as: .psql)
+    } else {
+        try FileManager.default.createDirectory(atPath: environment.dataDirectory, withIntermediateDirectories: true)
+        app.databases.use(.sqlite(.file(environment.sqlitePath)), as: .sqlite)
+    }
+}
+
+/// Pollers and workers that run while the server runs: the event log, background jobs, and
+/// the active-model watcher. Started after boot, cancelled at shutdown.
+struct BackgroundTasks: LifecycleHandler {
+    private final class Box: Sendable { let tasks = NIOLockedValueBox<[Task<Void, Never>]>([]) }
+    private let box = Box()
+
+    func didBootAsync(_ app: Application) async throws {
+        if let sql = app.db as? SQLDatabase, sql.dialect.name == "sqlite" {
+            // WAL: readers never block the writer, and a committed write survives a killed process.
+            try await sql.raw("PRAGMA journal_mode=WAL").run()
+            try await sql.raw("PRAGMA synchronous=NORMAL").run()
+        }
+        let services = app.tandem
+        let logger = app.logger
+        let db = app.db
+        var tasks = [Task { await services.events.run(on: db, logger: logger) }]
+        if let jobs = app.jobs { tasks.append(Task { await jobs.run(app: app) }) }
+        if try await !ModelLifecycle.sync(app: app), services.environment.trainOnStart {
+            if try await ModelLifecycle.requestTraining(reason: "no active model", on: app.db) {
+                app.logger.info("no model yet: training one from the knowledge base in the background")
+            }
+            app.jobs?.poke()
+        }
+        tasks.append(Task { await ModelLifecycle.watch(app: app) })
+        box.tasks.withLockedValue { $0 = tasks }
+    }
+
+    func shutdownAsync(_ app: Application) async {
+        app.tandem.events.finish()
+        let tasks = box.tasks.withLockedValue { $0 }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+    }
+}
+
+/// Security headers on every response: pages may load only this server's scripts, styles and
+/// images (no inline script can run even if markup slipped through), and must not be framed
+/// except the chat widget.
+struct SecurityHeadersMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: AsyncResponder) async throws -> Response {
+        let response = try await next.respond(to: request)
+        let embeddable = request.url.path == "/chat"
+        response.headers.replaceOrAdd(name: "Content-Security-Policy", value:
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors \(embeddable ? "*" : "'none'")")
+        response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
+        response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
+        if !embeddable { response.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY") }
+        return response
+    }
+}

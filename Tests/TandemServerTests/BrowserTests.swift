@@ -1,0 +1,288 @@
+import Fluent
+import Foundation
+@testable import TandemServer
+import Testing
+
+/// The product in a real browser: headless Chromium driven over WebDriver against the app as
+/// `tandem serve` builds it, with a customer window and an agent window side by side.
+/// Screenshots are left for people to look at (TANDEM_SCREENSHOTS, or `screenshots/` at the
+/// package root).
+@Suite("Browser", .serialized)
+struct BrowserTests {
+    /// Runs where Chromium, chromedriver and the sentence model are installed; in CI always,
+    /// where anything missing is a failure rather than a skip.
+    static let runnable = TestDatabase.isCI || (WebDriver.missingBrowser == nil && Shared.hasModel)
+
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var screenshotFolder: URL {
+        if let folder = ProcessInfo.processInfo.environment["TANDEM_SCREENSHOTS"], !folder.isEmpty {
+            return URL(fileURLWithPath: folder, isDirectory: true)
+        }
+        return packageRoot.appendingPathComponent("screenshots", isDirectory: true)
+    }
+
+    static let password = "tandem-demo"
+    static let plainQuestion = "How do I reset my password?"
+    static let fraudMessage = "There's a payment I didn't make, I think my card was stolen"
+    static let draftAddition = " I've frozen your card."
+    static let imagePayload = #"<img src=x onerror="document.title='pwned'">"#
+    static let scriptPayload = "<script>document.title='pwned'</script>"
+
+    @Test("customer chat and agent console in Chromium: AI answer, hand-off, claim, edited draft, live reply, resolve, rating; customer text stays inert",
+          .enabled(if: runnable, "needs /usr/bin/chromedriver and /usr/bin/chromium (apt-get install chromium chromium-driver) and the MiniLM model (make model)"),
+          .timeLimit(.minutes(5)))
+    func customerAndAgent() async throws {
+        if TestDatabase.isCI {
+            if let missing = WebDriver.missingBrowser { throw TestSetupError("CI=true: the browser test cannot run: \(missing)") }
+            try #require(Shared.hasModel, "CI=true: the MiniLM model must be installed at \(Shared.modelDirectory) (make model)")
+        }
+        let shots = Self.screenshotFolder
+        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
+        print("Browser test screenshots: \(shots.path)")
+
+        try await TestApp.with(.sqlite) { t in
+            let base = try await t.listen()
+            let outcome: Result<Void, any Error>
+            do {
+                try await WebDriver.with { driver in try await flow(t, base: base, driver: driver, shots: shots) }
+                outcome = .success(())
+            } catch {
+                print("Browser test failed: \(error)")
+                outcome = .failure(error)
+            }
+            try outcome.get()
+        }
+    }
+
+    /// The steps, with a customer window and an agent window (and a supervisor's at the end).
+    func flow(_ t: TestApp, base: String, driver: WebDriver, shots: URL) async throws {
+        let customer = try await driver.newSession(name: "customer")
+        let agent = try await driver.newSession(name: "agent")
+        func shoot(_ session: BrowserSession, _ file: String) async throws {
+            let url = shots.appendingPathComponent(file)
+            try await session.screenshot(to: url)
+            print("  screenshot \(url.path)")
+        }
+
+        // 1. A plain question gets the knowledge base's approved answer from the AI.
+        try await customer.navigate(base + "/chat")
+        try await waitUntilChatReady(customer)
+        try await customerSays(Self.plainQuestion, in: customer)
+        try await customer.waitForText("#messages .message--ai .message__text", containing: "password")
+        let approved = try #require(try DemoWorkspace.document.intents.first { $0.key == "login_password_reset" }?.answer)
+        let answers = try await texts(customer, "#messages .message--ai .message__text")
+        #expect(answers.contains { $0.hasPrefix(String(approved.prefix(60))) },
+                "the AI's answer is not the approved one: \(answers) vs \(approved)")
+        try await shoot(customer, "chat-answer.png")
+
+        // 2. A fraud report is handed to a person, not answered.
+        try await customerSays(Self.fraudMessage, in: customer)
+        try await customer.waitForText("#status", containing: "Waiting for a person")
+        try await customer.waitForText("#messages .message--system .message__text", containing: "passing you to a person")
+        let lastRoles = try await customer.execute("""
+            return Array.from(document.querySelectorAll('#messages .message')).map(m => m.className);
+            """) as? [String] ?? []
+        #expect(lastRoles.last?.contains("message--ai") == false, "the AI answered a fraud report: \(lastRoles)")
+        try await shoot(customer, "chat-handoff.png")
+        let conversationID = try #require(try await customer.execute("return sessionStorage.getItem('tandem.conversation');") as? String,
+                                          "the chat page stored no conversation id")
+        // Set a marker: if the customer's page reloads, it is gone.
+        try await customer.execute("window.__tandemNoReload = 'still here';")
+
+        // 3. The agent signs in through the form, finds the conversation in the queue and claims it.
+        try await agent.navigate(base + "/console")
+        try await agent.waitUntil("the console redirects to /console/login") {
+            URLComponents(string: try await agent.currentURL())?.path == "/console/login"
+        }
+        try await signIn(agent, as: "agent@demo.tandem")
+        try await agent.waitUntil("signed in and back on /console") {
+            URLComponents(string: try await agent.currentURL())?.path == "/console"
+        }
+        let queueItem = "#queue .queue-item[data-id=\"\(conversationID)\" i]"
+        try await agent.waitFor(queueItem)
+        try await agent.waitForText(queueItem + " .queue-item__last", containing: "card was stolen")
+        #expect(try await !agent.text(queueItem + " .queue-item__reason").isEmpty, "the queue item shows no hand-off reason")
+        try await shoot(agent, "console-queue.png")
+        try await agent.click(queueItem + " .claim")
+        try await agent.waitUntil("the claim opens /console/conversations/\(conversationID)") {
+            URLComponents(string: try await agent.currentURL())?.path.lowercased() == "/console/conversations/\(conversationID.lowercased())"
+        }
+        try await agent.waitForText("#conversation-status", containing: "Assigned to you")
+        try await agent.waitForText("#messages .message--customer .message__text", containing: "card was stolen")
+        var draft = ""
+        try await agent.waitUntil("#reply-text holds the assistant's draft") {
+            draft = try await agent.value("#reply-text")
+            return !draft.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        }
+        let summary = try await agent.text("#summary")
+        #expect(!summary.isEmpty && summary != "No customer messages yet.", "#summary: \(summary)")
+        let reason = try await agent.text("#handoff-reason")
+        #expect(!reason.isEmpty && reason != "Not handed off.", "#handoff-reason: \(reason)")
+        let suggestions = try await agent.findAll("#suggestions .suggestion")
+        #expect(!suggestions.isEmpty, "#suggestions is empty")
+        print("  draft: \(draft)\n  summary: \(summary)\n  hand-off reason: \(reason)")
+        try await shoot(agent, "console-conversation.png")
+
+        // The agent edits the draft and sends it.
+        // WebDriver puts the caret after the existing text of an unfocused field.
+        try await agent.sendKeys("#reply-text", Self.draftAddition)
+        let edited = try await agent.value("#reply-text")
+        #expect(edited == draft + Self.draftAddition, "the edited draft is \(edited)")
+        try await agent.click("#send-reply")
+        try await agent.waitForText("#messages .message--agent .message__text", containing: "I've frozen your card.")
+        try await agent.waitUntil("#reply-text is emptied after sending") { try await agent.value("#reply-text").isEmpty }
+
+        // 4. The customer sees the reply without reloading.
+        try await customer.waitForText("#messages .message--agent .message__text", containing: "I've frozen your card.")
+        let shown = try await texts(customer, "#messages .message--agent .message__text")
+        let sentText = edited.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(shown.contains(sentText), "the customer sees \(shown), not the sent reply \(sentText)")
+        #expect(try await customer.execute("return window.__tandemNoReload || null;") as? String == "still here",
+                "the customer's page reloaded to show the reply")
+        try await customer.waitForText("#status", containing: "helping you")
+        try await shoot(customer, "chat-agent-reply.png")
+
+        // 5. The agent resolves; the customer rates.
+        try await agent.click("#resolve")
+        try await agent.waitForText("#conversation-status", containing: "Resolved")
+        try await customer.waitUntil("the rating form #rating is shown") { try await customer.isDisplayed("#rating") }
+        try await customer.click("#score-5")
+        try await customer.click("#rate")
+        try await customer.waitUntil("#rating-thanks is shown") { try await customer.isDisplayed("#rating-thanks") }
+        #expect(try await !customer.isDisplayed("#rating"), "the rating form is still shown after rating")
+        let stored = try await ConversationRecord.find(UUID(uuidString: conversationID) as UUID?, on: t.app.db)
+        #expect(stored?.rating == 5, "the rating was not stored: \(String(describing: stored?.rating))")
+        try await shoot(customer, "chat-rated.png")
+
+        // 6. Markup a customer types stays text, for the customer and for the agent.
+        try await customer.click("#new-conversation")
+        var xssID = ""
+        try await customer.waitUntil("a new conversation has started") {
+            xssID = try await customer.execute("return sessionStorage.getItem('tandem.conversation');") as? String ?? ""
+            guard !xssID.isEmpty, xssID.lowercased() != conversationID.lowercased() else { return false }
+            return try await customer.allEnabled("#send", "#message-input")
+        }
+        for payload in [Self.imagePayload, Self.scriptPayload] {
+            try await customerSays(payload, in: customer)
+            try await waitForExactText(customer, "#messages .message--customer .message__text", payload)
+        }
+        try await Task.sleep(nanoseconds: 500_000_000) // an onerror handler would have fired by now
+        try await expectInert(customer, page: "customer chat")
+        try await shoot(customer, "chat-xss.png")
+
+        try await agent.navigate(base + "/console/conversations/\(xssID)")
+        for payload in [Self.imagePayload, Self.scriptPayload] {
+            try await waitForExactText(agent, "#messages .message--customer .message__text", payload)
+        }
+        try await Task.sleep(nanoseconds: 500_000_000)
+        try await expectInert(agent, page: "agent conversation")
+        try await shoot(agent, "console-xss.png")
+
+        // The queue shows the last customer message too, when the conversation is waiting there.
+        try await agent.navigate(base + "/console")
+        try await agent.waitFor("#queue")
+        let xssItem = "#queue .queue-item[data-id=\"\(xssID)\" i]"
+        if try await agent.exists(xssItem) {
+            try await waitForExactText(agent, xssItem + " .queue-item__last", Self.scriptPayload)
+            try await Task.sleep(nanoseconds: 500_000_000)
+            try await expectInert(agent, page: "agent queue")
+        } else {
+            print("  (the markup conversation is not waiting in the queue, so the queue page was not checked)")
+        }
+
+        // 7. A supervisor's knowledge base.
+        let supervisor = try await driver.newSession(name: "supervisor")
+        try await supervisor.navigate(base + "/console/knowledge-base")
+        try await supervisor.waitUntil("/console/knowledge-base redirects to /console/login") {
+            URLComponents(string: try await supervisor.currentURL())?.path == "/console/login"
+        }
+        try await signIn(supervisor, as: "supervisor@demo.tandem")
+        try await supervisor.waitUntil("signed in and sent on to /console/knowledge-base") {
+            URLComponents(string: try await supervisor.currentURL())?.path == "/console/knowledge-base"
+        }
+        let intentCount = try DemoWorkspace.document.intents.count
+        try await supervisor.waitUntil("#intents lists the \(intentCount) demo intents") {
+            try await supervisor.findAll("#intents tbody tr").count == intentCount
+        }
+        try await supervisor.waitFor("#model-version")
+        try await shoot(supervisor, "knowledge-base.png")
+
+        // No JavaScript errors or failed requests in any window.
+        for session in [customer, agent, supervisor] {
+            let errors = try await session.severeConsoleErrors()
+            #expect(errors.isEmpty, "\(session.name) browser console errors:\n\(errors.map { "  \($0)" }.joined(separator: "\n"))")
+            let all = session.consoleLog
+            if !all.isEmpty { print("  \(session.name) console:\n" + all.map { "    \($0)" }.joined(separator: "\n")) }
+        }
+        // And the console log is really being read: a marker logged now must come back.
+        try await supervisor.execute("console.error('tandem-webdriver-log-check');")
+        let check = try await supervisor.collectLog()
+        #expect(check.contains { $0.level == "SEVERE" && $0.message.contains("tandem-webdriver-log-check") },
+                "the browser console log cannot be read, so JavaScript errors would go unnoticed: \(check)")
+    }
+
+    // MARK: Steps
+
+    /// The chat page has created its conversation and the composer is usable.
+    func waitUntilChatReady(_ customer: BrowserSession) async throws {
+        try await customer.waitUntil("the chat has connected (#status set, #message-input and #send enabled)") {
+            let status = try await customer.text("#status")
+            guard !status.isEmpty, !status.hasPrefix("Connecting") else { return false }
+            return try await customer.allEnabled("#message-input", "#send")
+        }
+    }
+
+    /// Types `text` into the composer and clicks Send; waits until the message is on the page.
+    func customerSays(_ text: String, in customer: BrowserSession) async throws {
+        try await customer.waitUntil("#send is enabled") { try await customer.allEnabled("#send", "#message-input") }
+        try await customer.clear("#message-input")
+        try await customer.sendKeys("#message-input", text)
+        try await customer.click("#send")
+        try await waitForExactText(customer, "#messages .message--customer .message__text", text)
+        try await customer.waitUntil("#message-input is emptied after sending") { try await customer.value("#message-input").isEmpty }
+    }
+
+    func signIn(_ session: BrowserSession, as email: String) async throws {
+        try await session.waitFor("#login-form #email")
+        try await session.clear("#email")
+        try await session.sendKeys("#email", email)
+        try await session.clear("#password")
+        try await session.sendKeys("#password", Self.password)
+        try await session.click("#login")
+    }
+
+    func texts(_ session: BrowserSession, _ css: String) async throws -> [String] {
+        var result: [String] = []
+        for element in try await session.findAll(css) { result.append(try await session.text(element)) }
+        return result
+    }
+
+    /// Waits until some element matching `css` shows exactly `text` (as text, not markup).
+    func waitForExactText(_ session: BrowserSession, _ css: String, _ text: String) async throws {
+        try await session.waitUntil("an element '\(css)' shows exactly the text \(text)") {
+            let found = try await session.execute("""
+                return Array.from(document.querySelectorAll(arguments[0])).some(e => e.textContent.trim() === arguments[1]);
+                """, [css, text]) as? Bool
+            return found == true
+        }
+    }
+
+    /// Customer text did not become markup: no image or script from it, the title untouched.
+    func expectInert(_ session: BrowserSession, page: String) async throws {
+        let report = try await session.execute("""
+            return {
+              title: document.title,
+              images: document.querySelectorAll('#messages img, #queue img, #summary img, img[src="x"]').length,
+              scripts: Array.from(document.scripts).filter(s => s.text.includes('pwned')).length,
+              onerror: document.querySelectorAll('[onerror]').length,
+            };
+            """) as? [String: Any] ?? [:]
+        #expect(report["title"] as? String != "pwned", "\(page): document.title became 'pwned'")
+        #expect((report["images"] as? Int) == 0, "\(page): customer text created an <img> element: \(report)")
+        #expect((report["scripts"] as? Int) == 0, "\(page): customer text created a <script> element: \(report)")
+        #expect((report["onerror"] as? Int) == 0, "\(page): an element with an onerror attribute exists: \(report)")
+        #expect(try await session.title() != "pwned", "\(page): the window title is 'pwned'")
+    }
+}

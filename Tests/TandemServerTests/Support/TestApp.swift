@@ -1,0 +1,218 @@
+import Fluent
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import FluentPostgresDriver
+import SQLKit
+import TandemEmbedding
+@testable import TandemServer
+import Testing
+import VaporTesting
+
+/// The databases the suite runs against. SQLite always; PostgreSQL when a server is given
+/// (`TANDEM_TEST_POSTGRES_URL`, which `make test` sets after starting one) — required in CI.
+enum TestDatabase: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["TANDEM_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+    static var isCI: Bool { ["1", "true", "yes"].contains(ProcessInfo.processInfo.environment["CI"]?.lowercased() ?? "") }
+
+    /// Both in CI (where a missing PostgreSQL is a failure, not a skip); elsewhere PostgreSQL
+    /// only when a server was given.
+    static var available: [TestDatabase] { postgresURL != nil || isCI ? [.sqlite, .postgres] : [.sqlite] }
+}
+
+/// Shared, expensive things built once per test process: the sentence encoder and a model
+/// trained on the demo knowledge base (stored into each test's fresh database).
+enum Shared {
+    static let modelDirectory = EncoderLoader.defaultDirectory(environment: ProcessInfo.processInfo.environment)
+
+    static let encoder: any SentenceEncoder = {
+        if let encoder = try? TransformerEncoder(directory: modelDirectory) { return encoder }
+        precondition(!TestDatabase.isCI, "CI=true: the MiniLM model must be installed at \(modelDirectory) (make model)")
+        return LexicalEncoder()
+    }()
+
+    static var hasModel: Bool { !(encoder is LexicalEncoder) }
+
+    private static let cache = NIOLockedValueBox<(version: String, manifest: Data, weights: Data)?>(nil)
+
+    /// The demo model's artifact files, trained on first use.
+    static func demoModel() throws -> (version: String, manifest: Data, weights: Data) {
+        try cache.withLockedValue { cached in
+            if let cached { return cached }
+        let document = try DemoWorkspace.document
+        var texts: [String] = [], labels: [String] = []
+        for intent in document.intents { for example in intent.examples { texts.append(example); labels.append(intent.key) } }
+            let (artifact, files) = try ModelLifecycle.fit(texts: texts, labels: labels, settings: document.settings ?? WorkspaceSettings(), encoder: encoder)
+            cached = (artifact.version, files.manifest, files.weights)
+            return cached!
+        }
+    }
+}
+
+/// One application as `tandem serve` builds it, on a fresh database, with the demo workspace.
+struct TestApp {
+    let app: Application
+    let database: TestDatabase
+    private let cleanup: @Sendable () async -> Void
+
+    /// Runs `body` with a configured application and always shuts it down.
+    static func with<T>(_ database: TestDatabase, demo: Bool = true, model: Bool = true,
+                        adjust: (inout TandemEnvironment) -> Void = { _ in },
+                        _ body: (TestApp) async throws -> T) async throws -> T {
+        let testApp = try await make(database, demo: demo, model: model, adjust: adjust)
+        do {
+            let result = try await body(testApp)
+            await testApp.shutdown()
+            return result
+        } catch {
+            await testApp.shutdown()
+            throw error
+        }
+    }
+
+    static func make(_ database: TestDatabase, demo: Bool = true, model: Bool = true,
+                     adjust: (inout TandemEnvironment) -> Void = { _ in }) async throws -> TestApp {
+        var environment = TandemEnvironment([:])
+        environment.modelDirectory = Shared.modelDirectory
+        environment.loadDemo = demo
+        environment.trainOnStart = false
+        environment.bcryptCost = 4
+        environment.nodeID = "test-\(UUID().uuidString.prefix(8))"
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-test-\(UUID().uuidString)")
+        environment.dataDirectory = directory.path
+        var dropSchema: String?
+        switch database {
+        case .sqlite: break
+        case .postgres:
+            guard let url = TestDatabase.postgresURL else {
+                throw TestSetupError("CI=true requires PostgreSQL: set TANDEM_TEST_POSTGRES_URL (make test starts one)")
+            }
+            environment.databaseURL = url
+            let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+            environment.databaseSchema = schema
+            dropSchema = schema
+        }
+        adjust(&environment)
+
+        let app = try await Application.make(.testing)
+        app.logger.logLevel = .warning
+        do {
+            try await configure(app, environment: environment, encoder: Shared.encoder)
+            try await app.asyncBoot()
+            if model {
+                let files = try Shared.demoModel()
+                let record = ModelVersionRecord()
+                record.version = files.version
+                record.status = "ready"
+                record.manifest = files.manifest
+                record.weights = files.weights
+                record.examples = 0
+                try await record.create(on: app.db)
+                try await ModelLifecycle.activate(try record.requireID(), on: app.db)
+                _ = try await ModelLifecycle.sync(app: app)
+            }
+        } catch {
+            try? await app.asyncShutdown()
+            throw error
+        }
+        let schema = dropSchema
+        return TestApp(app: app, database: database, cleanup: {
+            if let schema, let url = TestDatabase.postgresURL {
+                // Drop through a fresh short-lived application: the tested one is shut down.
+                if let admin = try? await Application.make(.testing) {
+                    if let configuration = try? SQLPostgresConfiguration(url: url) {
+                        admin.databases.use(.postgres(configuration: configuration), as: .psql)
+                        try? await (admin.db as? SQLDatabase)?.raw("DROP SCHEMA IF EXISTS \(ident: schema) CASCADE").run()
+                    }
+                    try? await admin.asyncShutdown()
+                }
+            }
+            try? FileManager.default.removeItem(at: directory)
+        })
+    }
+
+    /// Starts a real HTTP server on a free local port (for browsers and other processes) and
+    /// returns its base URL; `shutdown()` stops it.
+    func listen() async throws -> String {
+        try await app.server.start(address: .hostname("127.0.0.1", port: 0))
+        let port = try #require(app.http.server.shared.localAddress?.port)
+        return "http://127.0.0.1:\(port)"
+    }
+
+    func shutdown() async {
+        app.tandem.events.finish()  // ends open event streams so the server can stop at once
+        await app.server.shutdown()
+        try? await app.asyncShutdown()
+        await cleanup()
+    }
+
+    // MARK: Requests
+
+    /// Sends a request in-process and returns the response.
+    @discardableResult
+    func send(_ method: HTTPMethod, _ path: String, json: (any Encodable & Sendable)? = nil, body: String? = nil,
+              contentType: String = "application/json", token: String? = nil, headers: HTTPHeaders = [:]) async throws -> TestingHTTPResponse {
+        var headers = headers
+        if let token { headers.replaceOrAdd(name: .authorization, value: "Bearer \(token)") }
+        var buffer: ByteBuffer?
+        if let json {
+            let data = try JSONEncoder().encode(json)
+            buffer = ByteBuffer(data: data)
+            headers.replaceOrAdd(name: .contentType, value: "application/json")
+        } else if let body {
+            buffer = ByteBuffer(string: body)
+            headers.replaceOrAdd(name: .contentType, value: contentType)
+        }
+        return try await app.testing().sendRequest(method, path, headers: headers, body: buffer)
+    }
+
+    /// Logs a demo agent in through the API and returns the bearer token.
+    func login(_ email: String = "agent@demo.tandem", password: String = "tandem-demo") async throws -> String {
+        let response = try await send(.POST, "/api/v1/auth/login", json: ["email": email, "password": password])
+        try #require(response.status == .ok, "login as \(email) failed: \(response.status) \(response.body.string)")
+        return try #require(response.json["token"] as? String)
+    }
+
+    /// Starts a customer conversation; returns its id and customer token.
+    func startConversation(name: String = "Ana") async throws -> (id: String, token: String) {
+        let response = try await send(.POST, "/api/v1/conversations", json: ["name": name])
+        try #require(response.status == .created, "start conversation: \(response.status) \(response.body.string)")
+        let json = response.json
+        let conversation = try #require(json["conversation"] as? [String: Any])
+        return (try #require(conversation["id"] as? String), try #require(json["token"] as? String))
+    }
+
+    /// Posts a customer message and returns the decoded response.
+    @discardableResult
+    func say(_ text: String, in conversation: (id: String, token: String), key: String? = nil) async throws -> [String: Any] {
+        var headers = HTTPHeaders()
+        if let key { headers.add(name: "Idempotency-Key", value: key) }
+        let response = try await send(.POST, "/api/v1/conversations/\(conversation.id)/messages", json: ["text": text],
+                                      token: conversation.token, headers: headers)
+        try #require(response.status == .created || response.status == .ok, "message '\(text)': \(response.status) \(response.body.string)")
+        return response.json
+    }
+
+    func sql() throws -> SQLDatabase { try #require(app.db as? SQLDatabase) }
+}
+
+struct TestSetupError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension TestingHTTPResponse {
+    /// The body as a JSON object (empty when it is not one).
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
+    }
+    var jsonArray: [[String: Any]] {
+        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [[String: Any]] ?? []
+    }
+}
