@@ -53,6 +53,7 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
     try app.register(collection: AgentController())
     try app.register(collection: KnowledgeBaseController())
     try app.register(collection: AdminController())
+    try app.register(collection: QualityController())
     try app.register(collection: OperationsController())
 
     // Demo content into an empty database.

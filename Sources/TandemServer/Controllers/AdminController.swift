@@ -197,9 +197,16 @@ struct AdminController: RouteCollection {
         let w = try await req.tandem.workspace(on: req.db)
         let retrain = w.settings.targetRisk != body.settings.targetRisk || w.settings.confidenceLevel != body.settings.confidenceLevel
             || w.settings.unknownKeepAway != body.settings.unknownKeepAway
+        let killSwitchChanged = w.settings.killSwitch != body.settings.killSwitch
         w.name = body.name
         w.settings = body.settings
         try await w.save(on: req.db)
+        if killSwitchChanged {
+            let on = body.settings.killSwitch
+            try await GuardrailEventRecord(intent: nil, kind: on ? "kill-switch-on" : "kill-switch-off",
+                                           evidence: [on ? "every message goes to a person" : "automated answers resume where allowed"],
+                                           actor: req.agent.email).create(on: req.db)
+        }
         _ = try await req.tandem.workspace(on: req.db)
         // New targets need thresholds certified for them.
         if retrain, try await ModelLifecycle.requestTraining(reason: "targets changed", on: req.db) { req.application.jobs?.poke() }

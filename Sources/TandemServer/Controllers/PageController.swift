@@ -20,6 +20,9 @@ struct PageController: RouteCollection {
         let kb = routes.grouped("console").grouped(RoleGuard(role: .supervisor))
         kb.get("knowledge-base", use: knowledgeBase)
         kb.get("knowledge-base", ":key", use: intent)
+        console.get("audits", use: auditsPage)
+        kb.get("insights", use: insightsPage)
+        routes.grouped("api", "v1").grouped(RoleGuard(role: .supervisor)).get("insights", "series", use: insightsSeries)
     }
 
     // MARK: Contexts (what each template receives)
@@ -150,6 +153,18 @@ struct PageController: RouteCollection {
         var examples: [ExampleDTO]
     }
 
+    struct AuditsContext: Encodable {
+        var title = "Audits"
+        var agent: AgentContext
+        var pending: Int
+    }
+
+    struct InsightsContext: Encodable {
+        var title = "Insights"
+        var agent: AgentContext
+        var report: InsightsSeries.Page
+    }
+
     // MARK: Handlers
 
     func home(_ req: Request) async throws -> Response {
@@ -250,6 +265,32 @@ struct PageController: RouteCollection {
             title: intent.title, agent: Self.context(agent), key: intent.key, intentTitle: intent.title, answer: intent.answer,
             sensitive: intent.sensitive, automation: intent.automation,
             examples: intent.examples.sorted { ($0.createdAt ?? .distantPast) < ($1.createdAt ?? .distantPast) }.map { ExampleDTO(id: $0.id, text: $0.text) }))
+    }
+
+    /// The review queue of sampled AI answers; audits.js loads and reviews them through the API.
+    func auditsPage(_ req: Request) async throws -> View {
+        let agent = try req.agent
+        let pending = try await AuditRecord.query(on: req.db).filter(\.$status == QualityService.pending).count()
+        return try await req.view.render("audits", AuditsContext(agent: Self.context(agent), pending: pending))
+    }
+
+    /// Quality, speed and cost over the last 14 days, with charts drawn on the server.
+    func insightsPage(_ req: Request) async throws -> View {
+        let agent = try req.agent
+        let report = try await insightsReport(req)
+        return try await req.view.render("insights", InsightsContext(agent: Self.context(agent), report: report.page))
+    }
+
+    /// `GET /api/v1/insights/series?days=14`: the insights page's figures as JSON.
+    func insightsSeries(_ req: Request) async throws -> InsightsSeries {
+        try await insightsReport(req)
+    }
+
+    private func insightsReport(_ req: Request) async throws -> InsightsSeries {
+        let days = (try? req.query.get(Int.self, at: "days")) ?? 14
+        guard (1...90).contains(days) else { throw AppError.invalidField("days", "1–90") }
+        let settings = try await req.tandem.workspace(on: req.db).settings
+        return try await InsightsSeries.build(on: req.db, settings: settings, artifact: req.tandem.intelligence.active?.artifact, days: days)
     }
 
     // MARK: Helpers

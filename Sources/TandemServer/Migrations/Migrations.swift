@@ -8,7 +8,7 @@ enum Migrations {
     static let all: [any AsyncMigration] = [
         CreateWorkspaces(), CreateIntents(), CreateIntentExamples(), CreateAgents(), CreateAgentTokens(),
         CreateConversations(), CreateMessages(), CreateDecisions(), CreateLabels(), CreateModelVersions(),
-        CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(),
+        CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(),
     ]
 }
 
@@ -259,5 +259,42 @@ struct CreateIndexes: AsyncMigration {
     func revert(on db: Database) async throws {
         guard let sql = db as? SQLDatabase else { return }
         for index in Self.indexes { try await sql.drop(index: index.name).run() }
+    }
+}
+
+struct CreateQuality: AsyncMigration {
+    var name: String { "015_create_audits_and_guardrail" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("audits").id()
+            .field("conversation_id", .uuid, .required, .references("conversations", "id", onDelete: .cascade))
+            .field("message_id", .uuid, .required)
+            .field("decision_id", .uuid, .required)
+            .field("intent", .string, .required)
+            .field("status", .string, .required)
+            .field("correct", .bool)
+            .field("corrected_intent", .string)
+            .field("reviewer_id", .uuid)
+            .field("sample_rate", .double, .required)
+            .field("sample_reason", .string, .required)
+            .field("created_at", .datetime)
+            .field("reviewed_at", .datetime)
+            .unique(on: "decision_id")
+            .create()
+        try await db.schema("guardrail_events").id()
+            .field("intent", .string)
+            .field("kind", .string, .required)
+            .field("evidence", .string, .required)
+            .field("actor", .string)
+            .field("created_at", .datetime)
+            .create()
+        try await db.schema("intents").field("guarded", .bool, .required, .sql(.default(false))).update()
+        if let sql = db as? SQLDatabase {
+            try await sql.create(index: "audits_status_intent").on("audits").column("status").column("intent").run()
+        }
+    }
+    func revert(on db: Database) async throws {
+        try await db.schema("intents").deleteField("guarded").update()
+        try await db.schema("guardrail_events").delete()
+        try await db.schema("audits").delete()
     }
 }

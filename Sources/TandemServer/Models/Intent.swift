@@ -12,6 +12,8 @@ final class IntentRecord: Model, @unchecked Sendable {
     @Field(key: "answer") var answer: String
     @Field(key: "sensitive") var sensitive: Bool
     @Field(key: "automation") var automation: String
+    /// The quality guardrail holds this intent at draft-only (see `QualityService`).
+    @Field(key: "guarded") var guarded: Bool
     @Children(for: \.$intent) var examples: [ExampleRecord]
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
@@ -24,6 +26,7 @@ final class IntentRecord: Model, @unchecked Sendable {
         self.answer = answer
         self.sensitive = sensitive
         self.automation = automation.rawValue
+        self.guarded = false
     }
 
     var mode: AutomationMode { AutomationMode(rawValue: automation) ?? .draftOnly }

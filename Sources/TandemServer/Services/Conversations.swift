@@ -115,8 +115,13 @@ struct Conversations {
         record.action = decision.action.rawValue
         record.draft = draft
         record.latencyMilliseconds = latency
+        var reasons = decision.reasons
+        if decision.rule == .guardrail, let key = analysis?.intent {
+            // Explainable after the fact: the evidence that switched the intent.
+            reasons += try await QualityService.latestEvidence(intent: key, on: db)
+        }
         record.details = DecisionDetails(
-            reasons: decision.reasons, signals: signals,
+            reasons: reasons, signals: signals,
             alternatives: (analysis?.alternatives ?? []).map { AlternativeDTO(intent: $0.intent, title: titles[$0.intent], probability: $0.probability) },
             neighbours: (analysis?.neighbours ?? []).map { NeighbourDTO(text: $0.text, intent: $0.intent, similarity: $0.similarity) }
         ).json
@@ -131,6 +136,9 @@ struct Conversations {
             switch decision.action {
             case .answer:
                 reply = try await append(.ai, text: draft ?? "", to: conversation, on: db)
+                if let intent = analysis?.intent {
+                    try await QualityService.sampleAudit(decision: record, intent: intent, settings: settings, on: db)
+                }
                 conversation.lastTurnAIAnswer = true
                 conversation.aiAnswers += 1
                 if conversation.firstResponseAt == nil { conversation.firstResponseAt = Date() }

@@ -33,12 +33,15 @@ enum ModelLifecycle {
         for intent in intents {
             for example in intent.examples { texts.append(example.text); labels.append(intent.key) }
         }
-        // Labels from people (agent replies, audits) on real customer messages.
-        let labelled = try await LabelRecord.query(on: db).with(\.$message).all()
-        for label in labelled where known.contains(label.intent) {
+        // Labels from people (agent replies, audits) on real customer messages. The most recent
+        // ones are held out: the candidate must do well on traffic it did not learn from.
+        let labelled = try await LabelRecord.query(on: db).with(\.$message).sort(\.$createdAt).all().filter { known.contains($0.intent) }
+        let holdoutCount = labelled.count >= minimumHoldout * 2 ? max(minimumHoldout, labelled.count / 5) : 0
+        for label in labelled.dropLast(holdoutCount) {
             texts.append(label.message.text)
             labels.append(label.intent)
         }
+        let holdout = Array(labelled.suffix(holdoutCount))
         let record = ModelVersionRecord()
         record.version = "training"
         record.status = "training"
@@ -56,15 +59,50 @@ enum ModelLifecycle {
             record.version = artifact.version
             record.summary = artifact.summary
             record.status = "ready"
+            let promotion = promotionCheck(candidate: artifact, holdout: holdout, settings: settings, services: services)
+            if let promotion {
+                record.summary = artifact.summary + "\npromotion check on \(holdout.count) recent labelled messages:\n"
+                    + promotion.reasons.joined(separator: "\n")
+            }
+            if let promotion, !promotion.promote {
+                // Kept for inspection (and a supervisor may still activate it), but not served.
+                record.status = "rejected"
+                record.error = "not promoted: failed " + promotion.failed.map(\.rawValue).joined(separator: ", ")
+                try await record.save(on: db)
+                app.logger.warning("model \(artifact.version) not promoted: \(promotion.reasons.joined(separator: "; "))")
+                return
+            }
             try await record.save(on: db)
             try await activate(try record.requireID(), on: db)
-            app.logger.info("model \(artifact.version) trained and activated:\n\(artifact.summary)")
+            app.logger.info("model \(artifact.version) trained and activated:\n\(record.summary ?? "")")
+            if promotion != nil {
+                // A model that passed the check on recent traffic lifts guardrail holds.
+                for intent in try await IntentRecord.query(on: db).filter(\.$guarded == true).all() {
+                    try await QualityService.evaluate(intent: intent.key, settings: settings, actor: "model \(artifact.version)", promoted: true, on: db)
+                }
+            }
         } catch {
             record.status = "failed"
             record.error = (error as? LocalizedError)?.errorDescription ?? "\(error)"
             try? await record.save(on: db)
             throw error
         }
+    }
+
+    /// Labels held out for the promotion check, at least (when there are twice as many).
+    static let minimumHoldout = 10
+
+    /// The promotion check against the serving model on held-out recent labelled traffic; nil
+    /// when there is nothing to compare (no serving model, no labels, another encoder).
+    static func promotionCheck(candidate: ModelArtifact, holdout: [LabelRecord], settings: WorkspaceSettings,
+                               services: TandemServices) -> PromotionDecision? {
+        guard let current = services.intelligence.active?.artifact, current.encoder == candidate.encoder, !holdout.isEmpty else { return nil }
+        let texts = holdout.map(\.message.text), labels = holdout.map(\.intent)
+        let embeddings = services.intelligence.encoder.encodeMatrix(texts)
+        let traffic = zip(current.outcomes(embeddings: embeddings, texts: texts, labels: labels),
+                          candidate.outcomes(embeddings: embeddings, texts: texts, labels: labels)).map(PromotionSample.init)
+        return PromotionCheck(targetRisk: settings.targetRisk, delta: 1 - settings.confidenceLevel)
+            .evaluate(traffic: traffic, current: current.certifiedFigures, candidate: candidate.certifiedFigures)
     }
 
     /// Trains and serialises a model: the artifact plus its two files' bytes, as stored in
@@ -138,9 +176,32 @@ enum ModelLifecycle {
 
     /// Keeps this node on the active version: checks every few seconds.
     static func watch(app: Application) async {
+        var lastScheduleCheck = Date.distantPast
         while !Task.isCancelled {
             do { try await sync(app: app) } catch { app.logger.warning("model sync: \(error)") }
+            if Date().timeIntervalSince(lastScheduleCheck) > scheduleCheckInterval {
+                lastScheduleCheck = Date()
+                do { try await scheduleRetraining(app: app) } catch { app.logger.warning("retraining schedule: \(error)") }
+            }
             try? await Task.sleep(for: .seconds(3))
+        }
+    }
+
+    /// How often nodes look for enough new labels to retrain on.
+    static let scheduleCheckInterval: TimeInterval = 600
+    /// New labels (agent replies, audits) since the newest model that make a retrain worthwhile.
+    static let labelsPerRetrain = 50
+
+    /// The scheduled retrain: when people have given enough new labels since the newest model,
+    /// queue a training run (any node may; the job queue keeps it to one). The promotion check
+    /// decides whether the result is served.
+    static func scheduleRetraining(app: Application) async throws {
+        guard let newest = try await ModelVersionRecord.query(on: app.db).sort(\.$createdAt, .descending).first()?.createdAt else { return }
+        let fresh = try await LabelRecord.query(on: app.db).filter(\.$createdAt > newest).count()
+        guard fresh >= labelsPerRetrain else { return }
+        if try await requestTraining(reason: "\(fresh) new labels since the last model", on: app.db) {
+            app.logger.info("scheduled retraining: \(fresh) new labels since the last model")
+            app.jobs?.poke()
         }
     }
 }

@@ -46,8 +46,10 @@ final class TandemServices: Sendable {
 
     func invalidateTitles() { titles.withLockedValue { $0 = (.distantPast, [:]) } }
 
-    /// Intents the quality guardrail has switched to draft-only (see issue "Quality and cost").
-    func guardrailDraftOnly(on db: Database) async throws -> Set<String> { [] }
+    /// Intents the quality guardrail holds at draft-only.
+    func guardrailDraftOnly(on db: Database) async throws -> Set<String> {
+        Set(try await IntentRecord.query(on: db).filter(\.$guarded == true).all().map(\.key))
+    }
 }
 
 extension Application {

@@ -7,7 +7,8 @@
   const root = document.getElementById('chat');
   if (!root) return;
 
-  const $ = (id) => document.getElementById(id);
+  const T = window.Tandem;
+  const { $, parseDate } = T;
   const els = {
     messages: $('messages'),
     status: $('status'),
@@ -29,11 +30,6 @@
   const EMBED = root.dataset.embed === 'true';
   const MAX_LENGTH = Number(root.dataset.maxLength) || 2000;
   const POLL_MS = 3000;
-  const CONVERSATION_EVENTS = [
-    'conversation.created', 'conversation.handed_off', 'conversation.claimed', 'conversation.released',
-    'conversation.reassigned', 'conversation.returned_to_ai', 'conversation.resolved', 'conversation.rated',
-  ];
-  const ROLES = ['customer', 'ai', 'agent', 'system'];
 
   const state = {
     id: null,
@@ -44,8 +40,6 @@
     lastSeq: 0,
     busy: false,
     rated: false,
-    source: null,
-    pollTimer: null,
     polling: false,
     pollTicks: 0,
     pending: null, // {text, key}: reused when the same text is resent after a failure
@@ -63,80 +57,17 @@
     try { window.sessionStorage.removeItem(key); } catch (e) { /* ignore */ }
   }
 
-  function randomId() {
-    if (window.crypto && typeof window.crypto.randomUUID === 'function') return window.crypto.randomUUID();
-    const bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-  }
+  // The customer's API: the conversation's bearer token, no cookies.
+  const api = T.apiClient({
+    credentials: 'omit',
+    token: () => state.token,
+    unreachable: 'We could not reach the server. Check your connection and try again.',
+    fallback: (status) => 'Something went wrong (HTTP ' + status + '). Please try again.',
+  });
 
-  // Dates arrive as ISO-8601 strings; a number is seconds since 2001-01-01 (Foundation's
-  // reference date) unless it is clearly a Unix time.
-  function parseDate(value) {
-    if (value === null || value === undefined || value === '') return null;
-    let date;
-    if (typeof value === 'number') {
-      date = new Date(value > 1.5e9 ? value * 1000 : (value + 978307200) * 1000);
-    } else {
-      date = new Date(value);
-    }
-    return Number.isNaN(date.getTime()) ? null : date;
-  }
-
-  function formatTime(date) {
-    return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  }
-
-  function sameId(a, b) {
-    return typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
-  }
-
-  class ApiError extends Error {
-    constructor(message, status) {
-      super(message);
-      this.status = status;
-    }
-  }
-
-  async function api(method, path, body, extraHeaders) {
-    const headers = { Accept: 'application/json' };
-    if (state.token) headers.Authorization = 'Bearer ' + state.token;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    Object.assign(headers, extraHeaders || {});
-    let response;
-    try {
-      response = await fetch(path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        cache: 'no-store',
-        credentials: 'omit',
-      });
-    } catch (e) {
-      throw new ApiError('We could not reach the server. Check your connection and try again.', 0);
-    }
-    const text = await response.text();
-    let data = null;
-    if (text) {
-      try { data = JSON.parse(text); } catch (e) { data = null; }
-    }
-    if (!response.ok) {
-      const message = data && data.error && typeof data.error.message === 'string'
-        ? data.error.message
-        : 'Something went wrong (HTTP ' + response.status + '). Please try again.';
-      throw new ApiError(message, response.status);
-    }
-    return data;
-  }
-
-  function showError(message) {
-    els.error.textContent = message;
-    els.error.hidden = false;
-  }
-  function clearError() {
-    els.error.textContent = '';
-    els.error.hidden = true;
-  }
+  const errorBox = T.messageBox('chat-error');
+  const showError = errorBox.show;
+  const clearError = errorBox.clear;
 
   // ---------- messages ----------
 
@@ -149,36 +80,6 @@
     }
   }
 
-  function messageElement(message) {
-    const role = ROLES.includes(message.role) ? message.role : 'system';
-    const item = document.createElement('li');
-    item.className = 'message message--' + role;
-    item.dataset.seq = String(message.seq);
-
-    const meta = document.createElement('p');
-    meta.className = 'message__meta';
-    const author = document.createElement('span');
-    author.className = 'message__author';
-    author.textContent = authorLabel(message);
-    meta.appendChild(author);
-    const date = parseDate(message.createdAt);
-    if (date) {
-      const time = document.createElement('time');
-      time.className = 'message__time';
-      time.dateTime = date.toISOString();
-      time.textContent = formatTime(date);
-      meta.appendChild(time);
-    }
-
-    const text = document.createElement('p');
-    text.className = 'message__text';
-    text.textContent = String(message.text == null ? '' : message.text);
-
-    item.appendChild(meta);
-    item.appendChild(text);
-    return item;
-  }
-
   // Adds messages not shown yet, in sequence order. Returns how many were new.
   function addMessages(list) {
     if (!Array.isArray(list)) return 0;
@@ -186,12 +87,7 @@
     for (const message of list) {
       if (!message || typeof message.seq !== 'number' || state.seen.has(message.seq)) continue;
       state.seen.add(message.seq);
-      const element = messageElement(message);
-      let before = null;
-      for (const child of els.messages.children) {
-        if (Number(child.dataset.seq) > message.seq) { before = child; break; }
-      }
-      els.messages.insertBefore(element, before);
+      T.insertBySeq(els.messages, T.messageItem(message, authorLabel(message)));
 
       const entry = { seq: message.seq, role: message.role, agentName: message.agentName || null, date: parseDate(message.createdAt) };
       const index = state.messages.findIndex((m) => m.seq > message.seq);
@@ -231,7 +127,7 @@
   }
 
   function setConversation(conversation) {
-    if (!conversation || (state.id && conversation.id && !sameId(conversation.id, state.id))) return;
+    if (!conversation || (state.id && conversation.id && !T.sameId(conversation.id, state.id))) return;
     state.conversation = conversation;
     if (conversation.rating !== null && conversation.rating !== undefined) state.rated = true;
     updateUI();
@@ -344,52 +240,23 @@
     return '/api/v1/conversations/' + encodeURIComponent(state.id) + (suffix || '');
   }
 
-  function parse(data) {
-    try { return JSON.parse(data); } catch (e) { return null; }
-  }
-
-  function connect() {
-    disconnect();
-    if (!('EventSource' in window)) { startPolling(); return; }
-    const source = new EventSource(conversationPath('/events?token=' + encodeURIComponent(state.token)));
-    state.source = source;
-    source.addEventListener('open', () => {
-      stopPolling();
-      catchUp();
-    });
-    source.addEventListener('message', (event) => {
-      const message = parse(event.data);
-      if (message) addMessages([message]);
-    });
-    for (const kind of CONVERSATION_EVENTS) {
-      source.addEventListener(kind, (event) => setConversation(parse(event.data)));
-    }
-    source.addEventListener('error', () => {
-      if (source.readyState === EventSource.CLOSED) {
-        source.close();
-        if (state.source === source) state.source = null;
+  const stream = T.live({
+    url: () => conversationPath('/events?token=' + encodeURIComponent(state.token)),
+    kinds: ['message'].concat(T.CONVERSATION_EVENTS),
+    onEvent(kind, payload) {
+      if (kind === 'message') {
+        if (payload) addMessages([payload]);
+      } else {
+        setConversation(payload);
       }
-      startPolling();
-    });
-  }
-
-  function disconnect() {
-    if (state.source) {
-      state.source.close();
-      state.source = null;
-    }
-    stopPolling();
-  }
-
-  function startPolling() {
-    if (state.pollTimer || !state.id) return;
-    state.pollTimer = window.setInterval(poll, POLL_MS);
-  }
-
-  function stopPolling() {
-    if (state.pollTimer) window.clearInterval(state.pollTimer);
-    state.pollTimer = null;
-  }
+    },
+    poll,
+    pollMs: POLL_MS,
+    onOpen: catchUp,
+    canReconnect: () => !!state.id,
+  });
+  const connect = stream.connect;
+  const disconnect = stream.disconnect;
 
   async function poll() {
     if (state.polling || !state.id) return;
@@ -405,7 +272,7 @@
       }
     } catch (e) {
       if (e.status === 404) {
-        stopPolling();
+        stream.stopPolling();
         showError('This conversation is no longer available. Please start a new one.');
         els.newConversation.hidden = false;
       }
@@ -438,10 +305,10 @@
       return;
     }
     clearError();
-    if (!state.pending || state.pending.text !== text) state.pending = { text, key: randomId() };
+    if (!state.pending || state.pending.text !== text) state.pending = { text, key: T.randomId() };
     setBusy(true);
     try {
-      const data = await api('POST', conversationPath('/messages'), { text }, { 'Idempotency-Key': state.pending.key });
+      const data = await api('POST', conversationPath('/messages'), { text }, { headers: { 'Idempotency-Key': state.pending.key } });
       state.pending = null;
       els.input.value = '';
       addMessages([data.message, data.reply].filter(Boolean));
@@ -529,11 +396,6 @@
       if (event.key === 'Escape') requestClose();
     });
   }
-
-  window.addEventListener('pagehide', disconnect);
-  window.addEventListener('pageshow', (event) => {
-    if (event.persisted && state.id) connect();
-  });
 
   updateUI();
   start();

@@ -4,82 +4,11 @@
 (function () {
   'use strict';
 
-  const $ = (id) => document.getElementById(id);
+  const T = window.Tandem;
+  const { $, element, parseDate } = T;
+  const api = T.consoleApi();
 
-  const CONVERSATION_EVENTS = [
-    'conversation.created', 'conversation.handed_off', 'conversation.claimed', 'conversation.released',
-    'conversation.reassigned', 'conversation.returned_to_ai', 'conversation.resolved', 'conversation.rated',
-  ];
-  const ROLES = ['customer', 'ai', 'agent', 'system'];
-
-  // ---------- shared helpers ----------
-
-  class ApiError extends Error {
-    constructor(message, status) {
-      super(message);
-      this.status = status;
-    }
-  }
-
-  async function api(method, path, body, extraHeaders) {
-    const headers = { Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    Object.assign(headers, extraHeaders || {});
-    let response;
-    try {
-      response = await fetch(path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: 'same-origin',
-        cache: 'no-store',
-      });
-    } catch (e) {
-      throw new ApiError('The server cannot be reached. Check the connection and try again.', 0);
-    }
-    if (response.status === 401) {
-      window.location.assign('/console/login?next=' + encodeURIComponent(window.location.pathname));
-      throw new ApiError('Your session has ended; please sign in again.', 401);
-    }
-    const text = await response.text();
-    let data = null;
-    if (text) {
-      try { data = JSON.parse(text); } catch (e) { data = null; }
-    }
-    if (!response.ok) {
-      const message = data && data.error && typeof data.error.message === 'string'
-        ? data.error.message
-        : 'Something went wrong (HTTP ' + response.status + ').';
-      throw new ApiError(message, response.status);
-    }
-    return data;
-  }
-
-  function randomId() {
-    if (window.crypto && typeof window.crypto.randomUUID === 'function') return window.crypto.randomUUID();
-    const bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-  }
-
-  // ISO-8601 strings; a number is seconds since 2001-01-01 unless it is clearly a Unix time.
-  function parseDate(value) {
-    if (value === null || value === undefined || value === '') return null;
-    let date;
-    if (typeof value === 'number') {
-      date = new Date(value > 1.5e9 ? value * 1000 : (value + 978307200) * 1000);
-    } else {
-      date = new Date(value);
-    }
-    return Number.isNaN(date.getTime()) ? null : date;
-  }
-
-  // The server renders times as HH:mm in UTC; scripts do the same so the page stays consistent.
-  function formatTime(value) {
-    const date = parseDate(value);
-    if (!date) return '';
-    return String(date.getUTCHours()).padStart(2, '0') + ':' + String(date.getUTCMinutes()).padStart(2, '0');
-  }
+  // ---------- helpers ----------
 
   function formatDuration(seconds) {
     const s = Math.max(0, Math.floor(seconds));
@@ -88,81 +17,12 @@
     return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min';
   }
 
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function sameId(a, b) {
-    return typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
-  }
-
-  function parse(data) {
-    try { return JSON.parse(data); } catch (e) { return null; }
-  }
-
-  function errorBox(id) {
-    const box = $(id);
-    return {
-      show(message) {
-        box.textContent = message;
-        box.hidden = false;
-      },
-      clear() {
-        box.textContent = '';
-        box.hidden = true;
-      },
-    };
-  }
-
-  // Subscribes to the agent event stream; calls onEvent(kind, payload). Falls back to calling
-  // poll() every pollMs while the stream is down.
-  function live(url, kinds, onEvent, poll, pollMs, onMode) {
-    let source = null;
-    let timer = null;
-    const startPolling = () => {
-      if (timer) return;
-      timer = window.setInterval(poll, pollMs);
-      if (onMode) onMode('polling');
-    };
-    const stopPolling = () => {
-      if (timer) window.clearInterval(timer);
-      timer = null;
-    };
-    const connect = () => {
-      if (!('EventSource' in window)) { startPolling(); return; }
-      source = new EventSource(url);
-      source.addEventListener('open', () => {
-        stopPolling();
-        if (onMode) onMode('live');
-        poll();
-      });
-      for (const kind of kinds) {
-        source.addEventListener(kind, (event) => onEvent(kind, parse(event.data)));
-      }
-      source.addEventListener('error', () => {
-        if (source.readyState === EventSource.CLOSED) source.close();
-        startPolling();
-      });
-    };
-    window.addEventListener('pagehide', () => {
-      if (source) source.close();
-      stopPolling();
-    });
-    window.addEventListener('pageshow', (event) => {
-      if (event.persisted) connect();
-    });
-    connect();
-  }
-
   // ---------- the queue page ----------
 
   function queuePage(root) {
     const queueList = $('queue');
     const mineList = $('mine');
-    const error = errorBox('console-error');
+    const error = T.messageBox('console-error');
     const liveStatus = $('live-status');
     const sla = Number(root.dataset.sla) || 0;
     const baseTitle = document.title;
@@ -170,7 +30,6 @@
     const lastMessages = new Map();
     let refreshing = false;
     let again = false;
-    let debounce = null;
 
     for (const item of document.querySelectorAll('.queue-item, .mine-item')) {
       const last = item.querySelector('.queue-item__last, .mine-item__last');
@@ -311,10 +170,7 @@
       }
     }
 
-    function scheduleRefresh() {
-      if (debounce) window.clearTimeout(debounce);
-      debounce = window.setTimeout(() => { debounce = null; refresh(); }, 250);
-    }
+    const scheduleRefresh = T.debounce(refresh, 250);
 
     queueList.addEventListener('click', async (event) => {
       const button = event.target.closest('button.claim');
@@ -339,13 +195,20 @@
       for (const item of queueList.querySelectorAll('.queue-item')) tickItem(item);
     }, 10000);
 
-    live('/api/v1/agent/events', CONVERSATION_EVENTS.concat(['message']), (kind, payload) => {
-      if (kind.startsWith('conversation.')) scheduleRefresh();
-      else if (kind === 'message' && payload && payload.role === 'customer') scheduleRefresh();
-    }, refresh, 5000, (mode) => {
-      liveStatus.textContent = mode === 'live' ? 'Live' : 'Updating every 5 s';
-      liveStatus.classList.toggle('live--polling', mode !== 'live');
-    });
+    T.live({
+      url: '/api/v1/agent/events',
+      kinds: T.CONVERSATION_EVENTS.concat(['message']),
+      onEvent(kind, payload) {
+        if (kind.startsWith('conversation.')) scheduleRefresh();
+        else if (kind === 'message' && payload && payload.role === 'customer') scheduleRefresh();
+      },
+      poll: refresh,
+      pollMs: 5000,
+      onMode(mode) {
+        liveStatus.textContent = mode === 'live' ? 'Live' : 'Updating every 5 s';
+        liveStatus.classList.toggle('live--polling', mode !== 'live');
+      },
+    }).connect();
     refresh();
   }
 
@@ -354,7 +217,7 @@
   function conversationPage(root) {
     const id = root.dataset.id;
     const base = '/api/v1/agent/conversations/' + encodeURIComponent(id);
-    const error = errorBox('conversation-error');
+    const error = T.messageBox('conversation-error');
     const list = $('messages');
     const form = $('reply-form');
     const text = $('reply-text');
@@ -390,28 +253,14 @@
     function addMessage(m) {
       if (!m || typeof m.seq !== 'number' || state.seen.has(m.seq)) return false;
       state.seen.add(m.seq);
-      const role = ROLES.includes(m.role) ? m.role : 'system';
-      const item = element('li', 'message message--' + role);
-      item.dataset.seq = String(m.seq);
-      const meta = element('p', 'message__meta');
-      meta.appendChild(element('span', 'message__author', authorLabel(m)));
-      meta.appendChild(document.createTextNode(' '));
-      const time = element('time', 'message__time', formatTime(m.createdAt));
-      const date = parseDate(m.createdAt);
-      if (date) time.dateTime = date.toISOString();
-      meta.appendChild(time);
-      item.append(meta, element('p', 'message__text', m.text == null ? '' : m.text));
-      let before = null;
-      for (const child of list.children) {
-        if (Number(child.dataset.seq) > m.seq) { before = child; break; }
-      }
+      const item = T.messageItem(m, authorLabel(m));
       const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
-      list.insertBefore(item, before);
+      T.insertBySeq(list, item);
       if (m.seq > state.lastSeq) {
         state.lastSeq = m.seq;
         list.dataset.lastSeq = String(m.seq);
       }
-      if (atBottom || role === 'agent') list.scrollTop = list.scrollHeight;
+      if (atBottom || m.role === 'agent') list.scrollTop = list.scrollHeight;
       return true;
     }
 
@@ -452,9 +301,9 @@
     }
 
     function applyConversation(c, assignedTo) {
-      if (!c || (c.id && !sameId(c.id, id))) return;
+      if (!c || (c.id && !T.sameId(c.id, id))) return;
       state.status = c.status;
-      if (state.myId) state.mine = c.status === 'assigned' && sameId(c.assignedAgentID, state.myId);
+      if (state.myId) state.mine = c.status === 'assigned' && T.sameId(c.assignedAgentID, state.myId);
       $('handoff-reason').textContent = c.handoffReason || 'Not handed off.';
       updateControls(assignedTo);
     }
@@ -508,7 +357,7 @@
         const action = String(d.action || '');
         const li = element('li', 'decision decision--' + action.replace(/[^a-z-]/g, ''));
         const head = element('p', 'decision__head');
-        head.append(element('time', 'decision__time', formatTime(d.createdAt)), document.createTextNode(' '),
+        head.append(T.timeElement('decision__time', d.createdAt), document.createTextNode(' '),
           element('span', 'badge decision__action', actionLabel(action)), document.createTextNode(' '),
           element('code', 'decision__rule', d.rule));
         const facts = element('dl', 'decision__facts');
@@ -529,7 +378,10 @@
     async function refresh() {
       try {
         const view = await api('GET', base);
-        for (const m of view.messages || []) addMessage(m);
+        for (const m of view.messages || []) {
+          // Messages the server rendered show UTC times; show them like the rest.
+          if (!addMessage(m)) T.retimeMessage(list, m);
+        }
         applyConversation(view.conversation, view.assignedAgentName || null);
         const suggestions = view.suggestions;
         $('summary').textContent = suggestions && suggestions.summary ? suggestions.summary : 'No customer messages yet.';
@@ -551,11 +403,7 @@
       }
     }
 
-    let debounce = null;
-    function scheduleRefresh() {
-      if (debounce) window.clearTimeout(debounce);
-      debounce = window.setTimeout(() => { debounce = null; refresh(); }, 250);
-    }
+    const scheduleRefresh = T.debounce(refresh, 250);
 
     async function action(path, button) {
       if (state.busy) return;
@@ -612,10 +460,10 @@
       error.clear();
       const payload = { text: body };
       if (intent.value) payload.intent = intent.value;
-      if (!state.pending || state.pending.text !== body) state.pending = { text: body, key: randomId() };
+      if (!state.pending || state.pending.text !== body) state.pending = { text: body, key: T.randomId() };
       setBusy(true);
       try {
-        const message = await api('POST', base + '/messages', payload, { 'Idempotency-Key': state.pending.key });
+        const message = await api('POST', base + '/messages', payload, { headers: { 'Idempotency-Key': state.pending.key } });
         state.pending = null;
         addMessage(message);
         text.value = '';
@@ -644,8 +492,10 @@
       state.myId = me && me.id;
     }).catch(() => { /* ownership then comes from the page */ });
 
-    live('/api/v1/agent/events?conversation=' + encodeURIComponent(id),
-      CONVERSATION_EVENTS.concat(['message', 'decision']), (kind, payload) => {
+    T.live({
+      url: '/api/v1/agent/events?conversation=' + encodeURIComponent(id),
+      kinds: T.CONVERSATION_EVENTS.concat(['message', 'decision']),
+      onEvent(kind, payload) {
         if (kind === 'message') {
           if (payload && typeof payload.seq === 'number' && payload.seq > state.lastSeq) addMessage(payload);
           else if (payload && !state.seen.has(payload.seq)) addMessage(payload);
@@ -653,7 +503,10 @@
           if (kind.startsWith('conversation.') && payload) applyConversation(payload);
           scheduleRefresh();
         }
-      }, refresh, 3000);
+      },
+      poll: refresh,
+      pollMs: 3000,
+    }).connect();
 
     updateControls();
   }

@@ -5,112 +5,17 @@
 (function () {
   'use strict';
 
-  const $ = (id) => document.getElementById(id);
+  const T = window.Tandem;
+  const { $, element, formatDateTime, messageBox } = T;
 
   const MODES = ['auto', 'draft-only', 'off'];
   const MAX_IMPORT_BYTES = 8 * 1024 * 1024;
   const KEY_PATTERN = /^[a-z0-9_]{1,64}$/;
 
-  // ---------- shared helpers (the same conventions as console.js) ----------
+  // The console's API client (session cookie, 401 → sign-in page).
+  const api = T.consoleApi({ statusMessages: { 413: 'The file is too large for the server.' } });
 
-  class ApiError extends Error {
-    constructor(message, status) {
-      super(message);
-      this.status = status;
-    }
-  }
-
-  // `body` is JSON-encoded unless `options.raw` is given ({ text, type }) to send as is.
-  async function api(method, path, body, options) {
-    const opts = options || {};
-    const headers = { Accept: 'application/json' };
-    let payload;
-    if (opts.raw) {
-      headers['Content-Type'] = opts.raw.type;
-      payload = opts.raw.text;
-    } else if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      payload = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetch(path, {
-        method,
-        headers,
-        body: payload,
-        credentials: 'same-origin',
-        cache: 'no-store',
-      });
-    } catch (e) {
-      throw new ApiError('The server cannot be reached. Check the connection and try again.', 0);
-    }
-    if (response.status === 401) {
-      window.location.assign('/console/login?next=' + encodeURIComponent(window.location.pathname));
-      throw new ApiError('Your session has ended; please sign in again.', 401);
-    }
-    const text = await response.text();
-    let data = null;
-    if (text) {
-      try { data = JSON.parse(text); } catch (e) { data = null; }
-    }
-    if (!response.ok) {
-      let message = data && data.error && typeof data.error.message === 'string'
-        ? data.error.message
-        : 'Something went wrong (HTTP ' + response.status + ').';
-      if (response.status === 413 && !(data && data.error)) message = 'The file is too large for the server.';
-      throw new ApiError(message, response.status);
-    }
-    return data;
-  }
-
-  // ISO-8601 strings; a number is seconds since 2001-01-01 unless it is clearly a Unix time.
-  function parseDate(value) {
-    if (value === null || value === undefined || value === '') return null;
-    let date;
-    if (typeof value === 'number') {
-      date = new Date(value > 1.5e9 ? value * 1000 : (value + 978307200) * 1000);
-    } else {
-      date = new Date(value);
-    }
-    return Number.isNaN(date.getTime()) ? null : date;
-  }
-
-  // HH:mm in UTC, like the server-rendered pages.
-  function formatTime(value) {
-    const date = parseDate(value);
-    if (!date) return '';
-    return String(date.getUTCHours()).padStart(2, '0') + ':' + String(date.getUTCMinutes()).padStart(2, '0');
-  }
-
-  // "YYYY-MM-DD HH:mm UTC" for the model versions, which can be days apart.
-  function formatDateTime(value) {
-    const date = parseDate(value);
-    if (!date) return '';
-    return date.toISOString().slice(0, 10) + ' ' + formatTime(value) + ' UTC';
-  }
-
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function messageBox(id) {
-    const box = $(id);
-    return {
-      show(message) {
-        if (!box) return;
-        box.textContent = message;
-        box.hidden = false;
-      },
-      clear() {
-        if (!box) return;
-        box.textContent = '';
-        box.hidden = true;
-      },
-    };
-  }
+  // ---------- helpers ----------
 
   // A button that asks to be pressed twice (no modal dialog), e.g. for deleting.
   function confirmTwice(button, prompt, action) {
@@ -260,7 +165,7 @@
         const text = await file.text();
         if (isJSON) {
           try { JSON.parse(text); } catch (e) {
-            throw new ApiError('The file is not valid JSON: ' + e.message, 400);
+            throw new T.ApiError('The file is not valid JSON: ' + e.message, 400);
           }
         }
         const result = await api('POST', '/api/v1/knowledge-base/import' + (isCSV ? '?format=csv' : ''), undefined, {

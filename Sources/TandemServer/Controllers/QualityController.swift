@@ -1,0 +1,183 @@
+import Fluent
+import Foundation
+import TandemCore
+import Vapor
+
+/// Audits of AI answers, the guardrail's state and log, and quality/cost insights.
+struct QualityController: RouteCollection {
+    func boot(routes: RoutesBuilder) throws {
+        let api = routes.grouped("api", "v1")
+        let agents = api.grouped(RoleGuard(role: .agent))
+        agents.get("audits", use: audits)
+        agents.post("audits", ":id", use: review)
+        let supervisors = api.grouped(RoleGuard(role: .supervisor))
+        supervisors.get("guardrail", use: guardrail)
+        supervisors.post("intents", ":key", "guardrail", "override", use: override)
+        supervisors.get("insights", use: insights)
+    }
+
+    struct AuditDTO: Content {
+        var id: UUID
+        var conversationID: UUID
+        var intent: String
+        var intentTitle: String?
+        var status: String
+        var question: String?
+        var answer: String?
+        var correct: Bool?
+        var correctedIntent: String?
+        var sampleRate: Double
+        var sampleReason: String
+        var createdAt: Date?
+        var reviewedAt: Date?
+    }
+
+    func audits(_ req: Request) async throws -> [AuditDTO] {
+        let status = (try? req.query.get(String.self, at: "status")) ?? QualityService.pending
+        guard [QualityService.pending, QualityService.reviewed].contains(status) else { throw AppError.invalidField("status", "pending or reviewed") }
+        let audits = try await AuditRecord.query(on: req.db).filter(\.$status == status).sort(\.$createdAt).limit(200).all()
+        let titles = try await req.tandem.intentTitles(on: req.db)
+        var result: [AuditDTO] = []
+        for audit in audits {
+            // The question and the AI's answer right after it.
+            let question = try await MessageRecord.find(audit.messageID, on: req.db)
+            var answer: MessageRecord?
+            if let question {
+                answer = try await MessageRecord.query(on: req.db).filter(\.$conversation.$id == audit.conversationID)
+                    .filter(\.$seq > question.seq).filter(\.$role == MessageRole.ai.rawValue).sort(\.$seq).first()
+            }
+            result.append(AuditDTO(id: try audit.requireID(), conversationID: audit.conversationID, intent: audit.intent,
+                                   intentTitle: titles[audit.intent], status: audit.status, question: question?.text, answer: answer?.text,
+                                   correct: audit.correct, correctedIntent: audit.correctedIntent, sampleRate: audit.sampleRate,
+                                   sampleReason: audit.sampleReason, createdAt: audit.createdAt, reviewedAt: audit.reviewedAt))
+        }
+        return result
+    }
+
+    struct ReviewBody: Decodable {
+        var correct: Bool
+        var intent: String?
+    }
+
+    struct ReviewResponse: Content {
+        var id: UUID
+        var correct: Bool
+        var label: String
+        var guardrail: GuardrailAction
+    }
+
+    func review(_ req: Request) async throws -> ReviewResponse {
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw AppError.notFound("Audit") }
+        let body = try req.decoded(ReviewBody.self)
+        let settings = try await req.tandem.workspace(on: req.db).settings
+        let (audit, action) = try await QualityService.review(id, correct: body.correct, correctedIntent: body.intent,
+                                                              reviewer: req.agent, settings: settings, on: req.db)
+        return ReviewResponse(id: try audit.requireID(), correct: body.correct, label: audit.correctedIntent ?? audit.intent, guardrail: action)
+    }
+
+    struct IntentQuality: Content {
+        var intent: String
+        var title: String
+        var automation: String
+        var guarded: Bool
+        var estimate: ErrorEstimate
+        var breached: Bool
+    }
+
+    struct EventDTO: Content {
+        var intent: String?
+        var kind: String
+        var evidence: [String]
+        var actor: String?
+        var createdAt: Date?
+    }
+
+    struct GuardrailDTO: Content {
+        var killSwitch: Bool
+        var targetRisk: Double
+        var confidenceLevel: Double
+        var workspace: ErrorEstimate
+        var intents: [IntentQuality]
+        var events: [EventDTO]
+    }
+
+    func guardrail(_ req: Request) async throws -> GuardrailDTO {
+        let settings = try await req.tandem.workspace(on: req.db).settings
+        let rule = QualityService.guardrail(settings)
+        var intents: [IntentQuality] = []
+        var total = AuditCounts.zero
+        for intent in try await IntentRecord.query(on: req.db).sort(\.$title).all() {
+            let counts = try await QualityService.counts(intent: intent.key, on: req.db)
+            total = total + counts
+            let estimate = ErrorEstimate(counts, level: settings.confidenceLevel)
+            intents.append(IntentQuality(intent: intent.key, title: intent.title, automation: intent.automation, guarded: intent.guarded,
+                                         estimate: estimate, breached: rule.breached(estimate)))
+        }
+        let events = try await GuardrailEventRecord.query(on: req.db).sort(\.$createdAt, .descending).limit(100).all().map {
+            EventDTO(intent: $0.intent, kind: $0.kind, evidence: $0.evidence.split(separator: "\n").map(String.init), actor: $0.actor, createdAt: $0.createdAt)
+        }
+        return GuardrailDTO(killSwitch: settings.killSwitch, targetRisk: settings.targetRisk, confidenceLevel: settings.confidenceLevel,
+                            workspace: ErrorEstimate(total, level: settings.confidenceLevel), intents: intents, events: events)
+    }
+
+    struct OverrideBody: Decodable { var reason: String }
+
+    /// A supervisor returns a guarded intent to automatic answers; the reason is required and logged.
+    func override(_ req: Request) async throws -> GuardrailAction {
+        guard let key = req.parameters.get("key") else { throw AppError.notFound("Intent") }
+        let body = try req.decoded(OverrideBody.self)
+        let reason = body.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty, reason.count <= 1000 else { throw AppError.invalidField("reason", "1–1000 characters explaining the override") }
+        let settings = try await req.tandem.workspace(on: req.db).settings
+        return try await QualityService.evaluate(intent: key, settings: settings, actor: req.agent.email,
+                                                 override: SupervisorOverride(supervisor: req.agent.email, reason: reason), on: req.db)
+    }
+
+    struct Insights: Content {
+        var conversations: Int
+        var resolved: Int
+        var automatedShare: Double?
+        var handoffsByReason: [String: Int]
+        var auditedAccuracy: Double?
+        var auditedAccuracyInterval: [Double]?
+        var audits: Int
+        var ratingsByPath: [String: RatingSummary]
+        var costPerResolved: Double?
+        var currency: String
+    }
+
+    struct RatingSummary: Content {
+        var count: Int
+        var average: Double?
+    }
+
+    /// Quality and cost side by side (all time; the insights page charts them over time).
+    func insights(_ req: Request) async throws -> Insights {
+        let settings = try await req.tandem.workspace(on: req.db).settings
+        let conversations = try await ConversationRecord.query(on: req.db).all()
+        let resolved = conversations.filter { $0.status == ConversationStatus.resolved.rawValue }
+        let aiOnly = resolved.filter { !$0.humanInvolved && $0.aiAnswers > 0 }
+        var handoffs: [String: Int] = [:]
+        for c in conversations { if let rule = c.handoffRule { handoffs[rule, default: 0] += 1 } }
+        func path(_ c: ConversationRecord) -> String { c.humanInvolved ? (c.aiAnswers > 0 ? "ai-then-human" : "human-only") : "ai-only" }
+        var ratings: [String: [Int]] = [:]
+        for c in conversations { if let r = c.rating { ratings[path(c), default: []].append(r) } }
+        let counts = try await QualityService.verdicts(AuditRecord.query(on: req.db))
+        let estimate = ErrorEstimate(counts, level: settings.confidenceLevel)
+        let aiMessages = try await MessageRecord.query(on: req.db).filter(\.$role == MessageRole.ai.rawValue).count()
+        let humanContacts = conversations.filter(\.humanInvolved).count
+        let cost = Double(aiMessages) * settings.aiCostPerMessage + Double(humanContacts) * settings.humanCostPerContact
+        return Insights(
+            conversations: conversations.count, resolved: resolved.count,
+            automatedShare: resolved.isEmpty ? nil : Double(aiOnly.count) / Double(resolved.count),
+            handoffsByReason: handoffs,
+            auditedAccuracy: estimate.errorRate.map { 1 - $0 },
+            auditedAccuracyInterval: estimate.errorRate == nil ? nil : [1 - estimate.upperBound, 1 - estimate.clopperPearson.lower],
+            audits: counts.audited,
+            ratingsByPath: ratings.mapValues { RatingSummary(count: $0.count, average: $0.isEmpty ? nil : Double($0.reduce(0, +)) / Double($0.count)) },
+            costPerResolved: resolved.isEmpty ? nil : cost / Double(resolved.count), currency: settings.currency)
+    }
+}
+
+extension GuardrailAction: Content {}
+extension ErrorEstimate: Content {}

@@ -1,0 +1,173 @@
+import Fluent
+import Foundation
+import TandemCore
+import TandemEmbedding
+import Vapor
+
+/// Replays a labelled test set through a real workspace, as customers would send it: a
+/// workspace seeded with the training set's intents, its model trained and served, every test
+/// message posted to a conversation and decided by the routing policy, the AI's answers
+/// sampled for audit and reviewed against the true labels, then a staffing plan for the
+/// observed automated share. The figures of issue "Quality and cost" come from here.
+public struct Replay {
+    public struct Report: Codable, Sendable {
+        public var messages: Int
+        public var intents: Int
+        public var answered: Int
+        public var automatedShare: Double
+        public var realisedErrorRate: Double?
+        public var actions: [String: Int]
+        public var rules: [String: Int]
+        public var audits: Int
+        public var auditedWrong: Int
+        public var auditedErrorRate: Double?
+        public var auditedInterval: [Double]
+        public var upperBound: Double
+        public var guardedIntents: [String]
+        public var staffing: StaffingReport
+
+        public var text: String {
+            func pct(_ v: Double?) -> String { v.map { String(format: "%.2f%%", $0 * 100) } ?? "–" }
+            return """
+            Replay: \(messages) test messages through a workspace of \(intents) intents
+              AI answered \(answered) (\(pct(automatedShare))); realised error among them \(pct(realisedErrorRate))
+              decisions: \(actions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+              rules: \(rules.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+              audits: \(audits) sampled answers reviewed, \(auditedWrong) wrong → error \(pct(auditedErrorRate)), \
+            95% interval \(pct(auditedInterval[0]))–\(pct(auditedInterval[1])), one-sided bound \(pct(upperBound))
+              guardrail: \(guardedIntents.isEmpty ? "no intent switched to draft-only" : "draft-only: " + guardedIntents.joined(separator: ", "))
+
+            \(staffing.table())
+            """
+        }
+    }
+
+    public var train: LabelledData
+    public var test: LabelledData
+    public var environment: TandemEnvironment
+    public var targetRisk = 0.01
+    public var confidenceLevel = 0.95
+    public var auditRate = 0.05
+    public var dailyConversations = 2000
+    public var handleTimeSeconds = 360.0
+    public var costPerAgentHour = 30.0
+    public var log: @Sendable (String) -> Void
+
+    public init(train: LabelledData, test: LabelledData, environment: TandemEnvironment, log: @escaping @Sendable (String) -> Void) {
+        self.train = train
+        self.test = test
+        self.environment = environment
+        self.log = log
+    }
+
+    public func run() async throws -> Report {
+        var environment = environment
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-replay-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        environment.dataDirectory = scratch.path
+        environment.databaseURL = nil
+        environment.loadDemo = false
+        environment.trainOnStart = false
+        let app = try await Application.make(.production)
+        app.logger.logLevel = .warning
+        do {
+            let report = try await replay(app, environment)
+            try await app.asyncShutdown()
+            return report
+        } catch {
+            try? await app.asyncShutdown()
+            throw error
+        }
+    }
+
+    /// A dataset label as an intent key (lower-case letters, digits, `_`).
+    static func key(_ label: String) -> String {
+        String(label.lowercased().unicodeScalars.map { ("a"..."z").contains($0) || ("0"..."9").contains($0) ? Character($0) : "_" }.prefix(64))
+    }
+
+    private func replay(_ app: Application, _ environment: TandemEnvironment) async throws -> Report {
+        try await configure(app, environment: environment)
+        try await app.asyncBoot()
+        let db = app.db
+
+        // The workspace: one intent per training label, its examples the training texts.
+        var grouped: [String: [String]] = [:]
+        for (text, label) in zip(train.texts, train.labels) { grouped[Self.key(label), default: []].append(text) }
+        let document = KnowledgeBaseDocument(name: "Replay", description: nil, settings: nil, intents: grouped.keys.sorted().map { key in
+            .init(key: key, title: key.replacingOccurrences(of: "_", with: " ").capitalized,
+                  answer: "The approved answer for \(key.replacingOccurrences(of: "_", with: " ")).", sensitive: false,
+                  automation: AutomationMode.auto.rawValue, examples: grouped[key]!)
+        })
+        _ = try await document.apply(to: db, maxExample: 100_000)
+        let workspace = try await app.tandem.workspace(on: db)
+        workspace.settings.targetRisk = targetRisk
+        workspace.settings.confidenceLevel = confidenceLevel
+        workspace.settings.auditRate = auditRate
+        try await workspace.save(on: db)
+        let reviewer = AgentRecord(email: "replay@tandem.local", name: "Replay reviewer", role: .supervisor, passwordHash: "-")
+        try await reviewer.create(on: db)
+
+        log("training the workspace's model on \(train.texts.count) examples of \(grouped.count) intents …")
+        let (artifact, files) = try ModelLifecycle.fit(texts: train.texts, labels: train.labels.map(Self.key), settings: workspace.settings,
+                                                       encoder: app.tandem.intelligence.encoder, progress: log)
+        let record = ModelVersionRecord()
+        record.version = artifact.version
+        record.status = "ready"
+        record.manifest = files.manifest
+        record.weights = files.weights
+        record.examples = train.texts.count
+        record.summary = artifact.summary
+        try await record.create(on: db)
+        try await ModelLifecycle.activate(try record.requireID(), on: db)
+        _ = try await ModelLifecycle.sync(app: app)
+
+        log("replaying \(test.texts.count) customer messages …")
+        let conversations = Conversations(db: db, services: app.tandem, logger: app.logger)
+        var truth: [UUID: String] = [:]
+        var actions: [String: Int] = [:]
+        for (i, (text, label)) in zip(test.texts, test.labels).enumerated() {
+            let (conversation, _, _) = try await conversations.create(name: nil, email: nil, channel: "replay")
+            let outcome = try await conversations.customerMessage(conversation, text: text, idempotencyKey: nil)
+            truth[outcome.message.id] = Self.key(label)
+            actions[outcome.action, default: 0] += 1
+            if (i + 1) % 500 == 0 { log("… \(i + 1) messages") }
+        }
+        var answered = 0, wrong = 0, topWrong = 0
+        var rules: [String: Int] = [:]
+        for decision in try await DecisionRecord.query(on: db).all() {
+            rules[decision.rule, default: 0] += 1
+            if decision.intent != truth[decision.$message.id] { topWrong += 1 }
+            guard decision.action == RoutingDecision.Action.answer.rawValue else { continue }
+            answered += 1
+            if decision.intent != truth[decision.$message.id] { wrong += 1 }
+        }
+
+        // Reviewers check the sampled answers against the truth; the guardrail reacts.
+        let pending = try await AuditRecord.query(on: db).filter(\.$status == QualityService.pending).all()
+        log("reviewing \(pending.count) sampled answers …")
+        for audit in pending {
+            let label = truth[audit.messageID] ?? "unknown"
+            let known = grouped[label] != nil
+            _ = try await QualityService.review(try audit.requireID(), correct: audit.intent == label, correctedIntent: known ? label : "unknown",
+                                                reviewer: reviewer, settings: workspace.settings, on: db)
+        }
+        let counts = try await QualityService.verdicts(AuditRecord.query(on: db))
+        let estimate = ErrorEstimate(counts, level: confidenceLevel)
+        let guarded = try await IntentRecord.query(on: db).filter(\.$guarded == true).all().map(\.key).sorted()
+
+        let share = Double(answered) / Double(max(test.texts.count, 1))
+        let forecast = Forecast.sample(totalConversations: dailyConversations)
+        // If the AI answered everything, every wrong top prediction would reach a customer.
+        let fullAutomationError = Double(topWrong) / Double(max(test.texts.count, 1))
+        let staffing = try StaffingReport(input: StaffingInput(
+            intervals: forecast.intervals, intervalMinutes: try forecast.inferredIntervalMinutes(), automatedShare: share,
+            handleTimeSeconds: handleTimeSeconds, serviceLevelTarget: 0.8, answerWithinSeconds: 60, maxOccupancy: 0.85, shrinkage: 0.3,
+            costPerAgentHour: costPerAgentHour, aiErrorRate: answered > 0 ? Double(wrong) / Double(answered) : nil,
+            fullAutomationErrorRate: fullAutomationError), intervalMinutesInferred: true)
+        return Report(messages: test.texts.count, intents: grouped.count, answered: answered, automatedShare: share,
+                      realisedErrorRate: answered > 0 ? Double(wrong) / Double(answered) : nil, actions: actions, rules: rules,
+                      audits: counts.audited, auditedWrong: counts.wrong, auditedErrorRate: estimate.errorRate,
+                      auditedInterval: [estimate.clopperPearson.lower, estimate.clopperPearson.upper], upperBound: estimate.upperBound,
+                      guardedIntents: guarded, staffing: staffing)
+    }
+}

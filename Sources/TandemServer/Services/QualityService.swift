@@ -1,0 +1,106 @@
+import Fluent
+import Foundation
+import TandemCore
+import Vapor
+
+/// Audits of AI answers and the guardrail that acts on them: sampling happens inside the
+/// decision's transaction, every verdict becomes a label and re-evaluates the intent, and
+/// every switch is logged with its evidence.
+enum QualityService {
+    static let pending = "pending", reviewed = "reviewed"
+
+    /// Samples an AI answer for review (more often while an intent has few audits).
+    static func sampleAudit(decision: DecisionRecord, intent: String, settings: WorkspaceSettings, on db: Database) async throws {
+        let audits = try await AuditRecord.query(on: db).filter(\.$intent == intent).filter(\.$status == reviewed).count()
+        let messageID = decision.$message.id
+        let choice = AuditSampling(baseRate: settings.auditRate).decide(audits: audits, seed: AuditSampling.stableHash(messageID.uuidString))
+        guard choice.audit else { return }
+        let audit = AuditRecord()
+        audit.conversationID = decision.$conversation.id
+        audit.messageID = messageID
+        audit.decisionID = try decision.requireID()
+        audit.intent = intent
+        audit.status = pending
+        audit.sampleRate = choice.rate
+        audit.sampleReason = choice.explanation
+        try await audit.create(on: db)
+    }
+
+    /// Records a reviewer's verdict as a label and lets the guardrail re-judge the intent.
+    static func review(_ auditID: UUID, correct: Bool, correctedIntent: String?, reviewer: AgentRecord,
+                       settings: WorkspaceSettings, on db: Database) async throws -> (AuditRecord, GuardrailAction) {
+        let audit = try await db.writeTransaction { db -> AuditRecord in
+            guard let audit = try await AuditRecord.find(auditID, on: db) else { throw AppError.notFound("Audit") }
+            guard audit.status == pending else { throw AppError.conflict("This answer has been reviewed already.") }
+            let label: String
+            if correct {
+                label = audit.intent
+            } else {
+                guard let corrected = correctedIntent, !corrected.isEmpty else { throw AppError.missingField("intent") }
+                guard try await IntentRecord.query(on: db).filter(\.$key == corrected).count() > 0 || corrected == "unknown" else {
+                    throw AppError.invalidField("intent", "no intent '\(corrected)' (use 'unknown' for requests the knowledge base does not cover)")
+                }
+                label = corrected
+            }
+            audit.status = reviewed
+            audit.correct = correct
+            audit.correctedIntent = correct ? nil : label
+            audit.reviewerID = reviewer.id
+            audit.reviewedAt = Date()
+            try await audit.save(on: db)
+            if label != "unknown" {
+                try await LabelRecord(messageID: audit.messageID, conversationID: audit.conversationID, intent: label,
+                                      predicted: audit.intent, source: "audit", agentID: reviewer.id).create(on: db)
+            }
+            return audit
+        }
+        let action = try await evaluate(intent: audit.intent, settings: settings, actor: reviewer.email, on: db)
+        return (audit, action)
+    }
+
+    /// Audit counts for an intent since it was last restored to automatic answers (evidence
+    /// from before a restore judged a different model or answer).
+    static func counts(intent: String, on db: Database) async throws -> AuditCounts {
+        let restored = try await GuardrailEventRecord.query(on: db).filter(\.$intent == intent)
+            .filter(\.$kind ~~ [GuardrailAction.Kind.restoreAuto.rawValue]).sort(\.$createdAt, .descending).first()?.createdAt
+        var query = AuditRecord.query(on: db).filter(\.$intent == intent).filter(\.$status == reviewed)
+        if let restored { query = query.filter(\.$reviewedAt > restored) }
+        return try await verdicts(query)
+    }
+
+    /// Runs the guardrail for one intent and applies and logs what it decides.
+    @discardableResult
+    static func evaluate(intent key: String, settings: WorkspaceSettings, actor: String?, override: SupervisorOverride? = nil,
+                         promoted: Bool = false, on db: Database) async throws -> GuardrailAction {
+        try await db.writeTransaction { db in
+            guard let intent = try await IntentRecord.query(on: db).filter(\.$key == key).first() else { throw AppError.notFound("Intent '\(key)'") }
+            let input = GuardrailInput(intent: key, audits: try await counts(intent: key, on: db), mode: intent.mode,
+                                       guarded: intent.guarded, override: override, promotedSinceSwitch: promoted)
+            let action = guardrail(settings).evaluate(input, killSwitch: settings.killSwitch)
+            if action.kind != .none {
+                intent.guarded = action.guarded
+                try await intent.save(on: db)
+                try await GuardrailEventRecord(intent: key, kind: action.kind.rawValue, evidence: action.evidence, actor: actor).create(on: db)
+                try await EventBus.record("guardrail", conversationID: nil, payload: ["intent": key, "kind": action.kind.rawValue], on: db)
+            }
+            return action
+        }
+    }
+
+    /// Correct and wrong verdicts among the reviewed audits the query selects.
+    static func verdicts(_ query: QueryBuilder<AuditRecord>) async throws -> AuditCounts {
+        let verdicts = try await query.filter(\.$status == reviewed).all().compactMap(\.correct)
+        return AuditCounts(correct: verdicts.filter { $0 }.count, wrong: verdicts.filter { !$0 }.count)
+    }
+
+    static func guardrail(_ settings: WorkspaceSettings) -> Guardrail {
+        Guardrail(targetRisk: settings.targetRisk, delta: 1 - settings.confidenceLevel)
+    }
+
+    /// The evidence of the latest switch to draft-only, for decision records.
+    static func latestEvidence(intent: String, on db: Database) async throws -> [String] {
+        guard let event = try await GuardrailEventRecord.query(on: db).filter(\.$intent == intent)
+            .filter(\.$kind == GuardrailAction.Kind.switchToDraft.rawValue).sort(\.$createdAt, .descending).first() else { return [] }
+        return event.evidence.split(separator: "\n").map(String.init)
+    }
+}
