@@ -168,4 +168,23 @@ struct ConversationAPITests {
             #expect(events.body.string.contains("event: message"), "\(events.body.string.prefix(400))")
         }
     }
+
+    @Test("concurrent messages in one conversation are all stored, in distinct order", arguments: TestDatabase.available)
+    func concurrentMessages(database: TestDatabase) async throws {
+        try await TestApp.with(database) { t in
+            let c = try await t.startConversation()
+            let statuses = try await withThrowingTaskGroup(of: HTTPStatus.self) { group in
+                for i in 0..<12 {
+                    group.addTask {
+                        try await t.send(.POST, "/api/v1/conversations/\(c.id)/messages", json: ["text": "question number \(i)"], token: c.token).status
+                    }
+                }
+                return try await group.reduce(into: [HTTPStatus]()) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { $0 == .created }, "\(statuses.map(\.code))")
+            let messages = try await MessageRecord.query(on: t.app.db).filter(\.$conversation.$id == UUID(uuidString: c.id)!).all()
+            #expect(messages.filter { $0.role == MessageRole.customer.rawValue }.count == 12)
+            #expect(Set(messages.map(\.seq)).count == messages.count, "sequence numbers are unique")
+        }
+    }
 }

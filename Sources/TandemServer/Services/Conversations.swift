@@ -450,7 +450,13 @@ struct Conversations {
         return text
     }
 
+    /// Reads the conversation inside a write transaction. On PostgreSQL the row is locked
+    /// first (`FOR UPDATE`) so concurrent messages in one conversation take turns and never
+    /// take the same sequence number; SQLite's writers already take turns.
     private func reload(_ id: UUID, on db: Database) async throws -> ConversationRecord {
+        if let sql = db as? SQLDatabase, sql.dialect.name == "postgresql" {
+            try await sql.raw("SELECT id FROM conversations WHERE id = \(bind: id) FOR UPDATE").run()
+        }
         guard let c = try await ConversationRecord.find(id, on: db) else { throw AppError.notFound("Conversation \(id)") }
         return c
     }
