@@ -64,35 +64,13 @@ public struct ServeBenchmark: Sendable {
 
     public func run() async throws -> Report {
         var environment = environment
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-bench-\(UUID().uuidString)")
-        environment.dataDirectory = scratch.path
-        environment.port = 0
         environment.loadDemo = true
         environment.trainOnStart = true
-        if environment.databaseURL != nil, environment.databaseSchema == nil {
-            environment.databaseSchema = "bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
-        }
-        let app = try await Application.make(.production)
-        app.logger.logLevel = .warning
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        do {
-            try await configure(app, environment: environment)
-            try await app.asyncBoot()
-            try await app.server.start(address: .hostname("127.0.0.1", port: 0))
-            let port = app.http.server.shared.localAddress?.port ?? 0
-            let base = "http://127.0.0.1:\(port)"
-            let client = app.client
-            progress("server on \(base) (\(environment.databaseURL == nil ? "SQLite" : "PostgreSQL")); waiting for the model")
-            try await waitUntilReady(client, base)
-            let report = try await measure(client, base, database: environment.databaseURL == nil ? "SQLite (WAL)" : "PostgreSQL")
-            if environment.databaseURL != nil { try? await app.dropDatabaseSchema(environment) }
-            await app.server.shutdown()
-            try await app.asyncShutdown()
-            return report
-        } catch {
-            await app.server.shutdown()
-            try? await app.asyncShutdown()
-            throw error
+        let database = environment.databaseURL == nil ? "SQLite (WAL)" : "PostgreSQL"
+        return try await TandemApp.withScratch(environment) { app, base in
+            progress("server on \(base) (\(database)); waiting for the model")
+            try await waitUntilReady(app.client, base)
+            return try await measure(app.client, base, database: database)
         }
     }
 

@@ -20,6 +20,37 @@ public enum TandemApp {
         try await app.asyncShutdown()
     }
 
+    /// Runs `body` with the application `tandem serve` would build, on scratch storage (a
+    /// temporary SQLite folder, or a scratch PostgreSQL schema when `DATABASE_URL` is set),
+    /// serving HTTP on a free local port; everything is shut down and removed afterwards.
+    /// For benchmarks and replays.
+    public static func withScratch<T>(_ environment: TandemEnvironment, _ body: (Application, _ baseURL: String) async throws -> T) async throws -> T {
+        var environment = environment
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-scratch-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        environment.dataDirectory = scratch.path
+        if environment.databaseURL != nil {
+            environment.databaseSchema = "scratch_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        }
+        let app = try await Application.make(.production)
+        app.logger.logLevel = .warning
+        do {
+            try await configure(app, environment: environment)
+            try await app.asyncBoot()
+            try await app.server.start(address: .hostname("127.0.0.1", port: 0))
+            let result = try await body(app, "http://127.0.0.1:\(app.http.server.shared.localAddress?.port ?? 0)")
+            try? await app.dropDatabaseSchema(environment)
+            await app.server.shutdown()
+            try await app.asyncShutdown()
+            return result
+        } catch {
+            try? await app.dropDatabaseSchema(environment)
+            await app.server.shutdown()
+            try? await app.asyncShutdown()
+            throw error
+        }
+    }
+
     static func banner(_ environment: TandemEnvironment) -> String {
         let base = environment.publicURL
         var lines = [

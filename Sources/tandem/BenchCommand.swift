@@ -40,9 +40,7 @@ struct BenchCommand: ParsableCommand {
                 progress: { if !json { FileHandle.standardError.write(Data(("… " + $0 + "\n").utf8)) } })
             let report = try benchmark.run()
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try printJSON(report)
             } else {
                 print(report.table)
             }
@@ -77,7 +75,6 @@ struct BenchCommand: ParsableCommand {
         func run() async throws {
             var environment = TandemEnvironment()
             if let databaseURL { environment.databaseURL = databaseURL }
-            environment.databaseSchema = nil
             let path = input ?? (environment.sharedDirectory as NSString).appendingPathComponent("data/banking77/test.csv")
             let texts = FileManager.default.fileExists(atPath: path) ? try CSVTable(contentsOfFile: path).column(column) : []
             if texts.isEmpty { FileHandle.standardError.write(Data("… no message file at \(path): using a single sample message\n".utf8)) }
@@ -85,9 +82,7 @@ struct BenchCommand: ParsableCommand {
                                            progress: { message in if !json { FileHandle.standardError.write(Data(("… " + message + "\n").utf8)) } })
             let report = try await benchmark.run()
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try printJSON(report)
             } else {
                 print(report.table)
             }
@@ -110,7 +105,7 @@ struct BenchCommand: ParsableCommand {
             let labelled = try LabelledData.read(path: data, textColumn: training.textColumn, labelColumn: training.labelColumn)
             let report = try TrainingBenchmark(data: offline.trainingData(labelled), options: try training.options(), progress: offline.log).run()
             if json {
-                print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self))
+                try printJSON(report)
             } else {
                 print(report.table)
             }

@@ -51,9 +51,7 @@ struct ReplayCommand: AsyncParsableCommand {
         replay.handleTimeSeconds = handleTime
         let report = try await replay.run()
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSON(report)
         } else {
             print(report.text)
         }

@@ -20,9 +20,6 @@ struct ServeCommand: AsyncParsableCommand {
         var environment = TandemEnvironment()
         if let host { environment.host = host }
         if let port { environment.port = port }
-        if host != nil || port != nil, TandemEnvironment().publicURL == "http://\(TandemEnvironment().host):\(TandemEnvironment().port)" {
-            environment.publicURL = "http://\(environment.host):\(environment.port)"
-        }
         if let databaseURL { environment.databaseURL = databaseURL }
         if noDemo { environment.loadDemo = false }
         try await TandemApp.serve(environment: environment)

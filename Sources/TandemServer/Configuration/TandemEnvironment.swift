@@ -16,8 +16,11 @@ public struct TandemEnvironment: Sendable, Equatable {
     /// Address and port to listen on (`TANDEM_HOST`, `TANDEM_PORT`).
     public var host: String
     public var port: Int
-    /// The address people use to reach this server, for links (`TANDEM_PUBLIC_URL`).
-    public var publicURL: String
+    /// The address people use to reach this server, when it differs from host and port
+    /// (`TANDEM_PUBLIC_URL`, e.g. behind a proxy).
+    public var publicURLOverride: String?
+    /// The address people use to reach this server, for links.
+    public var publicURL: String { publicURLOverride ?? "http://\(host):\(port)" }
     /// Load the demo workspace into an empty database (`TANDEM_DEMO`, default true).
     public var loadDemo: Bool
     /// Password of the demo agents (`TANDEM_DEMO_PASSWORD`).
@@ -49,7 +52,7 @@ public struct TandemEnvironment: Sendable, Equatable {
         dataDirectory = value("TANDEM_DATA_DIR") ?? "data"
         host = value("TANDEM_HOST") ?? "127.0.0.1"
         port = value("TANDEM_PORT").flatMap(Int.init) ?? value("PORT").flatMap(Int.init) ?? 8080
-        publicURL = value("TANDEM_PUBLIC_URL") ?? "http://\(host):\(port)"
+        publicURLOverride = value("TANDEM_PUBLIC_URL")
         loadDemo = flag("TANDEM_DEMO", true)
         demoPassword = value("TANDEM_DEMO_PASSWORD") ?? "tandem-demo"
         trainOnStart = flag("TANDEM_TRAIN_ON_START", true)

@@ -151,31 +151,22 @@ struct QualityController: RouteCollection {
         var average: Double?
     }
 
-    /// Quality and cost side by side (all time; the insights page charts them over time).
+    /// Quality and cost side by side over the last 90 days: the headline figures of the
+    /// insights page (`InsightsSeries`, from TandemCore's `QualityMetrics`), in one object.
     func insights(_ req: Request) async throws -> Insights {
         let settings = try await req.tandem.workspace(on: req.db).settings
-        let conversations = try await ConversationRecord.query(on: req.db).all()
-        let resolved = conversations.filter { $0.status == ConversationStatus.resolved.rawValue }
-        let aiOnly = resolved.filter { !$0.humanInvolved && $0.aiAnswers > 0 }
-        var handoffs: [String: Int] = [:]
-        for c in conversations { if let rule = c.handoffRule { handoffs[rule, default: 0] += 1 } }
-        func path(_ c: ConversationRecord) -> String { c.humanInvolved ? (c.aiAnswers > 0 ? "ai-then-human" : "human-only") : "ai-only" }
-        var ratings: [String: [Int]] = [:]
-        for c in conversations { if let r = c.rating { ratings[path(c), default: []].append(r) } }
-        let counts = try await QualityService.verdicts(AuditRecord.query(on: req.db))
-        let estimate = ErrorEstimate(counts, level: settings.confidenceLevel)
-        let aiMessages = try await MessageRecord.query(on: req.db).filter(\.$role == MessageRole.ai.rawValue).count()
-        let humanContacts = conversations.filter(\.humanInvolved).count
-        let cost = Double(aiMessages) * settings.aiCostPerMessage + Double(humanContacts) * settings.humanCostPerContact
+        let series = try await InsightsSeries.build(on: req.db, settings: settings, artifact: nil, days: 90)
+        let overview = series.overview
+        let automated = overview.automatedByDay.reduce(0) { $0 + $1.automated }
         return Insights(
-            conversations: conversations.count, resolved: resolved.count,
-            automatedShare: resolved.isEmpty ? nil : Double(aiOnly.count) / Double(resolved.count),
-            handoffsByReason: handoffs,
-            auditedAccuracy: estimate.errorRate.map { 1 - $0 },
-            auditedAccuracyInterval: estimate.errorRate == nil ? nil : [1 - estimate.upperBound, 1 - estimate.clopperPearson.lower],
-            audits: counts.audited,
-            ratingsByPath: ratings.mapValues { RatingSummary(count: $0.count, average: $0.isEmpty ? nil : Double($0.reduce(0, +)) / Double($0.count)) },
-            costPerResolved: resolved.isEmpty ? nil : cost / Double(resolved.count), currency: settings.currency)
+            conversations: overview.conversations, resolved: overview.cost.resolved,
+            automatedShare: overview.conversations == 0 ? nil : Double(automated) / Double(overview.conversations),
+            handoffsByReason: Dictionary(overview.handoffsByReason.map { ($0.reason.rawValue, $0.count) }, uniquingKeysWith: +),
+            auditedAccuracy: series.accuracy.accuracy, auditedAccuracyInterval: series.accuracy.interval,
+            audits: series.accuracy.audited,
+            ratingsByPath: Dictionary(overview.ratings.map { ($0.path.rawValue, RatingSummary(count: $0.count, average: $0.mean)) },
+                                      uniquingKeysWith: { a, _ in a }),
+            costPerResolved: overview.cost.costPerResolved, currency: settings.currency)
     }
 }
 

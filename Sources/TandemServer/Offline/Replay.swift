@@ -62,22 +62,10 @@ public struct Replay {
 
     public func run() async throws -> Report {
         var environment = environment
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-replay-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        environment.dataDirectory = scratch.path
         environment.databaseURL = nil
         environment.loadDemo = false
         environment.trainOnStart = false
-        let app = try await Application.make(.production)
-        app.logger.logLevel = .warning
-        do {
-            let report = try await replay(app, environment)
-            try await app.asyncShutdown()
-            return report
-        } catch {
-            try? await app.asyncShutdown()
-            throw error
-        }
+        return try await TandemApp.withScratch(environment) { app, _ in try await replay(app) }
     }
 
     /// A dataset label as an intent key (lower-case letters, digits, `_`).
@@ -85,9 +73,7 @@ public struct Replay {
         String(label.lowercased().unicodeScalars.map { ("a"..."z").contains($0) || ("0"..."9").contains($0) ? Character($0) : "_" }.prefix(64))
     }
 
-    private func replay(_ app: Application, _ environment: TandemEnvironment) async throws -> Report {
-        try await configure(app, environment: environment)
-        try await app.asyncBoot()
+    private func replay(_ app: Application) async throws -> Report {
         let db = app.db
 
         // The workspace: one intent per training label, its examples the training texts.
@@ -110,16 +96,8 @@ public struct Replay {
         log("training the workspace's model on \(train.texts.count) examples of \(grouped.count) intents …")
         let (artifact, files) = try ModelLifecycle.fit(texts: train.texts, labels: train.labels.map(Self.key), settings: workspace.settings,
                                                        encoder: app.tandem.intelligence.encoder, progress: log)
-        let record = ModelVersionRecord()
-        record.version = artifact.version
-        record.status = "ready"
-        record.manifest = files.manifest
-        record.weights = files.weights
-        record.examples = train.texts.count
-        record.summary = artifact.summary
-        try await record.create(on: db)
-        try await ModelLifecycle.activate(try record.requireID(), on: db)
-        _ = try await ModelLifecycle.sync(app: app)
+        try await ModelLifecycle.install(version: artifact.version, summary: artifact.summary, files: files,
+                                         examples: train.texts.count, app: app)
 
         log("replaying \(test.texts.count) customer messages …")
         let conversations = Conversations(db: db, services: app.tandem, logger: app.logger)

@@ -93,7 +93,9 @@ struct Conversations {
             signals: signals, prediction: prediction, intent: intentRecord?.settings,
             conversation: ConversationState(humanOwns: current.state == .assigned, lastTurnWasAIAnswer: current.lastTurnAIAnswer,
                                             consecutiveUnresolvedTurns: current.lastTurnAIAnswer ? current.unresolvedTurns : 0),
-            workspace: WorkspaceState(killSwitch: settings.killSwitch, guardrailDraftOnly: try await services.guardrailDraftOnly(on: db)))
+            // Only the predicted intent's guard matters, and its record is at hand.
+            workspace: WorkspaceState(killSwitch: settings.killSwitch,
+                                      guardrailDraftOnly: intentRecord.map { $0.guarded ? [$0.key] : [] } ?? []))
         let decision = RoutingPolicy.decide(input)
         let draft = intentRecord.map { Assistance.draft(answer: $0.answer, customerName: current.customerName) }
         let latency = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6

@@ -124,6 +124,22 @@ enum ModelLifecycle {
                            try Data(contentsOf: folder.appendingPathComponent(ModelArtifact.weightsFile))))
     }
 
+    /// Stores a trained model as a new version, activates it and serves it on this node
+    /// (for workspaces seeded outside the job queue: replays and tests).
+    static func install(version: String, summary: String?, files: (manifest: Data, weights: Data), examples: Int,
+                        app: Application) async throws {
+        let record = ModelVersionRecord()
+        record.version = version
+        record.status = "ready"
+        record.manifest = files.manifest
+        record.weights = files.weights
+        record.examples = examples
+        record.summary = summary
+        try await record.create(on: app.db)
+        try await activate(try record.requireID(), on: app.db)
+        _ = try await sync(app: app)
+    }
+
     /// Makes `id` the active version (the previous one is retired, kept for rollback).
     static func activate(_ id: UUID, on db: Database) async throws {
         try await db.writeTransaction { db in

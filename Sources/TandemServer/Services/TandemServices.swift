@@ -46,10 +46,6 @@ final class TandemServices: Sendable {
 
     func invalidateTitles() { titles.withLockedValue { $0 = (.distantPast, [:]) } }
 
-    /// Intents the quality guardrail holds at draft-only.
-    func guardrailDraftOnly(on db: Database) async throws -> Set<String> {
-        Set(try await IntentRecord.query(on: db).filter(\.$guarded == true).all().map(\.key))
-    }
 }
 
 extension Application {

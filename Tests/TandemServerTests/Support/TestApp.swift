@@ -107,15 +107,8 @@ struct TestApp {
             try await app.asyncBoot()
             if model {
                 let files = try Shared.demoModel()
-                let record = ModelVersionRecord()
-                record.version = files.version
-                record.status = "ready"
-                record.manifest = files.manifest
-                record.weights = files.weights
-                record.examples = 0
-                try await record.create(on: app.db)
-                try await ModelLifecycle.activate(try record.requireID(), on: app.db)
-                _ = try await ModelLifecycle.sync(app: app)
+                try await ModelLifecycle.install(version: files.version, summary: nil, files: (files.manifest, files.weights),
+                                                 examples: 0, app: app)
             }
         } catch {
             try? await app.asyncShutdown()
