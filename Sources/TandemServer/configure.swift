@@ -54,6 +54,7 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
     try app.register(collection: KnowledgeBaseController())
     try app.register(collection: AdminController())
     try app.register(collection: QualityController())
+    try app.register(collection: StaffingController())
     try app.register(collection: OperationsController())
 
     // Demo content into an empty database.

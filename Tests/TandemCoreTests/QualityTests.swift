@@ -389,7 +389,8 @@ struct ShadowModeTests {
             shadow: [ShadowInput(intent: "card", labels: AuditCounts(correct: 120, wrong: 0)),
                      ShadowInput(intent: "pin", labels: AuditCounts(correct: 300, wrong: 0))])
         #expect(report.shadow.map(\.graduate) == [false, true])
-        #expect(report.workspace.guardrailDraftOnly == ["card"])
+        #expect(report.workspace.shadowDraftOnly == ["card"])
+        #expect(report.workspace.guardrailDraftOnly.isEmpty)
         let input = RoutingInput(
             signals: MessageSignals(),
             prediction: Prediction(intent: "card", confidence: 0.99, threshold: 0.9, unknownThreshold: 0.3, familiarity: 0.8),

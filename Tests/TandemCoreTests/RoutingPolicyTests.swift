@@ -116,6 +116,20 @@ private let routingCases: [RoutingCase] = [
                 input: input { $0.workspace.guardrailDraftOnly = ["card_arrival"]; $0.prediction?.threshold = nil },
                 action: .draftForHuman, rule: .guardrail),
 
+    RoutingCase(name: "shadow mode drafts for a person", input: input { $0.workspace.shadowDraftOnly = ["card_arrival"] },
+                action: .draftForHuman, rule: .shadowMode),
+    RoutingCase(name: "shadow mode drafts even at low confidence",
+                input: input { $0.workspace.shadowDraftOnly = ["card_arrival"]; $0.prediction?.confidence = 0.5 },
+                action: .draftForHuman, rule: .shadowMode),
+    RoutingCase(name: "shadow mode on another intent does not apply",
+                input: input { $0.workspace.shadowDraftOnly = ["card_linking"] }, action: .answer, rule: .confident),
+    RoutingCase(name: "guardrail named before shadow mode",
+                input: input { $0.workspace.shadowDraftOnly = ["card_arrival"]; $0.workspace.guardrailDraftOnly = ["card_arrival"] },
+                action: .draftForHuman, rule: .guardrail),
+    RoutingCase(name: "sensitive beats shadow mode",
+                input: input { $0.intent?.sensitive = true; $0.workspace.shadowDraftOnly = ["card_arrival"] },
+                action: .handOff, rule: .sensitive),
+
     // 11. Nothing certified.
     RoutingCase(name: "not certified", input: input { $0.prediction?.threshold = nil }, action: .handOff, rule: .notCertified),
     RoutingCase(name: "not certified even at confidence 1",
@@ -160,7 +174,7 @@ func routingRules(_ example: RoutingCase) {
 @Test func rawValuesAreStable() {
     #expect(Rule.allCases.map(\.rawValue) == [
         "kill-switch", "human-owns", "asked-for-human", "frustration", "not-helpful", "no-model", "unknown-request",
-        "sensitive", "automation-off", "draft-only", "guardrail", "not-certified", "low-confidence",
+        "sensitive", "automation-off", "draft-only", "guardrail", "shadow-mode", "not-certified", "low-confidence",
         "repeated-unresolved", "confident",
     ])
     #expect(Action.allCases.map(\.rawValue) == ["answer", "draft", "hand-off"])
@@ -239,6 +253,7 @@ func detectedSignalsDriveTheDecision(message: String, rule: RoutingDecision.Rule
     let original = input {
         $0.intent?.automation = .draftOnly
         $0.workspace.guardrailDraftOnly = ["card_arrival"]
+        $0.workspace.shadowDraftOnly = ["card_linking"]
         $0.signals = MessageSignals.detect("human please")
     }
     let json = try JSONEncoder().encode(original)
@@ -251,4 +266,7 @@ func detectedSignalsDriveTheDecision(message: String, rule: RoutingDecision.Rule
     let stored = try JSONDecoder().decode(RoutingDecision.self, from: Data(
         #"{"action":"hand-off","rule":"asked-for-human","reasons":[],"confidence":0.5}"#.utf8))
     #expect(stored.action == .handOff && stored.rule == .askedForHuman && stored.threshold == nil)
+    // A workspace state saved before shadow mode existed still decodes.
+    let old = try JSONDecoder().decode(WorkspaceState.self, from: Data(#"{"killSwitch":false,"guardrailDraftOnly":["pin"]}"#.utf8))
+    #expect(old == WorkspaceState(guardrailDraftOnly: ["pin"]))
 }

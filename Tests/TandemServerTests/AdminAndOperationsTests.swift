@@ -21,8 +21,10 @@ struct AdminAndOperationsTests {
                 "key": "pet_insurance", "title": "Pet insurance", "answer": "We do not offer pet insurance.",
             ], token: token)
             #expect(created.status == .created || created.status == .ok, "\(created.body.string)")
-            // A new intent starts in shadow mode: people answer with the AI's draft.
-            #expect(created.json["automation"] as? String == "draft-only", "\(created.body.string)")
+            // A new intent starts in shadow mode: people answer with the AI's draft until their
+            // labels prove the target; then it answers as its automation mode says.
+            #expect(created.json["shadow"] as? Bool == true, "\(created.body.string)")
+            #expect(created.json["automation"] as? String == "auto", "\(created.body.string)")
             let duplicate = try await t.send(.POST, "/api/v1/intents", json: ["key": "pet_insurance", "title": "Again", "answer": "x"], token: token)
             #expect(duplicate.status == .conflict)
             let badKey = try await t.send(.POST, "/api/v1/intents", json: ["key": "Not A Key!", "title": "T", "answer": "A"], token: token)
@@ -53,6 +55,7 @@ struct AdminAndOperationsTests {
             #expect(imported.json["created"] as? Int == 1)
             let restored = try await t.send(.GET, "/api/v1/intents/pet_insurance", token: token)
             #expect(restored.json["title"] as? String == "Pet cover")
+            #expect(restored.json["shadow"] as? Bool == true, "an imported intent is new to the workspace")
             #expect(restored.body.string.contains("do you insure dogs"))
 
             // A CSV import with a broken row names the row and stores nothing.

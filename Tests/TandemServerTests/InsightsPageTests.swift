@@ -35,6 +35,8 @@ struct InsightsPageTests {
         var ratings: [Int] = []
         var reviewed = 0
         var reviewedWrong = 0
+        /// Customers who said the AI's answer did not help, by the intent it answered.
+        var notHelped: [String: Int] = [:]
         /// Conversation ids with how many days ago they happened, and how much later in that day.
         var days: [(id: UUID, daysAgo: Int, later: TimeInterval)] = []
         var resolved: Int { resolvedByAI + resolvedWithPerson }
@@ -130,6 +132,20 @@ struct InsightsPageTests {
                 try await handle(t, both, agent: agent)
                 seeded.resolvedWithPerson += 1
                 try await rate(t, both, 4, into: &seeded)
+
+                // The AI answers and the customer says it did not help: it counts against the intent.
+                let unhelped = try await start(t, name: "Unhelped \(daysAgo)")
+                try track(unhelped, daysAgo)
+                let answered = try await t.say("when is my next payment due", in: unhelped)
+                try #require(answered["action"] as? String == "answer", "\(answered)")
+                let said = try await t.say("that didn't help", in: unhelped)
+                try #require(status(said) == "queued", "'did not help' did not hand off: \(said)")
+                let decision = try #require(try await DecisionRecord.query(on: t.app.db)
+                    .filter(\.$conversation.$id == UUID(uuidString: unhelped.id)!).sort(\.$createdAt).first())
+                seeded.notHelped[try #require(decision.intent), default: 0] += 1
+                seeded.handedOff += 1
+                try await handle(t, unhelped, agent: agent)
+                seeded.resolvedWithPerson += 1
             }
         }
         // A customer resolves a question and comes back on the same topic: not a durable resolution.
@@ -246,6 +262,8 @@ struct InsightsPageTests {
             let people = try #require(o.timings.first { $0.handler == .people })
             #expect(ai.firstResponse.count == seeded.aiOnly && people.resolution.count == seeded.resolvedWithPerson)
             #expect(o.cost.costPerResolved ?? 99 < report.humanCostPerContact, "AI answers make a resolution cheaper")
+            #expect(Dictionary(uniqueKeysWithValues: o.notHelpfulByIntent.compactMap { c in c.intent.map { ($0, c.notHelpful) } }) == seeded.notHelped,
+                    "\(o.notHelpfulByIntent)")
 
             // The frontier re-certifies the model's own target exactly, and automates less for stricter targets.
             let artifact = try #require(t.app.tandem.intelligence.active?.artifact)
@@ -277,6 +295,11 @@ struct InsightsPageTests {
             #expect(html.contains("<p class=\"stat__value\">50%</p>"), "durable resolution (1 of 2 came back) missing")
             #expect(html.contains(InsightsFormat.money(o.cost.costPerResolved ?? 0, currency: report.currency)))
             #expect(html.contains("id=\"frontier-table\"") && html.contains(">current<"))
+            for (intent, count) in seeded.notHelped {
+                let title = try await t.app.tandem.intentTitles(on: t.app.db)[intent] ?? intent
+                #expect(html.contains("<tr data-intent=\"\(intent)\"><th scope=\"row\">\(title)</th><td class=\"num\">\(count)</td>"),
+                        "the 'did not help' row for \(intent) is missing")
+            }
             #expect(html.contains("href=\"/console/insights\" aria-current=\"page\""), "the nav marks Insights as the current page")
             #expect(!html.contains("style="), "inline styles would break under the CSP")
             #expect(!html.contains("<style"), "inline styles would break under the CSP")
@@ -419,6 +442,24 @@ struct InsightsPageTests {
         #expect(wrong?.correct == false && wrong?.correctedIntent == "unknown")
         try await session.execute("window.scrollTo(0, 0);")
         try await fullPageScreenshot(session, shots.appendingPathComponent("audits.png"))
+
+        // The staffing planner: planned on the defaults, then re-planned with a lower AI share.
+        try await session.navigate(base + "/console/staffing")
+        try await session.waitFor("#chart-staffing")
+        let before = try await session.text("#staffing-headline")
+        #expect(try await session.findAll("#chart-staffing .ichart__group").count == 48, "a sample day has 48 half-hour intervals")
+        try await session.clear("#automatedSharePercent")
+        try await session.sendKeys("#automatedSharePercent", "40")
+        try await session.click("#plan")
+        try await session.waitUntil("the plan is redrawn for a 40% AI share") {
+            let share = try await session.execute("return document.querySelector('#automatedSharePercent').value;") as? String
+            let headline = try await session.text("#staffing-headline")
+            return share == "40" && headline != before
+        }
+        let comparison = try await session.text("#staffing-comparison")
+        #expect(comparison.contains("40%"), "\(comparison)")
+        try await session.execute("window.scrollTo(0, 0);")
+        try await fullPageScreenshot(session, shots.appendingPathComponent("staffing.png"))
 
         let errors = try await session.severeConsoleErrors()
         #expect(errors.isEmpty, "browser console errors:\n\(errors.map { "  \($0)" }.joined(separator: "\n"))")

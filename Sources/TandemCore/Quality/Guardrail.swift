@@ -85,9 +85,9 @@ public struct GuardrailReport: Codable, Sendable, Equatable {
     public var actions: [GuardrailAction]
     /// One decision per intent in shadow mode, in input order.
     public var shadow: [ShadowDecision]
-    /// The workspace state after the actions, ready for `RoutingPolicy`. Its draft-only set holds
-    /// the intents the guardrail switched and the intents still in shadow mode: both are held at
-    /// draft-only by quality control rather than by the admins.
+    /// The workspace state after the actions, ready for `RoutingPolicy`: the intents the guardrail
+    /// switched and the intents still in shadow mode, in separate sets so a decision names which
+    /// of the two held the intent.
     public var workspace: WorkspaceState
 }
 
@@ -147,9 +147,10 @@ public struct Guardrail: Codable, Sendable, Equatable {
         let actions = intents.map { evaluate($0, killSwitch: killSwitch) }
         let shadowMode = ShadowMode(targetRisk: targetRisk, delta: delta)
         let shadowDecisions = shadow.map { shadowMode.evaluate($0, killSwitch: killSwitch) }
-        let held = Set(actions.filter(\.guarded).map(\.intent)).union(shadowDecisions.filter { !$0.graduate }.map(\.intent))
+        let workspace = WorkspaceState(killSwitch: killSwitch, guardrailDraftOnly: Set(actions.filter(\.guarded).map(\.intent)),
+                                       shadowDraftOnly: Set(shadowDecisions.filter { !$0.graduate }.map(\.intent)))
         return GuardrailReport(killSwitch: killSwitch, targetRisk: targetRisk, delta: delta, actions: actions,
-                               shadow: shadowDecisions, workspace: WorkspaceState(killSwitch: killSwitch, guardrailDraftOnly: held))
+                               shadow: shadowDecisions, workspace: workspace)
     }
 
     /// Judges one automated intent; see the rules above.

@@ -88,10 +88,23 @@ public struct WorkspaceState: Codable, Sendable, Equatable {
     public var killSwitch: Bool
     /// Intents the quality guardrail has switched to draft-only after seeing bad outcomes.
     public var guardrailDraftOnly: Set<String>
+    /// New intents in shadow mode: draft-only until people's labels prove the target (`ShadowMode`).
+    public var shadowDraftOnly: Set<String>
 
-    public init(killSwitch: Bool = false, guardrailDraftOnly: Set<String> = []) {
+    public init(killSwitch: Bool = false, guardrailDraftOnly: Set<String> = [], shadowDraftOnly: Set<String> = []) {
         self.killSwitch = killSwitch
         self.guardrailDraftOnly = guardrailDraftOnly
+        self.shadowDraftOnly = shadowDraftOnly
+    }
+
+    private enum CodingKeys: String, CodingKey { case killSwitch, guardrailDraftOnly, shadowDraftOnly }
+
+    /// States saved before shadow mode existed decode with no intent in shadow mode.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        killSwitch = try c.decode(Bool.self, forKey: .killSwitch)
+        guardrailDraftOnly = try c.decode(Set<String>.self, forKey: .guardrailDraftOnly)
+        shadowDraftOnly = try c.decodeIfPresent(Set<String>.self, forKey: .shadowDraftOnly) ?? []
     }
 }
 
@@ -151,6 +164,8 @@ public struct RoutingDecision: Codable, Sendable, Equatable {
         case draftOnly = "draft-only"
         /// 10b. The quality guardrail switched the intent to draft-only.
         case guardrail = "guardrail"
+        /// 10c. The intent is new and in shadow mode: draft-only until people's labels prove the target.
+        case shadowMode = "shadow-mode"
         /// 11. No threshold is certified for the intent.
         case notCertified = "not-certified"
         /// 12. Confidence below the certified threshold.
@@ -249,6 +264,15 @@ public enum RoutingPolicy {
         }
         if input.workspace.guardrailDraftOnly.contains(intent) {
             return decision(.draftForHuman, .guardrail, withPrediction(["the quality guardrail switched \(intent) to draft-only"]))
+        }
+        if input.workspace.shadowDraftOnly.contains(intent) {
+            // What the AI would have done is the evidence shadow mode collects, so say it.
+            let would = prediction.threshold.map { isBelow(prediction.confidence, $0)
+                ? "confidence \(f3(prediction.confidence)) < threshold \(f3($0)): the AI would not have answered either"
+                : "confidence \(f3(prediction.confidence)) >= threshold \(f3($0)): the AI would have answered; the person's reply tests it"
+            } ?? "no threshold is certified for \(intent)"
+            return decision(.draftForHuman, .shadowMode,
+                            ["\(intent) is new and in shadow mode: a person answers with the AI's draft until people's labels prove the target", would])
         }
         guard let threshold = prediction.threshold else {
             return decision(.handOff, .notCertified,

@@ -42,11 +42,12 @@ struct KnowledgeBaseController: RouteCollection {
         if try await IntentRecord.query(on: req.db).filter(\.$key == key).first() != nil {
             throw AppError.conflict("An intent with key '\(key)' exists already.")
         }
-        // New intents start draft-only: people see the AI's drafts until evidence supports automation.
+        // New intents start in shadow mode: people answer with the AI's drafts until their labels
+        // prove the target; then the intent answers as `automation` says.
         let document = KnowledgeBaseDocument(name: nil, description: nil, settings: nil, intents: [.init(
             key: key, title: body.title, answer: body.answer, sensitive: body.sensitive ?? false,
-            automation: body.automation ?? AutomationMode.draftOnly.rawValue, examples: body.examples ?? [])])
-        _ = try await document.apply(to: req.db, maxExample: req.tandem.environment.maxMessageCharacters)
+            automation: body.automation ?? AutomationMode.auto.rawValue, examples: body.examples ?? [])])
+        _ = try await document.apply(to: req.db, maxExample: req.tandem.environment.maxMessageCharacters, newIntentsInShadow: true)
         try await changed(req)
         let created = try await IntentRecord.query(on: req.db).filter(\.$key == key).with(\.$examples).first()!
         return try await IntentDTO(created).encodeResponse(status: .created, for: req)
@@ -136,7 +137,7 @@ struct KnowledgeBaseController: RouteCollection {
         } else {
             document = try req.decoded(KnowledgeBaseDocument.self)
         }
-        let result = try await document.apply(to: req.db, maxExample: req.tandem.environment.maxMessageCharacters)
+        let result = try await document.apply(to: req.db, maxExample: req.tandem.environment.maxMessageCharacters, newIntentsInShadow: true)
         try await changed(req)
         return ImportResult(created: result.created, updated: result.updated, examplesAdded: result.examples)
     }
@@ -157,7 +158,7 @@ struct KnowledgeBaseController: RouteCollection {
 
 extension IntentDTO {
     init(_ i: IntentRecord) {
-        self.init(key: i.key, title: i.title, answer: i.answer, sensitive: i.sensitive, automation: i.automation,
+        self.init(key: i.key, title: i.title, answer: i.answer, sensitive: i.sensitive, automation: i.automation, shadow: i.shadow,
                   examples: (i.$examples.value ?? []).sorted { ($0.createdAt ?? .distantPast) < ($1.createdAt ?? .distantPast) }.map { ExampleDTO(id: $0.id, text: $0.text) })
     }
 }

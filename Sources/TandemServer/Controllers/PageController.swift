@@ -125,6 +125,7 @@ struct PageController: RouteCollection {
         var title: String
         var sensitive: Bool
         var automation: String
+        var shadow: Bool
         var examples: Int
     }
 
@@ -150,6 +151,7 @@ struct PageController: RouteCollection {
         var answer: String
         var sensitive: Bool
         var automation: String
+        var shadow: Bool
         var examples: [ExampleDTO]
     }
 
@@ -252,7 +254,7 @@ struct PageController: RouteCollection {
         let active = try await ModelVersionRecord.query(on: req.db).filter(\.$status == "active").first()
         return try await req.view.render("knowledge-base", KnowledgeBaseContext(
             agent: Self.context(agent),
-            intents: intents.map { IntentRow(key: $0.key, title: $0.title, sensitive: $0.sensitive, automation: $0.automation, examples: $0.examples.count) },
+            intents: intents.map { IntentRow(key: $0.key, title: $0.title, sensitive: $0.sensitive, automation: $0.automation, shadow: $0.shadow, examples: $0.examples.count) },
             model: active.map { ModelItem(version: $0.version, status: $0.status, summary: $0.summary ?? "", trainedAt: Self.time($0.createdAt)) }))
     }
 
@@ -263,7 +265,7 @@ struct PageController: RouteCollection {
         }
         return try await req.view.render("intent", IntentContext(
             title: intent.title, agent: Self.context(agent), key: intent.key, intentTitle: intent.title, answer: intent.answer,
-            sensitive: intent.sensitive, automation: intent.automation,
+            sensitive: intent.sensitive, automation: intent.automation, shadow: intent.shadow,
             examples: intent.examples.sorted { ($0.createdAt ?? .distantPast) < ($1.createdAt ?? .distantPast) }.map { ExampleDTO(id: $0.id, text: $0.text) }))
     }
 
@@ -278,7 +280,8 @@ struct PageController: RouteCollection {
     func insightsPage(_ req: Request) async throws -> View {
         let agent = try req.agent
         let report = try await insightsReport(req)
-        return try await req.view.render("insights", InsightsContext(agent: Self.context(agent), report: report.page))
+        let titles = try await req.tandem.intentTitles(on: req.db)
+        return try await req.view.render("insights", InsightsContext(agent: Self.context(agent), report: report.page(titles: titles)))
     }
 
     /// `GET /api/v1/insights/series?days=14`: the insights page's figures as JSON.

@@ -13,6 +13,7 @@ struct QualityController: RouteCollection {
         let supervisors = api.grouped(RoleGuard(role: .supervisor))
         supervisors.get("guardrail", use: guardrail)
         supervisors.post("intents", ":key", "guardrail", "override", use: override)
+        supervisors.post("intents", ":key", "shadow", "end", use: endShadow)
         supervisors.get("insights", use: insights)
     }
 
@@ -82,6 +83,10 @@ struct QualityController: RouteCollection {
         var guarded: Bool
         var estimate: ErrorEstimate
         var breached: Bool
+        /// New and in shadow mode; `shadowEvidence` says how far it is from leaving it.
+        var shadow: Bool
+        var shadowEvidence: [String]?
+        var agreeingLabelsNeeded: Int?
     }
 
     struct EventDTO: Content {
@@ -110,8 +115,10 @@ struct QualityController: RouteCollection {
             let counts = try await QualityService.counts(intent: intent.key, on: req.db)
             total = total + counts
             let estimate = ErrorEstimate(counts, level: settings.confidenceLevel)
+            let shadow = intent.shadow ? try await QualityService.shadowDecision(intent, settings: settings, on: req.db) : nil
             intents.append(IntentQuality(intent: intent.key, title: intent.title, automation: intent.automation, guarded: intent.guarded,
-                                         estimate: estimate, breached: rule.breached(estimate)))
+                                         estimate: estimate, breached: rule.breached(estimate), shadow: intent.shadow,
+                                         shadowEvidence: shadow?.evidence, agreeingLabelsNeeded: shadow?.agreeingLabelsNeeded))
         }
         let events = try await GuardrailEventRecord.query(on: req.db).sort(\.$createdAt, .descending).limit(100).all().map {
             EventDTO(intent: $0.intent, kind: $0.kind, evidence: $0.evidence.split(separator: "\n").map(String.init), actor: $0.actor, createdAt: $0.createdAt)
@@ -122,15 +129,36 @@ struct QualityController: RouteCollection {
 
     struct OverrideBody: Decodable { var reason: String }
 
+    /// The supervisor's reason for an override: required, and logged with it.
+    private func overrideReason(_ req: Request) throws -> String {
+        let reason = try req.decoded(OverrideBody.self).reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty, reason.count <= 1000 else { throw AppError.invalidField("reason", "1–1000 characters explaining the override") }
+        return reason
+    }
+
     /// A supervisor returns a guarded intent to automatic answers; the reason is required and logged.
     func override(_ req: Request) async throws -> GuardrailAction {
         guard let key = req.parameters.get("key") else { throw AppError.notFound("Intent") }
-        let body = try req.decoded(OverrideBody.self)
-        let reason = body.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !reason.isEmpty, reason.count <= 1000 else { throw AppError.invalidField("reason", "1–1000 characters explaining the override") }
+        let reason = try overrideReason(req)
         let settings = try await req.tandem.workspace(on: req.db).settings
         return try await QualityService.evaluate(intent: key, settings: settings, actor: req.agent.email,
                                                  override: SupervisorOverride(supervisor: req.agent.email, reason: reason), on: req.db)
+    }
+
+    /// A supervisor takes a new intent out of shadow mode before its labels prove the target;
+    /// the reason and the evidence so far are logged. Returns the logged event.
+    func endShadow(_ req: Request) async throws -> EventDTO {
+        guard let key = req.parameters.get("key") else { throw AppError.notFound("Intent") }
+        let reason = try overrideReason(req)
+        let settings = try await req.tandem.workspace(on: req.db).settings
+        let agent = try req.agent
+        return try await req.db.writeTransaction { db in
+            guard let intent = try await IntentRecord.query(on: db).filter(\.$key == key).first() else { throw AppError.notFound("Intent '\(key)'") }
+            guard intent.shadow else { throw AppError.conflict("\(key) is not in shadow mode.") }
+            let evidence = ["\(agent.email) ended shadow mode: \(reason)"] + (try await QualityService.shadowDecision(intent, settings: settings, on: db).evidence)
+            try await QualityService.endShadow(intent, evidence: evidence, actor: agent.email, on: db)
+            return EventDTO(intent: key, kind: QualityService.leaveShadow, evidence: evidence, actor: agent.email, createdAt: Date())
+        }
     }
 
     struct Insights: Content {

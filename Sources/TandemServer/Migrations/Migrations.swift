@@ -8,7 +8,7 @@ enum Migrations {
     static let all: [any AsyncMigration] = [
         CreateWorkspaces(), CreateIntents(), CreateIntentExamples(), CreateAgents(), CreateAgentTokens(),
         CreateConversations(), CreateMessages(), CreateDecisions(), CreateLabels(), CreateModelVersions(),
-        CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(),
+        CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
     ]
 }
 
@@ -296,5 +296,16 @@ struct CreateQuality: AsyncMigration {
         try await db.schema("intents").deleteField("guarded").update()
         try await db.schema("guardrail_events").delete()
         try await db.schema("audits").delete()
+    }
+}
+
+/// New intents start in shadow mode (`QualityService.evaluateShadow`); existing ones do not.
+struct AddShadowMode: AsyncMigration {
+    var name: String { "016_add_shadow_mode" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("intents").field("shadow", .bool, .required, .sql(.default(false))).update()
+    }
+    func revert(on db: Database) async throws {
+        try await db.schema("intents").deleteField("shadow").update()
     }
 }

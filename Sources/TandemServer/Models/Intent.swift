@@ -14,6 +14,8 @@ final class IntentRecord: Model, @unchecked Sendable {
     @Field(key: "automation") var automation: String
     /// The quality guardrail holds this intent at draft-only (see `QualityService`).
     @Field(key: "guarded") var guarded: Bool
+    /// New and in shadow mode: draft-only until people's labels prove the target (see `QualityService`).
+    @Field(key: "shadow") var shadow: Bool
     @Children(for: \.$intent) var examples: [ExampleRecord]
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
@@ -27,6 +29,7 @@ final class IntentRecord: Model, @unchecked Sendable {
         self.sensitive = sensitive
         self.automation = automation.rawValue
         self.guarded = false
+        self.shadow = false
     }
 
     var mode: AutomationMode { AutomationMode(rawValue: automation) ?? .draftOnly }

@@ -95,7 +95,8 @@ struct Conversations {
                                             consecutiveUnresolvedTurns: current.lastTurnAIAnswer ? current.unresolvedTurns : 0),
             // Only the predicted intent's guard matters, and its record is at hand.
             workspace: WorkspaceState(killSwitch: settings.killSwitch,
-                                      guardrailDraftOnly: intentRecord.map { $0.guarded ? [$0.key] : [] } ?? []))
+                                      guardrailDraftOnly: intentRecord.map { $0.guarded ? [$0.key] : [] } ?? [],
+                                      shadowDraftOnly: intentRecord.map { $0.shadow ? [$0.key] : [] } ?? []))
         let decision = RoutingPolicy.decide(input)
         let draft = intentRecord.map { Assistance.draft(answer: $0.answer, customerName: current.customerName) }
         let latency = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
@@ -122,6 +123,9 @@ struct Conversations {
             // Explainable after the fact: the evidence that switched the intent.
             reasons += try await QualityService.latestEvidence(intent: key, on: db)
         }
+        if decision.rule == .shadowMode, let intentRecord {
+            reasons += try await QualityService.shadowDecision(intentRecord, settings: settings, on: db).evidence
+        }
         record.details = DecisionDetails(
             reasons: reasons, signals: signals,
             alternatives: (analysis?.alternatives ?? []).map { AlternativeDTO(intent: $0.intent, title: titles[$0.intent], probability: $0.probability) },
@@ -132,7 +136,9 @@ struct Conversations {
         let (reply, updated) = try await db.writeTransaction { db -> (MessageRecord?, ConversationRecord) in
             let conversation = try await reload(conversationID, on: db)
             try await record.create(on: db)
-            conversation.lastIntent = analysis?.intent
+            // "That did not help" is about the answered intent, and counts against it, not
+            // against whatever the complaint's own words resemble.
+            if decision.rule != .notHelpful || conversation.lastIntent == nil { conversation.lastIntent = analysis?.intent }
             conversation.unresolvedTurns = unresolved
             var reply: MessageRecord?
             switch decision.action {
@@ -291,7 +297,7 @@ struct Conversations {
             .filter(\.$conversation.$id == id).filter(\.$idempotencyKey == key).first() {
             return existing
         }
-        let message = try await db.writeTransaction { db -> MessageRecord in
+        let (message, predicted) = try await db.writeTransaction { db -> (MessageRecord, String?) in
             let conversation = try await reload(id, on: db)
             guard conversation.state == .assigned, conversation.assignedAgentID == agentID || agent.agentRole >= .supervisor else {
                 throw AppError.conflict(conversation.state == .queued ? "Claim the conversation before replying." : "This conversation is not assigned to you.")
@@ -301,10 +307,11 @@ struct Conversations {
             conversation.lastTurnAIAnswer = false
             conversation.unresolvedTurns = 0
             try await conversation.save(on: db)
+            var predicted: String?
             if let intent, let customerMessage = try await MessageRecord.query(on: db).filter(\.$conversation.$id == id)
                 .filter(\.$role == MessageRole.customer.rawValue).sort(\.$seq, .descending).first() {
                 let customerMessageID = try customerMessage.requireID()
-                let predicted = try await DecisionRecord.query(on: db).filter(\.$message.$id == customerMessageID).first()?.intent
+                predicted = try await DecisionRecord.query(on: db).filter(\.$message.$id == customerMessageID).first()?.intent
                 let existingLabel = try await LabelRecord.query(on: db).filter(\.$message.$id == customerMessageID).filter(\.$source == "agent-reply").first()
                 if let existingLabel {
                     existingLabel.intent = intent
@@ -317,7 +324,12 @@ struct Conversations {
             var dtoMessage = MessageDTO(message)
             dtoMessage.agentName = agent.name
             try await EventBus.record("message", conversationID: id, payload: dtoMessage, on: db)
-            return message
+            return (message, predicted)
+        }
+        // The label is evidence for the predicted intent if it is in shadow mode.
+        if let predicted {
+            let settings = try await services.workspace(on: db).settings
+            try await QualityService.evaluateShadow(intent: predicted, settings: settings, actor: agent.email, on: db)
         }
         services.events.poke()
         return message

@@ -121,6 +121,8 @@ struct IntentDTO: Content {
     var answer: String
     var sensitive: Bool
     var automation: String
+    /// New and in shadow mode: people answer with the AI's draft until their labels prove the target.
+    var shadow: Bool
     var examples: [ExampleDTO]
 }
 

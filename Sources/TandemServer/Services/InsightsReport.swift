@@ -141,6 +141,7 @@ struct InsightsSeries: Content {
         case .automationOff: return "Automation off"
         case .draftOnly: return "Draft-only intent"
         case .guardrail: return "Quality guardrail"
+        case .shadowMode: return "New intent in shadow mode"
         case .notCertified: return "No certified threshold"
         case .lowConfidence: return "Low confidence"
         case .repeatedUnresolved: return "Came back unresolved"
@@ -331,6 +332,14 @@ extension InsightsSeries {
             var perDay: String
             var cost: String
         }
+        /// One intent's "that did not help" hand-offs after an AI answer.
+        struct NotHelpfulRow: Encodable {
+            var intent: String
+            var title: String
+            var notHelpful: Int
+            var conversations: Int
+            var share: String
+        }
         struct Charts: Encodable {
             var automated: String
             var handoffs: String
@@ -352,13 +361,15 @@ extension InsightsSeries {
         var accuracyNote: String
         var durableNote: String
         var times: [TimeRow]
+        var notHelpful: [NotHelpfulRow]
         var costNote: String
         var hasFrontier: Bool
         var frontier: [FrontierRow]
         var frontierNote: String
     }
 
-    var page: Page {
+    /// The page, with intents shown by their titles (`titles`: key → title).
+    func page(titles: [String: String]) -> Page {
         let money = { (v: Double) in InsightsFormat.money(v, currency: currency) }
         let last = Self.utc.date(byAdding: .day, value: days - 1, to: from)!
         let o = overview
@@ -415,6 +426,11 @@ extension InsightsSeries {
             } ?? "No AI answers have been reviewed in this period; \(accuracy.pending) wait on the Audits page.",
             durableNote: "Resolved conversations whose customer did not come back on the same topic within \(durable.windowDays) days. \(durable.pending) resolved in the last \(durable.windowDays) days are not counted yet.",
             times: times,
+            notHelpful: o.notHelpfulByIntent.map {
+                Page.NotHelpfulRow(intent: $0.intent ?? "—", title: $0.intent.map { titles[$0] ?? $0 } ?? "No recognised intent",
+                                   notHelpful: $0.notHelpful, conversations: $0.conversations,
+                                   share: InsightsFormat.percent(Double($0.notHelpful) / Double(max($0.conversations, 1))))
+            },
             costNote: "AI messages at \(money(aiCostPerMessage)) each, plus \(money(humanCostPerContact)) for each conversation a person takes part in, over the conversations resolved. Each day counts the conversations that started on it.",
             hasFrontier: frontier != nil, frontier: frontierRows, frontierNote: frontierNote)
     }
@@ -429,7 +445,16 @@ enum InsightsFormat {
 
     static func money(_ value: Double, currency: String, digits: Int = 2) -> String {
         let symbols = ["GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥", "INR": "₹"]
-        let plain = String(format: "%.\(max(0, digits))f", abs(value))
+        let amount = number(abs(value), decimals: digits)
+        let sign = value < 0 && amount.contains(where: { $0 != "0" && $0 != "." && $0 != "," }) ? "-" : ""
+        if let symbol = symbols[currency.uppercased()] { return sign + symbol + amount }
+        return sign + amount + " " + currency
+    }
+
+    /// A number with thousands separated by commas and exactly `decimals` decimals.
+    static func number(_ value: Double, decimals: Int = 0) -> String {
+        guard value.isFinite else { return value.isNaN ? "—" : (value > 0 ? "∞" : "-∞") }
+        let plain = String(format: "%.\(max(0, decimals))f", abs(value))
         let parts = plain.split(separator: ".", maxSplits: 1)
         var whole = String(parts[0])
         var grouped = ""
@@ -437,10 +462,8 @@ enum InsightsFormat {
             grouped = "," + whole.suffix(3) + grouped
             whole = String(whole.dropLast(3))
         }
-        let number = whole + grouped + (parts.count > 1 ? "." + parts[1] : "")
         let sign = value < 0 && plain.contains(where: { $0 != "0" && $0 != "." }) ? "-" : ""
-        if let symbol = symbols[currency.uppercased()] { return sign + symbol + number }
-        return sign + number + " " + currency
+        return sign + whole + grouped + (parts.count > 1 ? "." + parts[1] : "")
     }
 
     static func duration(_ seconds: Double) -> String {

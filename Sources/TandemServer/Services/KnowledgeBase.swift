@@ -110,8 +110,9 @@ struct KnowledgeBaseDocument: Codable, Sendable {
     }
 
     /// Adds or updates the intents (by key) and adds example phrasings not already present.
-    /// All or nothing.
-    func apply(to db: Database, maxExample: Int) async throws -> (created: Int, updated: Int, examples: Int) {
+    /// All or nothing. Intents added to a running workspace start in shadow mode
+    /// (`newIntentsInShadow`); a workspace's first seeding does not, as its model is certified on them.
+    func apply(to db: Database, maxExample: Int, newIntentsInShadow: Bool = false) async throws -> (created: Int, updated: Int, examples: Int) {
         let problems = problems(maxExample: maxExample)
         guard problems.isEmpty else { throw AppError.invalidField("intents", problems.prefix(20).joined(separator: "; ")) }
         return try await db.writeTransaction { db in
@@ -129,6 +130,7 @@ struct KnowledgeBaseDocument: Codable, Sendable {
                 } else {
                     record = IntentRecord(key: intent.key, title: intent.title, answer: intent.answer, sensitive: intent.sensitive,
                                           automation: AutomationMode(rawValue: intent.automation) ?? .auto)
+                    record.shadow = newIntentsInShadow
                     try await record.create(on: db)
                     created += 1
                 }

@@ -93,6 +93,54 @@ enum QualityService {
         return AuditCounts(correct: verdicts.filter { $0 }.count, wrong: verdicts.filter { !$0 }.count)
     }
 
+    // MARK: Shadow mode
+
+    /// Event kind logged when an intent leaves shadow mode.
+    static let leaveShadow = "leave-shadow"
+
+    /// People's verdicts on the AI's predictions of `intent` that it would have answered on its
+    /// own (confidence at or above the threshold certified when it predicted): a label naming
+    /// the same intent agrees, any other disagrees. One verdict per message, the latest label's.
+    /// Predictions of earlier model versions count too: each was served only after passing the
+    /// promotion check, and each tests an answer the AI would have sent.
+    static func shadowCounts(intent: String, on db: Database) async throws -> AuditCounts {
+        let decisions = try await DecisionRecord.query(on: db).filter(\.$intent == intent).filter(\.$threshold != nil).all()
+        let wouldAnswer = Set(decisions.filter { d in d.confidence.map { c in d.threshold.map { c >= $0 } ?? false } ?? false }.map(\.$message.id))
+        guard !wouldAnswer.isEmpty else { return .zero }
+        let labels = try await LabelRecord.query(on: db).filter(\.$predicted == intent).sort(\.$createdAt).all()
+        var verdicts: [UUID: Bool] = [:]
+        for label in labels where wouldAnswer.contains(label.$message.id) { verdicts[label.$message.id] = label.intent == intent }
+        return AuditCounts(correct: verdicts.values.filter { $0 }.count, wrong: verdicts.values.filter { !$0 }.count)
+    }
+
+    /// Shadow mode's verdict on an intent still in it, from the labels so far.
+    static func shadowDecision(_ intent: IntentRecord, settings: WorkspaceSettings, on db: Database) async throws -> ShadowDecision {
+        ShadowMode(targetRisk: settings.targetRisk, delta: 1 - settings.confidenceLevel).evaluate(
+            ShadowInput(intent: intent.key, labels: try await shadowCounts(intent: intent.key, on: db), mode: intent.mode),
+            killSwitch: settings.killSwitch)
+    }
+
+    /// Re-judges an intent in shadow mode after a new label and lets it leave shadow mode once
+    /// the labels prove the target; the graduation is logged with its evidence. Nil when the
+    /// intent is not in shadow mode.
+    @discardableResult
+    static func evaluateShadow(intent key: String, settings: WorkspaceSettings, actor: String?, on db: Database) async throws -> ShadowDecision? {
+        try await db.writeTransaction { db in
+            guard let intent = try await IntentRecord.query(on: db).filter(\.$key == key).first(), intent.shadow else { return nil }
+            let decision = try await shadowDecision(intent, settings: settings, on: db)
+            if decision.graduate { try await endShadow(intent, evidence: decision.evidence, actor: actor, on: db) }
+            return decision
+        }
+    }
+
+    /// Takes an intent out of shadow mode and logs why.
+    static func endShadow(_ intent: IntentRecord, evidence: [String], actor: String?, on db: Database) async throws {
+        intent.shadow = false
+        try await intent.save(on: db)
+        try await GuardrailEventRecord(intent: intent.key, kind: leaveShadow, evidence: evidence, actor: actor).create(on: db)
+        try await EventBus.record("guardrail", conversationID: nil, payload: ["intent": intent.key, "kind": leaveShadow], on: db)
+    }
+
     static func guardrail(_ settings: WorkspaceSettings) -> Guardrail {
         Guardrail(targetRisk: settings.targetRisk, delta: 1 - settings.confidenceLevel)
     }

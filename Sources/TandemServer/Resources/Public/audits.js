@@ -23,6 +23,7 @@
     override: 'Supervisor override',
     'kill-switch-on': 'Kill switch on',
     'kill-switch-off': 'Kill switch off',
+    'leave-shadow': 'Left shadow mode',
   };
 
   let intents = [];
@@ -188,6 +189,21 @@
       guarded.appendChild(li);
     }
     $('guarded-empty').hidden = guarded.children.length > 0;
+
+    // New intents: people answer until their labels prove the target; the evidence says how far off that is.
+    const shadow = $('shadow');
+    shadow.textContent = '';
+    for (const intent of (state.intents || []).filter((i) => i.shadow)) {
+      const li = element('li', 'guarded__item');
+      const needed = intent.agreeingLabelsNeeded;
+      li.append(element('span', 'guarded__title', intent.title), document.createTextNode(' '),
+        element('span', 'muted', needed > 0 ? 'at least ' + needed + ' more agreeing label' + (needed === 1 ? '' : 's') + ' to answer on its own' : 'ready to leave shadow mode'));
+      const evidence = element('ul', 'guardrail-event__evidence');
+      for (const line of intent.shadowEvidence || []) evidence.appendChild(element('li', null, line));
+      li.appendChild(evidence);
+      shadow.appendChild(li);
+    }
+    $('shadow-empty').hidden = shadow.children.length > 0;
 
     const events = $('guardrail-events');
     events.textContent = '';
