@@ -116,8 +116,11 @@ public struct StaffingReport: Codable, Hashable, Sendable {
         lines += aligned([["scenario", "AI share", "to people", "agent-hours", "peak agents", "cost", "saving", "wrong AI answers"]]
                          + comparisonRows, leftColumns: [0])
         if let rate = s.fullAutomationErrorRate {
+            let atTarget = plan.expectedWrongAIAnswers == nil
+                ? " At the target share they depend on the certified error bound, not given here."
+                : " At the target share: \(number(plan.conversationsForAI, decimals: 1)) AI answers × the error rate given for them."
             lines.append("Wrong AI answers when the AI answers everything: \(number(plan.conversations)) conversations × "
-                + "\(percent(rate)) error rate. At the target share they depend on the certified error bound, not given here.")
+                + "\(percent(rate)) error rate." + atTarget)
         }
         return lines.joined(separator: "\n") + "\n"
     }
