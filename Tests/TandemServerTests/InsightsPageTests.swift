@@ -407,8 +407,15 @@ struct InsightsPageTests {
         #expect(try await session.findAll("#frontier-table tbody tr").count >= 4)
         try await fullPageScreenshot(session, shots.appendingPathComponent("insights.png"))
 
-        // The audits page: the pending answers, the guardrail's log (one wrong verdict switched an intent).
+        // The audits page: the pending answers, the guardrail's log (one wrong verdict switched an
+        // intent), and an intent in shadow mode with the evidence it still needs.
+        let shadow = try #require(try await IntentRecord.query(on: t.app.db).filter(\.$key == "change_payment_date").first())
+        shadow.shadow = true
+        try await shadow.save(on: t.app.db)
         try await session.navigate(base + "/console/audits")
+        try await session.waitForText("#shadow", containing: shadow.title)
+        #expect(try await session.text("#shadow").contains("more agreeing labels to answer on its own"))
+        #expect(try await session.isDisplayed("#shadow-empty") == false)
         try await session.waitUntil("#audits lists the 4 pending answers") { try await session.findAll("#audits .audit").count == 4 }
         try await session.waitFor("#guardrail-events .guardrail-event--switch-to-draft")
         #expect(try await session.text("#guarded").isEmpty == false, "no intent listed as held at draft-only")
