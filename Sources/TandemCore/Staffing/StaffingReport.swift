@@ -52,7 +52,11 @@ public struct StaffingReport: Codable, Hashable, Sendable {
     /// Plans `input` at its share and at shares 0 and 1.
     /// - Throws: `StaffingError` as `StaffingPlanner.compare(_:)`.
     public init(input: StaffingInput, intervalMinutesInferred: Bool = false) throws {
-        let plans = try StaffingPlanner.compare(input)
+        self.init(input: input, plans: try StaffingPlanner.compare(input), intervalMinutesInferred: intervalMinutesInferred)
+    }
+
+    /// The report of plans already made from `input` (`StaffingPlanner.compare(input)`).
+    public init(input: StaffingInput, plans: StaffingComparison, intervalMinutesInferred: Bool = false) {
         settings = Settings(
             model: plans.chosen.model, intervals: input.intervals.count, intervalMinutes: input.intervalMinutes,
             intervalMinutesInferred: intervalMinutesInferred, automatedShare: input.automatedShare,

@@ -16,36 +16,39 @@ struct StaffingController: RouteCollection {
     /// `POST /api/v1/staffing/plan`: any subset of `StaffingRequest` (`{}` plans a sample day on the defaults).
     func plan(_ req: Request) async throws -> StaffingResult {
         let request = try req.decoded(StaffingRequest.self)
-        let (filled, sources) = try await defaults(request, req)
-        return try StaffingService.plan(filled, sources: sources)
+        return try await plan(request, req, settings: try await req.tandem.workspace(on: req.db).settings)
     }
 
     func page(_ req: Request) async throws -> View {
-        let (filled, sources) = try await defaults(StaffingRequest(), req)
-        return try await render(req, form: StaffingForm(filled), result: try StaffingService.plan(filled, sources: sources))
+        let settings = try await req.tandem.workspace(on: req.db).settings
+        let result = try await plan(StaffingRequest(), req, settings: settings)
+        return try await render(req, settings: settings, form: StaffingForm(result.request), result: result)
     }
 
     /// The form posted back: the plan for its values, or the form again with what was wrong.
     func submit(_ req: Request) async throws -> Response {
         let form = try req.content.decode(StaffingForm.self)
+        let settings = try await req.tandem.workspace(on: req.db).settings
         do {
-            let (filled, sources) = try await defaults(try form.request(), req)
-            return try await render(req, form: form, result: try StaffingService.plan(filled, sources: sources)).encodeResponse(for: req)
+            let result = try await plan(try form.request(), req, settings: settings)
+            return try await render(req, settings: settings, form: form, result: result).encodeResponse(for: req)
         } catch let error as AppError {
-            let response = try await render(req, form: form, result: nil, error: StaffingForm.message(for: error)).encodeResponse(for: req)
+            let response = try await render(req, settings: settings, form: form, result: nil, error: StaffingForm.message(for: error))
+                .encodeResponse(for: req)
             response.status = error.status
             return response
         }
     }
 
-    private func defaults(_ request: StaffingRequest, _ req: Request) async throws -> (StaffingRequest, sources: [String]) {
-        let settings = try await req.tandem.workspace(on: req.db).settings
-        return try await StaffingService.defaults(for: request, settings: settings, artifact: req.tandem.intelligence.active?.artifact, on: req.db)
+    /// The request's gaps filled from the workspace and the serving model, then planned.
+    private func plan(_ request: StaffingRequest, _ req: Request, settings: WorkspaceSettings) async throws -> StaffingResult {
+        let (filled, sources) = try await StaffingService.defaults(for: request, settings: settings,
+                                                                   artifact: req.tandem.intelligence.active?.artifact, on: req.db)
+        return try StaffingService.plan(filled, sources: sources)
     }
 
-    private func render(_ req: Request, form: StaffingForm, result: StaffingResult?, error: String? = nil) async throws -> View {
-        let settings = try await req.tandem.workspace(on: req.db).settings
-        return try await req.view.render("staffing", StaffingContext(
+    private func render(_ req: Request, settings: WorkspaceSettings, form: StaffingForm, result: StaffingResult?, error: String? = nil) async throws -> View {
+        try await req.view.render("staffing", StaffingContext(
             agent: PageController.context(try req.agent), form: form, error: error,
             plan: result.map { StaffingPage($0, currency: settings.currency) }))
     }

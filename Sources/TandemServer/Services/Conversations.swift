@@ -327,7 +327,7 @@ struct Conversations {
             return (message, predicted)
         }
         // The label is evidence for the predicted intent if it is in shadow mode.
-        if let predicted {
+        if let predicted, try await IntentRecord.query(on: db).filter(\.$key == predicted).filter(\.$shadow == true).count() > 0 {
             let settings = try await services.workspace(on: db).settings
             try await QualityService.evaluateShadow(intent: predicted, settings: settings, actor: agent.email, on: db)
         }

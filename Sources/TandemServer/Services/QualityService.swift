@@ -104,10 +104,10 @@ enum QualityService {
     /// Predictions of earlier model versions count too: each was served only after passing the
     /// promotion check, and each tests an answer the AI would have sent.
     static func shadowCounts(intent: String, on db: Database) async throws -> AuditCounts {
-        let decisions = try await DecisionRecord.query(on: db).filter(\.$intent == intent).filter(\.$threshold != nil).all()
-        let wouldAnswer = Set(decisions.filter { d in d.confidence.map { c in d.threshold.map { c >= $0 } ?? false } ?? false }.map(\.$message.id))
-        guard !wouldAnswer.isEmpty else { return .zero }
         let labels = try await LabelRecord.query(on: db).filter(\.$predicted == intent).sort(\.$createdAt).all()
+        guard !labels.isEmpty else { return .zero }
+        let decisions = try await DecisionRecord.query(on: db).filter(\.$message.$id ~~ Set(labels.map(\.$message.id))).filter(\.$intent == intent).all()
+        let wouldAnswer = Set(decisions.filter { d in d.confidence.map { c in d.threshold.map { c >= $0 } ?? false } ?? false }.map(\.$message.id))
         var verdicts: [UUID: Bool] = [:]
         for label in labels where wouldAnswer.contains(label.$message.id) { verdicts[label.$message.id] = label.intent == intent }
         return AuditCounts(correct: verdicts.values.filter { $0 }.count, wrong: verdicts.values.filter { !$0 }.count)

@@ -41,6 +41,9 @@ struct StaffingResult: Content {
 /// planner of `tandem plan` (TandemCore's `StaffingReport`), with defaults from the workspace.
 enum StaffingService {
     static let defaultSampleConversations = 2_000
+    /// The planner's usual service targets and costs, as `tandem plan` defaults them.
+    static let standard = StaffingRequest(handleTimeSeconds: 360, serviceLevelTarget: 0.8, answerWithinSeconds: 60,
+                                          maxOccupancy: 0.85, shrinkage: 0.3, costPerAgentHour: 30)
     /// Below this many conversations a day, recent traffic is too thin to be a useful sample day.
     static let minimumObservedPerDay = 50.0
 
@@ -93,18 +96,22 @@ enum StaffingService {
             sources.append("If the AI answered everything, about \(InsightsFormat.percent(rate, 1)) of its answers would be wrong "
                 + "(model \(artifact.version), cross-validated).")
         }
-        r.handleTimeSeconds = r.handleTimeSeconds ?? 360
-        r.serviceLevelTarget = r.serviceLevelTarget ?? 0.8
-        r.answerWithinSeconds = r.answerWithinSeconds ?? 60
-        r.maxOccupancy = r.maxOccupancy ?? 0.85
-        r.shrinkage = r.shrinkage ?? 0.3
-        r.costPerAgentHour = r.costPerAgentHour ?? 30
+        r.handleTimeSeconds = r.handleTimeSeconds ?? standard.handleTimeSeconds
+        r.serviceLevelTarget = r.serviceLevelTarget ?? standard.serviceLevelTarget
+        r.answerWithinSeconds = r.answerWithinSeconds ?? standard.answerWithinSeconds
+        r.maxOccupancy = r.maxOccupancy ?? standard.maxOccupancy
+        r.shrinkage = r.shrinkage ?? standard.shrinkage
+        r.costPerAgentHour = r.costPerAgentHour ?? standard.costPerAgentHour
         return (r, sources)
     }
 
-    /// Plans a request whose defaults are filled. Errors name the field (or the forecast's
-    /// line) that is wrong.
+    /// Plans a request whose defaults are filled (`defaults(for:…)`). Errors name the field
+    /// (or the forecast's line) that is wrong.
     static func plan(_ r: StaffingRequest, sources: [String] = []) throws -> StaffingResult {
+        func required(_ value: Double?, _ field: String) throws -> Double {
+            guard let value else { throw AppError.missingField(field) }
+            return value
+        }
         do {
             let forecast: Forecast
             if let csv = r.forecast {
@@ -115,21 +122,22 @@ enum StaffingService {
                 guard (0...10_000_000).contains(total) else { throw AppError.invalidField("sampleConversations", "0–10,000,000 conversations a day") }
                 forecast = Forecast.sample(totalConversations: total)
             }
-            let interval = try forecast.intervalMinutes(given: r.intervalMinutes)
-            let input = StaffingInput(
-                intervals: forecast.intervals, intervalMinutes: interval.minutes, automatedShare: r.automatedShare ?? 0,
-                handleTimeSeconds: r.handleTimeSeconds ?? 360, serviceLevelTarget: r.serviceLevelTarget ?? 0.8,
-                answerWithinSeconds: r.answerWithinSeconds ?? 60, maxOccupancy: r.maxOccupancy ?? 0.85, shrinkage: r.shrinkage ?? 0.3,
-                patienceSeconds: r.patienceSeconds, maxAbandonment: r.maxAbandonment, costPerAgentHour: r.costPerAgentHour ?? 30,
-                aiErrorRate: r.aiErrorRate, fullAutomationErrorRate: r.fullAutomationErrorRate)
-            if input.maxAbandonment != nil && input.patienceSeconds == nil {
+            if r.maxAbandonment != nil && r.patienceSeconds == nil {
                 throw AppError.invalidField("maxAbandonment", "needs patienceSeconds (abandonment is modelled with Erlang A)")
             }
-            let report = try StaffingReport(input: input, intervalMinutesInferred: interval.inferred)
-            var withoutAI = input
-            withoutAI.automatedShare = 0
-            let scheduled = try StaffingPlanner.plan(withoutAI).intervals.map(\.agentsScheduled)
-            return StaffingResult(request: r, report: report, scheduledWithoutAI: scheduled, sources: sources)
+            let interval = try forecast.intervalMinutes(given: r.intervalMinutes)
+            let input = StaffingInput(
+                intervals: forecast.intervals, intervalMinutes: interval.minutes, automatedShare: try required(r.automatedShare, "automatedShare"),
+                handleTimeSeconds: try required(r.handleTimeSeconds, "handleTimeSeconds"),
+                serviceLevelTarget: try required(r.serviceLevelTarget, "serviceLevelTarget"),
+                answerWithinSeconds: try required(r.answerWithinSeconds, "answerWithinSeconds"),
+                maxOccupancy: try required(r.maxOccupancy, "maxOccupancy"), shrinkage: try required(r.shrinkage, "shrinkage"),
+                patienceSeconds: r.patienceSeconds, maxAbandonment: r.maxAbandonment,
+                costPerAgentHour: try required(r.costPerAgentHour, "costPerAgentHour"),
+                aiErrorRate: r.aiErrorRate, fullAutomationErrorRate: r.fullAutomationErrorRate)
+            let plans = try StaffingPlanner.compare(input)
+            return StaffingResult(request: r, report: StaffingReport(input: input, plans: plans, intervalMinutesInferred: interval.inferred),
+                                  scheduledWithoutAI: plans.withoutAI.intervals.map(\.agentsScheduled), sources: sources)
         } catch let error as StaffingError {
             throw appError(error)
         }
