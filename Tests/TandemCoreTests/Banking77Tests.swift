@@ -9,8 +9,10 @@ import TandemEmbedding
 struct Banking77Tests {
     static let environment = ProcessInfo.processInfo.environment
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// TANDEM_BANKING77_DIR, else data/banking77 in TANDEM_SHARED_DIR, else in ../shared (as the model tests find their fixtures).
     static let dataDirectory = environment["TANDEM_BANKING77_DIR"].map { URL(fileURLWithPath: $0) }
-        ?? root.deletingLastPathComponent().appendingPathComponent("shared/data/banking77")
+        ?? (environment["TANDEM_SHARED_DIR"].map { URL(fileURLWithPath: $0) } ?? root.deletingLastPathComponent().appendingPathComponent("shared"))
+            .appendingPathComponent("data/banking77")
     static let modelDirectory = environment["TANDEM_MODEL_DIR"] ?? EncoderLoader.defaultDirectory(environment: environment)
     static var available: Bool {
         ModelFiles(directory: modelDirectory).isComplete && FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("train.csv").path)
@@ -29,7 +31,7 @@ struct Banking77Tests {
     }
 
     @Test("accuracy ≥ 93.5%; at α = 1%, δ = 5% at least 70% automated with realised error ≤ 1%",
-          .enabled(if: enabled, "needs the model and ../shared/data/banking77 (run `make model`)"))
+          .enabled(if: enabled, "needs the model and Banking77 in ../shared/data/banking77 or TANDEM_SHARED_DIR (run `make model`)"))
     func standardProtocol() throws {
         let (train, test) = try Self.data.get()
         let trained = try Trainer().train(train)
@@ -42,7 +44,7 @@ struct Banking77Tests {
     }
 
     @Test("unseen-intent protocol (25% of intents held out, seed 0): ≥ 95% kept away, ≥ 50% of seen automated",
-          .enabled(if: enabled, "needs the model and ../shared/data/banking77 (run `make model`)"))
+          .enabled(if: enabled, "needs the model and Banking77 in ../shared/data/banking77 or TANDEM_SHARED_DIR (run `make model`)"))
     func unseenIntents() throws {
         let (train, test) = try Self.data.get()
         let holdout = IntentHoldout(intents: Array(Set(train.labels)), share: 0.25, seed: 0)
