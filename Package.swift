@@ -1,17 +1,26 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Compute-heavy targets are compiled with -Ounchecked even in debug builds so that
-// tests and `swift run` exercise the encoder at realistic speed.
-let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
+// The compute targets are optimised even in debug builds, so that tests and `swift run`
+// exercise the encoder and training at realistic speed. Only the numeric kernels give up
+// run-time checks (-Ounchecked): that is where `tandem bench embed` measures a difference.
+// Everything that parses user input (TandemText, TandemCore, the server) keeps its
+// preconditions and its bounds and overflow checks. `TANDEM_UNCHECKED=all` builds every
+// compute target unchecked, to measure what the checks cost (see README, "Checks").
+let everythingUnchecked = Context.environment["TANDEM_UNCHECKED"] == "all"
+let kernels: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
+let optimised: [SwiftSetting] = [.unsafeFlags([everythingUnchecked ? "-Ounchecked" : "-O"])]
 
 let package = Package(
     name: "Tandem",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tandem", targets: ["tandem"]),
+        .library(name: "TandemTensor", targets: ["TandemTensor"]),
+        .library(name: "TandemText", targets: ["TandemText"]),
         .library(name: "TandemEmbedding", targets: ["TandemEmbedding"]),
         .library(name: "TandemCore", targets: ["TandemCore"]),
+        .library(name: "TandemOffline", targets: ["TandemOffline"]),
         .library(name: "TandemServer", targets: ["TandemServer"]),
     ],
     dependencies: [
@@ -29,29 +38,50 @@ let package = Package(
             name: "CBLAS",
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
         ),
-        // AVX2+FMA small-batch GEMM for the single-sentence path, chosen at run time.
+        // AVX2+FMA small-batch GEMM, GELU, short attention, sparse training products; chosen at run time.
         .target(
             name: "CKernels",
             cSettings: [.unsafeFlags(["-O3"])]
         ),
-        // Pure compute: safetensors, tokenizer, BERT encoder, pooling. No I/O beyond model files.
+        // Tensors and linear algebra: matrices, BLAS and the C kernels, worker teams, weight
+        // arenas, the safetensors format. No model, no text.
+        .target(
+            name: "TandemTensor",
+            dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+            swiftSettings: kernels
+        ),
+        // Text: BERT's basic tokenizer and WordPiece. Pure functions of the text it is given.
+        .target(
+            name: "TandemText",
+            swiftSettings: optimised
+        ),
+        // The sentence encoder: BERT mirroring the reference modules, pooling, model folders.
         .target(
             name: "TandemEmbedding",
-            dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))],
-            swiftSettings: fastMath
+            dependencies: ["TandemTensor", "TandemText", "CKernels"],
+            swiftSettings: kernels
         ),
-        // Pure domain logic: classifier head, calibration, guaranteed thresholds, routing, metrics, staffing.
+        // Pure domain logic: classifier, calibration, guaranteed thresholds, routing, quality,
+        // staffing. Values in, values out: no files, no clock, no network, no database.
         .target(
             name: "TandemCore",
-            dependencies: ["TandemEmbedding", "CKernels", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: fastMath
+            dependencies: ["TandemTensor", "TandemText", "CKernels", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: optimised
+        ),
+        // Offline work without Vapor: configuration, files (CSV, forecasts, model folders),
+        // training and evaluation runs, HTML reports and charts, the model installer.
+        .target(
+            name: "TandemOffline",
+            dependencies: ["TandemCore", "TandemEmbedding", "TandemTensor", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The Vapor application: storage, routes, views, jobs.
         .target(
             name: "TandemServer",
             dependencies: [
+                "TandemOffline",
                 "TandemCore",
                 "TandemEmbedding",
+                "TandemTensor",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -63,8 +93,8 @@ let package = Package(
         // Benchmarks, apart from tests: they print figures and ratios measured in one run.
         .target(
             name: "TandemBenchmarks",
-            dependencies: ["TandemServer", "TandemCore", "TandemEmbedding", .product(name: "Vapor", package: "vapor")],
-            swiftSettings: fastMath
+            dependencies: ["TandemServer", "TandemOffline", "TandemCore", "TandemEmbedding", "TandemTensor",
+                           .product(name: "Vapor", package: "vapor")]
         ),
         // Thin command line: parses arguments, calls into the libraries.
         .executableTarget(
@@ -72,17 +102,21 @@ let package = Package(
             dependencies: [
                 "TandemServer",
                 "TandemBenchmarks",
+                "TandemOffline",
                 "TandemCore",
                 "TandemEmbedding",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "TandemEmbeddingTests", dependencies: ["TandemEmbedding", "CKernels"]),
-        .testTarget(name: "TandemCoreTests", dependencies: ["TandemCore", "TandemEmbedding"]),
+        .testTarget(name: "TandemTensorTests", dependencies: ["TandemTensor", "CKernels"]),
+        .testTarget(name: "TandemTextTests", dependencies: ["TandemText"]),
+        .testTarget(name: "TandemEmbeddingTests", dependencies: ["TandemEmbedding", "TandemTensor", "TandemText", "CKernels"]),
+        .testTarget(name: "TandemCoreTests", dependencies: ["TandemCore", "TandemTensor"]),
+        .testTarget(name: "TandemOfflineTests", dependencies: ["TandemOffline", "TandemCore", "TandemEmbedding", "TandemTensor"]),
         .testTarget(
             name: "TandemServerTests",
             dependencies: [
-                "TandemServer", "TandemCore", "TandemEmbedding",
+                "TandemServer", "TandemOffline", "TandemCore", "TandemEmbedding", "TandemTensor",
                 .product(name: "VaporTesting", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),

@@ -1,4 +1,5 @@
 import Foundation
+import TandemTensor
 import TandemEmbedding
 
 /// `tandem bench embed`: throughput, latency and memory of the native encoder on a CSV

@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import TandemOffline
 import TandemServer
 import Vapor
 

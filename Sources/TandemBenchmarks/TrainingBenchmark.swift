@@ -1,6 +1,8 @@
 import Foundation
 import TandemCore
 import TandemEmbedding
+import TandemOffline
+import TandemTensor
 
 /// `tandem bench train`: how long the classifier heads and the whole training take.
 public struct TrainingBenchmark {
@@ -51,7 +53,7 @@ public struct TrainingBenchmark {
             lexical = SoftmaxRegression.train(features, labels: labels, classes: intents.count, c: 10, optimizer: optimizer)
         }
         progress("heads timed; full training …")
-        let full = try Measure.seconds { _ = try Trainer(options: options, progress: progress).train(data) }
+        let full = try Measure.seconds { _ = try Trainer(options: options, clock: SystemClock(), progress: progress).train(data) }
         return Report(examples: data.texts.count, intents: intents.count,
                       semanticFitSeconds: semanticSeconds, semanticIterations: semantic?.iterations ?? 0,
                       lexicalFitSeconds: lexicalSeconds, lexicalIterations: lexical?.iterations ?? 0,

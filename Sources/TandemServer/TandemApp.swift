@@ -1,4 +1,5 @@
 import Foundation
+import TandemOffline
 import Vapor
 
 /// Runs the server as `tandem serve` does: the same `configure` the tests use.

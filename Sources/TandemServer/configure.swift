@@ -6,14 +6,17 @@ import Leaf
 import LeafKit
 import NIOConcurrencyHelpers
 import SQLKit
+import TandemCore
+import TandemOffline
 import TandemEmbedding
 import Vapor
 
 /// Builds the application: storage, services, middleware, routes. Tests call this with their
 /// own environment and encoder; `tandem serve` calls it with the process's.
-public func configure(_ app: Application, environment: TandemEnvironment, encoder: (any SentenceEncoder)? = nil) async throws {
+public func configure(_ app: Application, environment: TandemEnvironment, encoder: (any SentenceEncoder)? = nil,
+                      clock: any WallClock = SystemClock()) async throws {
     let encoder = encoder ?? loadEncoder(environment, logger: app.logger)
-    app.tandem = TandemServices(environment: environment, intelligence: Intelligence(encoder: encoder), events: EventBus())
+    app.tandem = TandemServices(environment: environment, clock: clock, intelligence: Intelligence(encoder: encoder), events: EventBus())
 
     app.http.server.configuration.hostname = environment.host
     app.http.server.configuration.port = environment.port
@@ -129,7 +132,7 @@ struct BackgroundTasks: LifecycleHandler {
         var tasks = [Task { await services.events.run(on: db, logger: logger) }]
         if let jobs = app.jobs { tasks.append(Task { await jobs.run(app: app) }) }
         if try await !ModelLifecycle.sync(app: app), services.environment.trainOnStart {
-            if try await ModelLifecycle.requestTraining(reason: "no active model", on: app.db) {
+            if try await ModelLifecycle.requestTraining(reason: "no active model", at: app.tandem.clock.now, on: app.db) {
                 app.logger.info("no model yet: training one from the knowledge base in the background")
             }
             app.jobs?.poke()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TandemOffline
 import TandemBenchmarks
 import TandemCore
 import TandemServer

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TandemOffline
 import TandemServer
 
 struct ServeCommand: AsyncParsableCommand {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import TandemCore
 import TandemEmbedding
-import TandemServer
+import TandemOffline
 
 /// Options shared by `train` and `evaluate`.
 struct TrainingArguments: ParsableArguments {
@@ -39,6 +39,7 @@ struct TrainingArguments: ParsableArguments {
         options.confidenceLevel = confidence
         options.folds = folds
         options.seed = seed
+        options.threads = TandemEnvironment().threads
         guard unknownKeepAway > 0, unknownKeepAway < 1 else { throw ValidationError("--unknown-keep-away must be between 0 and 1") }
         options.unknownKeepAway = unknownKeepAway
         if calibration == "cross-fit" {

@@ -1,6 +1,6 @@
 import Foundation
+import TandemTensor
 import Testing
-import TandemEmbedding
 @testable import TandemCore
 
 @Suite("Optimiser and logistic regression")

@@ -48,13 +48,6 @@ struct PlanForecastTests {
         #expect(throws: StaffingError.noIntervals) { try Forecast.parse(csv: header) }
     }
 
-    @Test("a missing file is a clear error")
-    func missingFile() {
-        #expect(throws: StaffingError.unreadableFile(path: "/nonexistent/day.csv", reason: "cannot be read (does it exist?)")) {
-            try Forecast.read(path: "/nonexistent/day.csv")
-        }
-    }
-
     static let inferenceCases: [(starts: [String], minutes: Double)] = [
         (["09:00", "09:30", "10:00"], 30.0),
         (["23:00", "23:30", "00:00", "00:30"], 30),               // times of day wrap past midnight

@@ -1,4 +1,5 @@
 import Foundation
+import TandemTensor
 import Testing
 @testable import TandemCore
 

@@ -1,4 +1,5 @@
 import Foundation
+import TandemTensor
 import Testing
 @testable import TandemEmbedding
 
@@ -35,7 +36,7 @@ struct TinyBert {
 
     /// safetensors bytes for the given tensors (F32 unless `dtypes` says otherwise).
     static func safetensors(_ tensors: [(String, [Int])], dtypes: [String: String] = [:], seed: UInt64 = 1) -> Data {
-        var rng = SplitMix(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var header: [String: Any] = ["__metadata__": ["format": "pt"]]
         var body = Data()
         for (name, shape) in tensors {

@@ -1,5 +1,6 @@
 import Foundation
 import TandemEmbedding
+import TandemTensor
 import Testing
 
 /// Where the tests find the model and the shared fixtures. In CI (`CI=true`) a missing model

@@ -1,12 +1,13 @@
 import Crypto
 import Foundation
-import TandemEmbedding
+import TandemTensor
 
-/// A trained, calibrated, certified intent model as files: `model.json` (what it is, its
-/// intents, thresholds, training report and data hash) and `weights.safetensors` (the two
-/// heads, the n-gram IDF and the labelled examples' embeddings). Loading checks the format
-/// version, the weights' checksum and that the weights match the manifest, and says what to
-/// do when they do not.
+/// A trained, calibrated, certified intent model, encoded as two byte strings: `model.json`
+/// (what it is, its intents, thresholds, training report and data hash) and
+/// `weights.safetensors` (the two heads, the n-gram IDF and the labelled examples'
+/// embeddings). The server stores them in the database, `tandem train` in a folder.
+/// Decoding checks the format version, the weights' checksum and that the weights match the
+/// manifest, and says what to do when they do not.
 public struct ModelArtifact: Sendable {
     public static let format = "tandem-intent-model"
     public static let formatVersion = 1
@@ -26,7 +27,17 @@ public struct ModelArtifact: Sendable {
     /// Texts of the labelled examples (row i of the model's memory), for explanations.
     public var exampleTexts: [String]
 
-    public init(trained: TrainedModel, encoder: String, data: TrainingData, createdAt: Date = Date()) {
+    /// The two encoded parts, as stored.
+    public struct Files: Sendable, Equatable {
+        public var manifest: Data
+        public var weights: Data
+        public init(manifest: Data, weights: Data) {
+            self.manifest = manifest
+            self.weights = weights
+        }
+    }
+
+    public init(trained: TrainedModel, encoder: String, data: TrainingData, createdAt: Date) {
         model = trained.model
         thresholds = trained.thresholds
         report = trained.report
@@ -85,9 +96,8 @@ public struct ModelArtifact: Sendable {
         return try writer.data()
     }
 
-    /// Writes the two files into `directory` (created if needed), replacing earlier ones.
-    public func write(to directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    /// The manifest and the weights, encoded.
+    public func files() throws -> Files {
         let weights = try weightsData()
         let manifest = Manifest(
             format: Self.format, formatVersion: Self.formatVersion, version: version, createdAt: createdAt, encoder: encoder,
@@ -97,8 +107,7 @@ public struct ModelArtifact: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
-        try weights.write(to: directory.appendingPathComponent(Self.weightsFile), options: .atomic)
-        try encoder.encode(manifest).write(to: directory.appendingPathComponent(Self.manifestFile), options: .atomic)
+        return Files(manifest: try encoder.encode(manifest), weights: weights)
     }
 
     // MARK: - Reading
@@ -123,37 +132,38 @@ public struct ModelArtifact: Sendable {
         }
     }
 
-    /// Reads a model folder. With `expectedEncoder`, refuses a model trained on other embeddings.
-    public static func read(from directory: URL, expectedEncoder: String? = nil) throws -> ModelArtifact {
-        let manifestURL = directory.appendingPathComponent(manifestFile)
-        let weightsURL = directory.appendingPathComponent(weightsFile)
-        guard let manifestData = FileManager.default.contents(atPath: manifestURL.path) else { throw LoadError.missingFile(manifestURL.path) }
-        guard let weightsData = FileManager.default.contents(atPath: weightsURL.path) else { throw LoadError.missingFile(weightsURL.path) }
+    /// Decodes the two parts. With `expectedEncoder`, refuses a model trained on other
+    /// embeddings. `names` say where the parts came from, for the errors.
+    public init(files: Files, expectedEncoder: String? = nil,
+                names: (manifest: String, weights: String) = (ModelArtifact.manifestFile, ModelArtifact.weightsFile)) throws {
+        let manifestName = names.manifest, weightsName = names.weights
+        let manifestData = files.manifest, weightsData = files.weights
         // The format comes first, so that a future format gets a clear message rather than a decoding error.
         struct Header: Decodable { var format: String?; var formatVersion: Int? }
         guard let header = try? JSONDecoder().decode(Header.self, from: manifestData) else {
-            throw LoadError.corrupt(file: manifestURL.path, reason: "not valid JSON")
+            throw LoadError.corrupt(file: manifestName, reason: "not valid JSON")
         }
-        guard header.format == format, header.formatVersion == formatVersion else {
-            throw LoadError.incompatibleFormat(file: manifestURL.path, found: "\(header.format ?? "no format") version \(header.formatVersion.map(String.init) ?? "?")")
+        guard header.format == Self.format, header.formatVersion == Self.formatVersion else {
+            throw LoadError.incompatibleFormat(file: manifestName, found: "\(header.format ?? "no format") version \(header.formatVersion.map(String.init) ?? "?")")
         }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         let manifest: Manifest
         do { manifest = try decoder.decode(Manifest.self, from: manifestData) } catch {
-            throw LoadError.corrupt(file: manifestURL.path, reason: "fields missing or of the wrong type (\(error))")
+            throw LoadError.corrupt(file: manifestName, reason: "fields missing or of the wrong type (\(error))")
         }
-        guard sha256(weightsData) == manifest.weightsSHA256 else {
-            throw LoadError.corrupt(file: weightsURL.path, reason: "SHA-256 does not match the manifest (truncated or modified)")
+        guard Self.sha256(weightsData) == manifest.weightsSHA256 else {
+            throw LoadError.corrupt(file: weightsName, reason: "SHA-256 does not match the manifest (truncated or modified)")
         }
         if let expectedEncoder, expectedEncoder != manifest.encoder {
             throw LoadError.encoderMismatch(artifact: manifest.encoder, current: expectedEncoder)
         }
         let file: SafetensorsFile
-        do { file = try SafetensorsFile(path: weightsURL.path) } catch {
-            throw LoadError.corrupt(file: weightsURL.path, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        do { file = try SafetensorsFile(data: weightsData, name: weightsName) } catch {
+            throw LoadError.corrupt(file: weightsName, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
         }
         let k = manifest.intents.count, d = manifest.dimension, columns = 2 * manifest.buckets
+        let model: IntentModel
         do {
             let memoryRows = file.tensors["memory.labels"]?.shape.first ?? -1
             let semantic = SoftmaxRegression(features: d, classes: k,
@@ -165,21 +175,21 @@ public struct ModelArtifact: Sendable {
             let featurizer = LexicalFeaturizer(buckets: manifest.buckets, idf: Array(try file.float32("lexical.idf", shape: [columns]).buffer))
             let labels = try file.int32("memory.labels", shape: [memoryRows]).map(Int.init)
             guard labels.allSatisfy({ $0 >= 0 && $0 < k }), manifest.exampleTexts.count == memoryRows else {
-                throw LoadError.corrupt(file: weightsURL.path, reason: "example labels or texts do not match the intents")
+                throw LoadError.corrupt(file: weightsName, reason: "example labels or texts do not match the intents")
             }
             let memory = NearestNeighbors(
                 embeddings: Matrix(rows: memoryRows, columns: d, values: Array(try file.float32("memory.embeddings", shape: [memoryRows, d]).buffer)),
                 labels: labels, classes: k, neighbours: manifest.hyperparameters.neighbours, spread: manifest.spread)
-            let model = IntentModel(intents: manifest.intents, semantic: semantic, lexical: lexical, featurizer: featurizer,
-                                    memory: memory, hyperparameters: manifest.hyperparameters)
-            return ModelArtifact(version: manifest.version, createdAt: manifest.createdAt, encoder: manifest.encoder,
-                                 trainingDataHash: manifest.trainingDataHash, model: model, thresholds: manifest.thresholds,
-                                 report: manifest.report, exampleTexts: manifest.exampleTexts)
+            model = IntentModel(intents: manifest.intents, semantic: semantic, lexical: lexical, featurizer: featurizer,
+                                memory: memory, hyperparameters: manifest.hyperparameters)
         } catch let error as LoadError {
             throw error
         } catch {
-            throw LoadError.corrupt(file: weightsURL.path, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+            throw LoadError.corrupt(file: weightsName, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
         }
+        self.init(version: manifest.version, createdAt: manifest.createdAt, encoder: manifest.encoder,
+                  trainingDataHash: manifest.trainingDataHash, model: model, thresholds: manifest.thresholds,
+                  report: manifest.report, exampleTexts: manifest.exampleTexts)
     }
 
     init(version: String, createdAt: Date, encoder: String, trainingDataHash: String, model: IntentModel,

@@ -1,5 +1,5 @@
 import CKernels
-import TandemEmbedding
+import TandemTensor
 
 /// Rows of features a linear model multiplies: dense sentence embeddings or sparse n-gram
 /// weights. Weights are `[columns × classes]`, row-major.

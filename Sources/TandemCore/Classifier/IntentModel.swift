@@ -1,5 +1,5 @@
 import Foundation
-import TandemEmbedding
+import TandemTensor
 
 /// Settings of the classifier, chosen by cross-validation during training.
 public struct Hyperparameters: Codable, Sendable, Equatable {

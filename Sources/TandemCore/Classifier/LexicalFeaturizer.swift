@@ -1,5 +1,6 @@
 import Foundation
-import TandemEmbedding
+import TandemTensor
+import TandemText
 
 /// Word uni- and bigrams and character 3–4-grams within words (TF-IDF over hashed buckets),
 /// the lexical half of the classifier. Sentence embeddings capture meaning; these catch the exact words and

@@ -1,5 +1,5 @@
 import Foundation
-import TandemEmbedding
+import TandemTensor
 
 /// The labelled examples themselves, as evidence next to the classifier: how close a message
 /// is to the examples of the intent it is predicted as, compared with how close that intent's

@@ -1,6 +1,6 @@
 import CKernels
 import Foundation
-import TandemEmbedding
+import TandemTensor
 
 /// Multinomial logistic regression with an L2 penalty on the weights (not the intercepts),
 /// trained to convergence with L-BFGS. The penalty follows scikit-learn's convention,

@@ -1,5 +1,5 @@
 import Foundation
-import TandemEmbedding
+import TandemTensor
 
 public struct EvaluationOptions: Codable, Sendable, Equatable {
     /// What a conversation handled by a person costs.

@@ -1,4 +1,5 @@
 import Foundation
+import TandemTensor
 
 /// Decides which automated answers go to the review queue, where a person checks them.
 ///

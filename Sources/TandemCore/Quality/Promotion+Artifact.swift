@@ -1,4 +1,4 @@
-import TandemEmbedding
+import TandemTensor
 
 extension ModelArtifact {
     /// What this model does with labelled messages: whether it would answer (both gates, as

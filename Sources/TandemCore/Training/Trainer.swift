@@ -1,5 +1,5 @@
 import Foundation
-import TandemEmbedding
+import TandemTensor
 
 /// Labelled messages with their sentence embeddings (computed by the caller's encoder).
 public struct TrainingData: Sendable {
@@ -51,7 +51,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var neighbours = 5
     public var buckets = 2048
     public var maxIterations = 300
-    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// Threads for cross-fitting; the caller says how many cores it may use.
+    public var threads = 1
 
     public init() {}
 
@@ -95,15 +96,19 @@ public struct CalibrationPoint: Sendable {
 /// deterministic for a seed, no I/O.
 public struct Trainer: Sendable {
     public var options: TrainingOptions
+    /// Times the training for its report.
+    public var clock: any WallClock
     public var progress: @Sendable (String) -> Void
 
-    public init(options: TrainingOptions = TrainingOptions(), progress: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(options: TrainingOptions = TrainingOptions(), clock: any WallClock,
+                progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.options = options
+        self.clock = clock
         self.progress = progress
     }
 
     public func train(_ data: TrainingData) throws -> TrainedModel {
-        let started = Date()
+        let started = clock.now
         guard data.texts.count == data.labels.count, data.texts.count == data.embeddings.rows else {
             throw TrainingError.mismatchedInputs(texts: data.texts.count, labels: data.labels.count, embeddings: data.embeddings.rows)
         }
@@ -202,7 +207,7 @@ public struct Trainer: Sendable {
             unknown: UnknownCalibration.Report(rounds: options.unknownRounds, share: options.unknownShare, examples: unknownScores.count,
                                                keepAwayTarget: options.unknownKeepAway, threshold: unknownThreshold,
                                                keptAway: Double(unknownScores.filter { $0 < unknownThreshold }.count) / Double(max(unknownScores.count, 1))),
-            seconds: Date().timeIntervalSince(started))
+            seconds: clock.now.timeIntervalSince(started))
         progress(String(format: "trained in %.1f s: cross-validated accuracy %.2f%%, certified threshold %@", report.seconds,
                         report.crossValidatedAccuracy * 100, certificate.threshold.map { String(format: "%.3f", $0) } ?? "none"))
         return TrainedModel(model: model, thresholds: thresholds, report: report, memoryRows: trainRows,

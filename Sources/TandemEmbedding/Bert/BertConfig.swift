@@ -1,4 +1,5 @@
 import Foundation
+import TandemTensor
 
 /// The checkpoint's `config.json` (a Hugging Face `BertConfig`), validated for what the
 /// encoder supports. Mirrors candle's `bert::Config`.
@@ -74,24 +75,6 @@ public struct BertConfig: Codable, Equatable, Sendable {
         }
         guard layerNormEps > 0, layerNormEps < 1 else {
             throw EmbeddingError.invalidConfig(path: path, reason: "layer_norm_eps \(layerNormEps) is out of range")
-        }
-    }
-}
-
-/// Feed-forward activations found in BERT-family checkpoints.
-public enum Activation: Sendable {
-    /// Exact GELU, `x · Φ(x)` with the error function (PyTorch's default `gelu`).
-    case gelu
-    /// The tanh approximation (`gelu_new`, `gelu_pytorch_tanh`).
-    case geluTanh
-    case relu
-
-    public init?(name: String) {
-        switch name {
-        case "gelu": self = .gelu
-        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": self = .geluTanh
-        case "relu": self = .relu
-        default: return nil
         }
     }
 }

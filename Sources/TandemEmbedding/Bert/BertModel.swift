@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import TandemTensor
 
 // One type per module of the reference implementation,
 // transformers/src/transformers/models/bert/modeling_bert.py, with the checkpoint's tensor

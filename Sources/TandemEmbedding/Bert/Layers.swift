@@ -1,3 +1,4 @@
+import TandemTensor
 /// Building blocks shared by the BERT modules.
 import CKernels
 

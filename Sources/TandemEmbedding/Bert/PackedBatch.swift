@@ -1,3 +1,4 @@
+import TandemTensor
 /// Token ids of several sequences laid end to end, with no padding: every projection runs
 /// once over all real tokens, and only attention looks at sequence boundaries.
 public struct PackedBatch: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import TandemTensor
 
 /// Where model folders live and how an encoder is chosen.
 public enum EncoderLoader {

@@ -1,3 +1,5 @@
+import TandemTensor
+import TandemText
 /// A stand-in encoder from hashed word and character n-grams (the "hashing trick"), used
 /// when no transformer model is installed so that the product still starts and the layers
 /// above can be tested. It captures shared wording, not meaning: paraphrases with different

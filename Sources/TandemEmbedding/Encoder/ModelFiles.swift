@@ -1,4 +1,6 @@
 import Foundation
+import TandemTensor
+import TandemText
 
 /// The files of a sentence-transformers model folder.
 public struct ModelFiles: Sendable {
@@ -72,5 +74,34 @@ extension SafetensorsFile {
             }
         }
         return String(hash, radix: 16)
+    }
+}
+
+extension Vocabulary {
+    /// Reads `vocab.txt`: one token per line.
+    init(contentsOf path: String) throws(EmbeddingError) {
+        guard FileManager.default.fileExists(atPath: path) else { throw .fileNotFound(path: path) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path, reason: "cannot read file") }
+        guard let text = String(data: data, encoding: .utf8) else { throw .invalidVocabulary(path: path, reason: "not UTF-8 text") }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        }
+        if lines.last == "" { lines.removeLast() }
+        do { try self.init(tokens: lines) } catch { throw .invalidVocabulary(path: path, reason: error.description) }
+    }
+}
+
+extension EmbeddingError {
+    /// The same problem, said as a problem of the model folder.
+    init(_ error: SafetensorsError) {
+        switch error {
+        case .fileNotFound(let path): self = .fileNotFound(path: path)
+        case .unreadable(let path, let reason): self = .unreadable(path: path, reason: reason)
+        case .invalid(let path, let reason): self = .invalidSafetensors(path: path, reason: reason)
+        case .unsupportedDType(let path, let tensor, let dtype): self = .unsupportedDType(path: path, tensor: tensor, dtype: dtype)
+        case .missingTensor(let path, let tensor): self = .missingTensor(path: path, tensor: tensor)
+        case .shapeMismatch(let path, let tensor, let expected, let actual):
+            self = .shapeMismatch(path: path, tensor: tensor, expected: expected, actual: actual)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TandemTensor
 
 /// sentence-transformers' `Pooling` module (`1_Pooling/config.json`) applied to one sequence's
 /// token states, and its `Normalize` module.

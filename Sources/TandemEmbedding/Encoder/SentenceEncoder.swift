@@ -1,3 +1,4 @@
+import TandemTensor
 /// Anything that turns texts into unit-length sentence embeddings. The transformer encoder
 /// is the real one; the lexical encoder stands in when no model is installed.
 public protocol SentenceEncoder: Sendable {

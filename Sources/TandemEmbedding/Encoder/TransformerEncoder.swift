@@ -1,4 +1,6 @@
 import Foundation
+import TandemTensor
+import TandemText
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,7 +34,8 @@ public final class TransformerEncoder: SentenceEncoder, @unchecked Sendable {
         let files = ModelFiles(directory: directory)
         self.directory = directory
         config = try BertConfig.load(path: files.config)
-        let weights = try SafetensorsFile(path: files.weights)
+        let weights: SafetensorsFile
+        do { weights = try SafetensorsFile(path: files.weights) } catch let error as SafetensorsError { throw EmbeddingError(error) }
         let vocabulary = try Vocabulary(contentsOf: files.vocabulary)
         guard vocabulary.count <= config.vocabSize else {
             throw EmbeddingError.invalidVocabulary(path: files.vocabulary, reason: "\(vocabulary.count) tokens but the model has vocab_size \(config.vocabSize)")
@@ -42,7 +45,7 @@ public final class TransformerEncoder: SentenceEncoder, @unchecked Sendable {
             vocabulary: vocabulary,
             basic: BasicTokenizer(lowercase: settings.lowercase, stripAccents: settings.stripAccents),
             maxLength: settings.maxSequenceLength)
-        model = try BertModel(config: config, weights: weights)
+        do { model = try BertModel(config: config, weights: weights) } catch let error as SafetensorsError { throw EmbeddingError(error) }
         pooling = try Pooling.load(directory: directory)
         normalizes = settings.normalize
         self.threads = max(1, threads)

@@ -152,7 +152,7 @@ struct KnowledgeBaseController: RouteCollection {
     /// Examples changed: the model is retrained in the background (the current one keeps serving).
     private func changed(_ req: Request) async throws {
         req.tandem.invalidateTitles()
-        if try await ModelLifecycle.requestTraining(reason: "knowledge base changed", on: req.db) { req.application.jobs?.poke() }
+        if try await ModelLifecycle.requestTraining(reason: "knowledge base changed", at: req.tandem.clock.now, on: req.db) { req.application.jobs?.poke() }
     }
 }
 
@@ -210,7 +210,7 @@ struct AdminController: RouteCollection {
         }
         _ = try await req.tandem.workspace(on: req.db)
         // New targets need thresholds certified for them.
-        if retrain, try await ModelLifecycle.requestTraining(reason: "targets changed", on: req.db) { req.application.jobs?.poke() }
+        if retrain, try await ModelLifecycle.requestTraining(reason: "targets changed", at: req.tandem.clock.now, on: req.db) { req.application.jobs?.poke() }
         return WorkspaceDTO(name: w.name, settings: w.settings)
     }
 
@@ -253,14 +253,14 @@ struct AdminController: RouteCollection {
     struct TrainResponse: Content { var queued: Bool }
 
     func train(_ req: Request) async throws -> Response {
-        let queued = try await ModelLifecycle.requestTraining(reason: "requested by \(try req.agent.email)", on: req.db)
+        let queued = try await ModelLifecycle.requestTraining(reason: "requested by \(try req.agent.email)", at: req.tandem.clock.now, on: req.db)
         if queued { req.application.jobs?.poke() }
         return try await TrainResponse(queued: queued).encodeResponse(status: .accepted, for: req)
     }
 
     func activate(_ req: Request) async throws -> HTTPStatus {
         guard let id = req.parameters.get("id", as: UUID.self) else { throw AppError.notFound("Model version") }
-        try await ModelLifecycle.activate(id, on: req.db)
+        try await ModelLifecycle.activate(id, at: req.tandem.clock.now, on: req.db)
         try await ModelLifecycle.sync(app: req.application)
         return .ok
     }

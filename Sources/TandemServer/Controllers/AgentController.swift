@@ -48,7 +48,7 @@ struct AuthController: RouteCollection {
         }
         guard try await req.password.async.verify(password, created: agent.passwordHash) else { return nil }
         let token = Secrets.token()
-        let expires = Date().addingTimeInterval(sessionLength)
+        let expires = req.tandem.clock.now.addingTimeInterval(sessionLength)
         try await AgentTokenRecord(agentID: try agent.requireID(), tokenHash: Secrets.digest(token), expiresAt: expires).create(on: req.db)
         return (token, expires, agent)
     }

@@ -13,7 +13,7 @@ struct AgentAuthenticator: AsyncRequestAuthenticator {
         let token = request.headers.bearerAuthorization?.token ?? request.cookies[Self.cookie]?.string
         guard let token, !token.isEmpty else { return }
         guard let record = try await AgentTokenRecord.query(on: request.db).filter(\.$tokenHash == Secrets.digest(token))
-            .with(\.$agent).first(), record.expiresAt > Date(), record.agent.active else { return }
+            .with(\.$agent).first(), record.expiresAt > request.tandem.clock.now, record.agent.active else { return }
         request.auth.login(record.agent)
     }
 }

@@ -293,7 +293,8 @@ struct PageController: RouteCollection {
         let days = (try? req.query.get(Int.self, at: "days")) ?? 14
         guard (1...90).contains(days) else { throw AppError.invalidField("days", "1–90") }
         let settings = try await req.tandem.workspace(on: req.db).settings
-        return try await InsightsSeries.build(on: req.db, settings: settings, artifact: req.tandem.intelligence.active?.artifact, days: days)
+        return try await InsightsSeries.build(on: req.db, settings: settings, artifact: req.tandem.intelligence.active?.artifact, days: days,
+                                           now: req.tandem.clock.now)
     }
 
     // MARK: Helpers
@@ -311,7 +312,7 @@ struct PageController: RouteCollection {
         for c in conversations {
             let last = try await MessageRecord.query(on: req.db).filter(\.$conversation.$id == c.requireID())
                 .filter(\.$role == MessageRole.customer.rawValue).sort(\.$seq, .descending).first()
-            let waited = c.queuedAt.map { Date().timeIntervalSince($0) } ?? 0
+            let waited = c.queuedAt.map { req.tandem.clock.now.timeIntervalSince($0) } ?? 0
             items.append(QueueItem(id: try c.requireID().uuidString, customerName: c.customerName ?? "Customer", status: c.status,
                                    handoffReason: c.handoffReason ?? "", waiting: Self.duration(waited),
                                    late: c.state == .queued && waited > Double(settings.slaSeconds), urgent: c.priority > 0,

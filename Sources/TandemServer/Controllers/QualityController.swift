@@ -72,7 +72,7 @@ struct QualityController: RouteCollection {
         let body = try req.decoded(ReviewBody.self)
         let settings = try await req.tandem.workspace(on: req.db).settings
         let (audit, action) = try await QualityService.review(id, correct: body.correct, correctedIntent: body.intent,
-                                                              reviewer: req.agent, settings: settings, on: req.db)
+                                                              reviewer: req.agent, settings: settings, at: req.tandem.clock.now, on: req.db)
         return ReviewResponse(id: try audit.requireID(), correct: body.correct, label: audit.correctedIntent ?? audit.intent, guardrail: action)
     }
 
@@ -157,7 +157,7 @@ struct QualityController: RouteCollection {
             guard intent.shadow else { throw AppError.conflict("\(key) is not in shadow mode.") }
             let evidence = ["\(agent.email) ended shadow mode: \(reason)"] + (try await QualityService.shadowDecision(intent, settings: settings, on: db).evidence)
             try await QualityService.endShadow(intent, evidence: evidence, actor: agent.email, on: db)
-            return EventDTO(intent: key, kind: QualityService.leaveShadow, evidence: evidence, actor: agent.email, createdAt: Date())
+            return EventDTO(intent: key, kind: QualityService.leaveShadow, evidence: evidence, actor: agent.email, createdAt: req.tandem.clock.now)
         }
     }
 
@@ -183,7 +183,7 @@ struct QualityController: RouteCollection {
     /// insights page (`InsightsSeries`, from TandemCore's `QualityMetrics`), in one object.
     func insights(_ req: Request) async throws -> Insights {
         let settings = try await req.tandem.workspace(on: req.db).settings
-        let series = try await InsightsSeries.build(on: req.db, settings: settings, artifact: nil, days: 90)
+        let series = try await InsightsSeries.build(on: req.db, settings: settings, artifact: nil, days: 90, now: req.tandem.clock.now)
         let overview = series.overview
         let automated = overview.automatedByDay.reduce(0) { $0 + $1.automated }
         return Insights(

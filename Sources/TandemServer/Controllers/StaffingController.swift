@@ -43,7 +43,8 @@ struct StaffingController: RouteCollection {
     /// The request's gaps filled from the workspace and the serving model, then planned.
     private func plan(_ request: StaffingRequest, _ req: Request, settings: WorkspaceSettings) async throws -> StaffingResult {
         let (filled, sources) = try await StaffingService.defaults(for: request, settings: settings,
-                                                                   artifact: req.tandem.intelligence.active?.artifact, on: req.db)
+                                                                   artifact: req.tandem.intelligence.active?.artifact, on: req.db,
+                                                                   now: req.tandem.clock.now)
         return try StaffingService.plan(filled, sources: sources)
     }
 

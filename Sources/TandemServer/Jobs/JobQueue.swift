@@ -11,7 +11,7 @@ enum JobQueue {
     static let lease: TimeInterval = 600
 
     @discardableResult
-    static func enqueue(_ kind: String, payload: some Encodable, runAt: Date = Date(), on db: Database) async throws -> JobRecord {
+    static func enqueue(_ kind: String, payload: some Encodable, runAt: Date, on db: Database) async throws -> JobRecord {
         let json = String(decoding: try JSONEncoder().encode(payload), as: UTF8.self)
         let job = JobRecord(kind: kind, payload: json, runAt: runAt)
         try await job.create(on: db)
@@ -19,9 +19,8 @@ enum JobQueue {
     }
 
     /// Claims the next due job for `node`, or nil.
-    static func claim(node: String, on db: Database) async throws -> JobRecord? {
+    static func claim(node: String, now: Date, on db: Database) async throws -> JobRecord? {
         guard let sql = db as? SQLDatabase else { return nil }
-        let now = Date()
         let until = now.addingTimeInterval(lease)
         let lock = sql.dialect.name == "postgresql" ? "FOR UPDATE SKIP LOCKED" : ""
         let rows = try await sql.raw("""
@@ -42,14 +41,14 @@ enum JobQueue {
     }
 
     /// Records a failure; retries with exponential back-off up to `maxAttempts`.
-    static func fail(_ job: JobRecord, error: String, maxAttempts: Int, on db: Database) async throws {
+    static func fail(_ job: JobRecord, error: String, maxAttempts: Int, now: Date, on db: Database) async throws {
         job.lastError = String(error.prefix(2000))
         job.lockedUntil = nil
         if job.attempts >= maxAttempts {
             job.status = "failed"
         } else {
             job.status = "pending"
-            job.runAt = Date().addingTimeInterval(pow(2, Double(job.attempts)) * 5)
+            job.runAt = now.addingTimeInterval(pow(2, Double(job.attempts)) * 5)
         }
         try await job.save(on: db)
     }
@@ -69,9 +68,9 @@ final class JobRunner: Sendable {
         let node = app.tandem.environment.nodeID
         while !Task.isCancelled {
             do {
-                if let job = try await JobQueue.claim(node: node, on: app.db) {
+                if let job = try await JobQueue.claim(node: node, now: app.tandem.clock.now, on: app.db) {
                     guard let entry = handlers[job.kind] else {
-                        try await JobQueue.fail(job, error: "no handler for job kind \(job.kind)", maxAttempts: 0, on: app.db)
+                        try await JobQueue.fail(job, error: "no handler for job kind \(job.kind)", maxAttempts: 0, now: app.tandem.clock.now, on: app.db)
                         continue
                     }
                     do {
@@ -79,7 +78,7 @@ final class JobRunner: Sendable {
                         try await JobQueue.finish(job, on: app.db)
                     } catch {
                         app.logger.warning("job \(job.kind) \(job.id?.uuidString ?? "") failed: \(error)")
-                        try await JobQueue.fail(job, error: "\(error)", maxAttempts: entry.maxAttempts, on: app.db)
+                        try await JobQueue.fail(job, error: "\(error)", maxAttempts: entry.maxAttempts, now: app.tandem.clock.now, on: app.db)
                     }
                     continue
                 }

@@ -85,7 +85,7 @@ final class JobRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    init(kind: String, payload: String, runAt: Date = Date()) {
+    init(kind: String, payload: String, runAt: Date) {
         self.kind = kind
         self.payload = payload
         status = "pending"

@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import TandemOffline
 import TandemCore
 import TandemEmbedding
 import Vapor
@@ -95,7 +96,8 @@ public struct Replay {
 
         log("training the workspace's model on \(train.texts.count) examples of \(grouped.count) intents …")
         let (artifact, files) = try ModelLifecycle.fit(texts: train.texts, labels: train.labels.map(Self.key), settings: workspace.settings,
-                                                       encoder: app.tandem.intelligence.encoder, progress: log)
+                                                       encoder: app.tandem.intelligence.encoder, threads: app.tandem.environment.threads,
+                                                       clock: app.tandem.clock, progress: log)
         try await ModelLifecycle.install(version: artifact.version, summary: artifact.summary, files: files,
                                          examples: train.texts.count, app: app)
 
@@ -127,7 +129,7 @@ public struct Replay {
             let label = truth[audit.messageID] ?? "unknown"
             let known = grouped[label] != nil
             _ = try await QualityService.review(try audit.requireID(), correct: audit.intent == label, correctedIntent: known ? label : "unknown",
-                                                reviewer: reviewer, settings: workspace.settings, on: db)
+                                                reviewer: reviewer, settings: workspace.settings, at: app.tandem.clock.now, on: db)
         }
         let counts = try await QualityService.verdicts(AuditRecord.query(on: db))
         let estimate = ErrorEstimate(counts, level: confidenceLevel)

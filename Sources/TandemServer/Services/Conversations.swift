@@ -149,7 +149,7 @@ struct Conversations {
                 }
                 conversation.lastTurnAIAnswer = true
                 conversation.aiAnswers += 1
-                if conversation.firstResponseAt == nil { conversation.firstResponseAt = Date() }
+                if conversation.firstResponseAt == nil { conversation.firstResponseAt = services.clock.now }
             case .draftForHuman, .handOff:
                 conversation.lastTurnAIAnswer = false
                 if conversation.state == .ai || conversation.state == .resolved {
@@ -191,7 +191,7 @@ struct Conversations {
     /// Moves a conversation to the human queue, tells the customer, and notifies webhooks.
     private func queue(_ conversation: ConversationRecord, rule: String, reason: String, urgent: Bool, on db: Database) async throws {
         conversation.status = ConversationStatus.queued.rawValue
-        conversation.queuedAt = Date()
+        conversation.queuedAt = services.clock.now
         conversation.handoffRule = rule
         conversation.handoffReason = reason
         conversation.priority = urgent ? 1 : 0
@@ -199,7 +199,7 @@ struct Conversations {
         let notice = try await append(.system, text: "I'm passing you to a person now; they can see this conversation. You'll get their reply here.", to: conversation, on: db)
         try await EventBus.record("message", conversationID: conversation.id, payload: MessageDTO(notice), on: db)
         try await EventBus.record("conversation.handed_off", conversationID: conversation.id, payload: dto(conversation), on: db)
-        try await Webhooks.enqueue(event: "conversation.handed_off", conversation: dto(conversation), on: db)
+        try await Webhooks.enqueue(event: "conversation.handed_off", conversation: dto(conversation), at: services.clock.now, on: db)
         services.metrics.increment("tandem_handoffs_total", labels: ["rule": rule])
     }
 
@@ -237,7 +237,7 @@ struct Conversations {
         let agentID = try agent.requireID()
         let settings = try await services.workspace(on: db).settings
         let limit = agent.maxConcurrent ?? settings.maxConcurrentPerAgent
-        let now = Date()
+        let now = services.clock.now
         let claimed = try await sql.raw("""
             UPDATE conversations SET status = 'assigned', assigned_agent_id = \(bind: agentID), claimed_at = \(bind: now),
                    human_involved = \(bind: true), updated_at = \(bind: now)
@@ -279,7 +279,7 @@ struct Conversations {
             }
             conversation.status = ConversationStatus.assigned.rawValue
             conversation.assignedAgentID = targetID
-            conversation.claimedAt = Date()
+            conversation.claimedAt = services.clock.now
             conversation.humanInvolved = true
             return "conversation.reassigned"
         }
@@ -303,7 +303,7 @@ struct Conversations {
                 throw AppError.conflict(conversation.state == .queued ? "Claim the conversation before replying." : "This conversation is not assigned to you.")
             }
             let message = try await append(.agent, text: text, to: conversation, agentID: agentID, idempotencyKey: idempotencyKey, on: db)
-            if conversation.firstResponseAt == nil { conversation.firstResponseAt = Date() }
+            if conversation.firstResponseAt == nil { conversation.firstResponseAt = services.clock.now }
             conversation.lastTurnAIAnswer = false
             conversation.unresolvedTurns = 0
             try await conversation.save(on: db)
@@ -360,12 +360,12 @@ struct Conversations {
             let conversation = try await reload(id, on: db)
             guard conversation.state != .resolved else { return conversation }
             conversation.status = ConversationStatus.resolved.rawValue
-            conversation.resolvedAt = Date()
+            conversation.resolvedAt = services.clock.now
             let notice = try await append(.system, text: "This conversation is resolved. How did we do? Please rate it from 1 to 5.", to: conversation, on: db)
             try await conversation.save(on: db)
             try await EventBus.record("message", conversationID: id, payload: MessageDTO(notice), on: db)
             try await EventBus.record("conversation.resolved", conversationID: id, payload: dto(conversation), on: db)
-            try await Webhooks.enqueue(event: "conversation.resolved", conversation: dto(conversation), on: db)
+            try await Webhooks.enqueue(event: "conversation.resolved", conversation: dto(conversation), at: services.clock.now, on: db)
             return conversation
         }
         services.metrics.increment("tandem_resolved_total", labels: ["path": updated.humanInvolved ? (updated.aiAnswers > 0 ? "ai_then_human" : "human") : "ai"])
@@ -435,7 +435,7 @@ struct Conversations {
     }
 
     func dto(_ c: ConversationRecord) -> ConversationDTO {
-        let waiting = c.state == .queued ? c.queuedAt.map { Date().timeIntervalSince($0) } : nil
+        let waiting = c.state == .queued ? c.queuedAt.map { services.clock.now.timeIntervalSince($0) } : nil
         let sla = Double(services.cachedSettings.slaSeconds)
         return ConversationDTO(id: c.id!, status: c.status, priority: c.priority, customerName: c.customerName, channel: c.channel,
                                assignedAgentID: c.assignedAgentID, queuedAt: c.queuedAt, claimedAt: c.claimedAt, resolvedAt: c.resolvedAt,

@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import TandemOffline
 import TandemCore
 import Vapor
 
@@ -183,7 +184,7 @@ struct InsightsSeries: Content {
     }
 
     static func build(on db: Database, settings: WorkspaceSettings, artifact: ModelArtifact?, days requested: Int = 14,
-                      now: Date = Date()) async throws -> InsightsSeries {
+                      now: Date) async throws -> InsightsSeries {
         let days = min(max(requested, 1), 90)
         let calendar = utc
         let from = calendar.date(byAdding: .day, value: -(days - 1), to: calendar.startOfDay(for: now))!

@@ -1,4 +1,5 @@
 import Foundation
+import TandemTensor
 import NIOConcurrencyHelpers
 import TandemCore
 import TandemEmbedding

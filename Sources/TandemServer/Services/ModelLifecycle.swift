@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import TandemTensor
 import TandemCore
 import TandemEmbedding
 import Vapor
@@ -15,10 +16,10 @@ enum ModelLifecycle {
 
     /// Queues a training run unless one is already waiting. A run in progress may have started
     /// before the latest edits, so they queue the next one.
-    static func requestTraining(reason: String, on db: Database) async throws -> Bool {
+    static func requestTraining(reason: String, at now: Date, on db: Database) async throws -> Bool {
         let busy = try await JobRecord.query(on: db).filter(\.$kind == "train").filter(\.$status == "pending").count()
         guard busy == 0 else { return false }
-        try await JobQueue.enqueue("train", payload: TrainRequest(reason: reason), on: db)
+        try await JobQueue.enqueue("train", payload: TrainRequest(reason: reason), runAt: now, on: db)
         return true
     }
 
@@ -51,7 +52,8 @@ enum ModelLifecycle {
             guard Set(labels).count >= 2 else { throw TrainingError.tooFewIntents(Set(labels).count) }
             app.logger.info("training a model on \(texts.count) examples of \(Set(labels).count) intents …")
             let logger = app.logger
-            let (artifact, files) = try fit(texts: texts, labels: labels, settings: settings, encoder: services.intelligence.encoder) {
+            let (artifact, files) = try fit(texts: texts, labels: labels, settings: settings, encoder: services.intelligence.encoder,
+                                             threads: services.environment.threads, clock: services.clock) {
                 logger.debug("training: \($0)")
             }
             record.manifest = files.manifest
@@ -73,7 +75,7 @@ enum ModelLifecycle {
                 return
             }
             try await record.save(on: db)
-            try await activate(try record.requireID(), on: db)
+            try await activate(try record.requireID(), at: services.clock.now, on: db)
             app.logger.info("model \(artifact.version) trained and activated:\n\(record.summary ?? "")")
             if promotion != nil {
                 // A model that passed the check on recent traffic lifts guardrail holds.
@@ -107,26 +109,23 @@ enum ModelLifecycle {
 
     /// Trains and serialises a model: the artifact plus its two files' bytes, as stored in
     /// `model_versions` (so every node can load the same version).
-    static func fit(texts: [String], labels: [String], settings: WorkspaceSettings, encoder: any SentenceEncoder,
-                    progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> (ModelArtifact, (manifest: Data, weights: Data)) {
+    static func fit(texts: [String], labels: [String], settings: WorkspaceSettings, encoder: any SentenceEncoder, threads: Int,
+                    clock: any WallClock, progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> (ModelArtifact, ModelArtifact.Files) {
         let embeddings = encoder.encodeMatrix(texts)
         var options = TrainingOptions()
         options.targetRisk = settings.targetRisk
         options.confidenceLevel = settings.confidenceLevel
         options.unknownKeepAway = settings.unknownKeepAway
+        options.threads = threads
         let data = TrainingData(texts: texts, labels: labels, embeddings: embeddings)
-        let trained = try Trainer(options: options, progress: progress).train(data)
-        let artifact = ModelArtifact(trained: trained, encoder: encoder.identifier, data: data)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-model-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try artifact.write(to: folder)
-        return (artifact, (try Data(contentsOf: folder.appendingPathComponent(ModelArtifact.manifestFile)),
-                           try Data(contentsOf: folder.appendingPathComponent(ModelArtifact.weightsFile))))
+        let trained = try Trainer(options: options, clock: clock, progress: progress).train(data)
+        let artifact = ModelArtifact(trained: trained, encoder: encoder.identifier, data: data, createdAt: clock.now)
+        return (artifact, try artifact.files())
     }
 
     /// Stores a trained model as a new version, activates it and serves it on this node
     /// (for workspaces seeded outside the job queue: replays and tests).
-    static func install(version: String, summary: String?, files: (manifest: Data, weights: Data), examples: Int,
+    static func install(version: String, summary: String?, files: ModelArtifact.Files, examples: Int,
                         app: Application) async throws {
         let record = ModelVersionRecord()
         record.version = version
@@ -136,12 +135,12 @@ enum ModelLifecycle {
         record.examples = examples
         record.summary = summary
         try await record.create(on: app.db)
-        try await activate(try record.requireID(), on: app.db)
+        try await activate(try record.requireID(), at: app.tandem.clock.now, on: app.db)
         _ = try await sync(app: app)
     }
 
     /// Makes `id` the active version (the previous one is retired, kept for rollback).
-    static func activate(_ id: UUID, on db: Database) async throws {
+    static func activate(_ id: UUID, at now: Date, on db: Database) async throws {
         try await db.writeTransaction { db in
             guard let target = try await ModelVersionRecord.find(id, on: db), target.manifest != nil else {
                 throw AppError.notFound("Model version \(id)")
@@ -151,7 +150,7 @@ enum ModelLifecycle {
                 try await active.save(on: db)
             }
             target.status = "active"
-            target.activatedAt = Date()
+            target.activatedAt = now
             try await target.save(on: db)
             try await EventBus.record("model.activated", conversationID: nil, payload: ["version": target.version], on: db)
         }
@@ -171,13 +170,9 @@ enum ModelLifecycle {
         guard let full = try await ModelVersionRecord.find(active.id, on: app.db), let manifest = full.manifest, let weights = full.weights else {
             return false
         }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-load-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try manifest.write(to: folder.appendingPathComponent(ModelArtifact.manifestFile))
-        try weights.write(to: folder.appendingPathComponent(ModelArtifact.weightsFile))
         do {
-            let artifact = try ModelArtifact.read(from: folder, expectedEncoder: intelligence.encoder.identifier)
+            let artifact = try ModelArtifact(files: .init(manifest: manifest, weights: weights), expectedEncoder: intelligence.encoder.identifier,
+                                             names: ("model \(full.version) manifest", "model \(full.version) weights"))
             intelligence.activate(.init(recordID: try full.requireID(), artifact: artifact))
             app.logger.info("serving model \(artifact.version)")
             return true
@@ -185,7 +180,7 @@ enum ModelLifecycle {
             // A model trained on another encoder's embeddings (e.g. before the model was
             // installed): retrain rather than answer with it.
             app.logger.warning("active model \(full.version) cannot be used: \(error.localizedDescription); retraining")
-            _ = try await requestTraining(reason: "active model unusable: \(error.localizedDescription)", on: app.db)
+            _ = try await requestTraining(reason: "active model unusable: \(error.localizedDescription)", at: app.tandem.clock.now, on: app.db)
             return false
         }
     }
@@ -195,8 +190,8 @@ enum ModelLifecycle {
         var lastScheduleCheck = Date.distantPast
         while !Task.isCancelled {
             do { try await sync(app: app) } catch { app.logger.warning("model sync: \(error)") }
-            if Date().timeIntervalSince(lastScheduleCheck) > scheduleCheckInterval {
-                lastScheduleCheck = Date()
+            if app.tandem.clock.now.timeIntervalSince(lastScheduleCheck) > scheduleCheckInterval {
+                lastScheduleCheck = app.tandem.clock.now
                 do { try await scheduleRetraining(app: app) } catch { app.logger.warning("retraining schedule: \(error)") }
             }
             try? await Task.sleep(for: .seconds(3))
@@ -215,7 +210,7 @@ enum ModelLifecycle {
         guard let newest = try await ModelVersionRecord.query(on: app.db).sort(\.$createdAt, .descending).first()?.createdAt else { return }
         let fresh = try await LabelRecord.query(on: app.db).filter(\.$createdAt > newest).count()
         guard fresh >= labelsPerRetrain else { return }
-        if try await requestTraining(reason: "\(fresh) new labels since the last model", on: app.db) {
+        if try await requestTraining(reason: "\(fresh) new labels since the last model", at: app.tandem.clock.now, on: app.db) {
             app.logger.info("scheduled retraining: \(fresh) new labels since the last model")
             app.jobs?.poke()
         }

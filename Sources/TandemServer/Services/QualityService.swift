@@ -28,7 +28,7 @@ enum QualityService {
 
     /// Records a reviewer's verdict as a label and lets the guardrail re-judge the intent.
     static func review(_ auditID: UUID, correct: Bool, correctedIntent: String?, reviewer: AgentRecord,
-                       settings: WorkspaceSettings, on db: Database) async throws -> (AuditRecord, GuardrailAction) {
+                       settings: WorkspaceSettings, at now: Date, on db: Database) async throws -> (AuditRecord, GuardrailAction) {
         let audit = try await db.writeTransaction { db -> AuditRecord in
             guard let audit = try await AuditRecord.find(auditID, on: db) else { throw AppError.notFound("Audit") }
             guard audit.status == pending else { throw AppError.conflict("This answer has been reviewed already.") }
@@ -46,7 +46,7 @@ enum QualityService {
             audit.correct = correct
             audit.correctedIntent = correct ? nil : label
             audit.reviewerID = reviewer.id
-            audit.reviewedAt = Date()
+            audit.reviewedAt = now
             try await audit.save(on: db)
             if label != "unknown" {
                 try await LabelRecord(messageID: audit.messageID, conversationID: audit.conversationID, intent: label,

@@ -52,7 +52,7 @@ enum StaffingService {
     /// its cross-validated accuracy, a sample day at the recent volume (or 2,000), and the
     /// planner's usual service targets.
     static func defaults(for request: StaffingRequest, settings: WorkspaceSettings, artifact: ModelArtifact?,
-                         on db: Database, now: Date = Date()) async throws -> (StaffingRequest, sources: [String]) {
+                         on db: Database, now: Date) async throws -> (StaffingRequest, sources: [String]) {
         var r = request
         var sources: [String] = []
         if r.forecast?.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true {

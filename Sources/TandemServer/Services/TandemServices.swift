@@ -2,12 +2,15 @@ import Fluent
 import Foundation
 import NIOConcurrencyHelpers
 import TandemCore
+import TandemOffline
 import Vapor
 
 /// The services one node shares across requests, created by `configure` and reached through
 /// `Application.tandem` / `Request.tandem`.
 final class TandemServices: Sendable {
     let environment: TandemEnvironment
+    /// Every reading of the time on the server goes through this clock.
+    let clock: any WallClock
     let intelligence: Intelligence
     let events: EventBus
     let metrics = Metrics()
@@ -15,8 +18,9 @@ final class TandemServices: Sendable {
     private let settings = NIOLockedValueBox(WorkspaceSettings())
     private let titles = NIOLockedValueBox<(at: Date, value: [String: String])>((.distantPast, [:]))
 
-    init(environment: TandemEnvironment, intelligence: Intelligence, events: EventBus) {
+    init(environment: TandemEnvironment, clock: any WallClock, intelligence: Intelligence, events: EventBus) {
         self.environment = environment
+        self.clock = clock
         self.intelligence = intelligence
         self.events = events
     }
@@ -37,10 +41,10 @@ final class TandemServices: Sendable {
     /// Intent titles by key, cached for a few seconds (they change rarely, are read on every turn).
     func intentTitles(on db: Database) async throws -> [String: String] {
         let cached = titles.withLockedValue { $0 }
-        if Date().timeIntervalSince(cached.at) < 5 { return cached.value }
+        if clock.now.timeIntervalSince(cached.at) < 5 { return cached.value }
         let all = try await IntentRecord.query(on: db).all()
         let value = Dictionary(all.map { ($0.key, $0.title) }, uniquingKeysWith: { a, _ in a })
-        titles.withLockedValue { $0 = (Date(), value) }
+        titles.withLockedValue { $0 = (clock.now, value) }
         return value
     }
 

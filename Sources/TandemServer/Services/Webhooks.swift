@@ -22,22 +22,22 @@ enum Webhooks {
     }
 
     /// Queues a delivery for every active subscription to `event` (inside the caller's transaction).
-    static func enqueue(event: String, conversation: ConversationDTO, on db: Database) async throws {
+    static func enqueue(event: String, conversation: ConversationDTO, at now: Date, on db: Database) async throws {
         let hooks = try await WebhookRecord.query(on: db).filter(\.$active == true).all().filter { $0.eventList.contains(event) }
         guard !hooks.isEmpty else { return }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys]
-        let body = String(decoding: try encoder.encode(Body(event: event, createdAt: Date(), data: conversation)), as: UTF8.self)
+        let body = String(decoding: try encoder.encode(Body(event: event, createdAt: now, data: conversation)), as: UTF8.self)
         for hook in hooks {
-            try await JobQueue.enqueue("webhook", payload: Delivery(webhookID: try hook.requireID(), event: event, body: body), on: db)
+            try await JobQueue.enqueue("webhook", payload: Delivery(webhookID: try hook.requireID(), event: event, body: body), runAt: now, on: db)
         }
     }
 
     static func deliver(_ job: JobRecord, app: Application) async throws {
         let delivery = try JSONDecoder().decode(Delivery.self, from: Data(job.payload.utf8))
         guard let hook = try await WebhookRecord.find(delivery.webhookID, on: app.db), hook.active else { return }
-        let timestamp = Int(Date().timeIntervalSince1970)
+        let timestamp = Int(app.tandem.clock.now.timeIntervalSince1970)
         let body = Data(delivery.body.utf8)
         var headers = HTTPHeaders()
         headers.contentType = .json

@@ -4,6 +4,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 import FluentPostgresDriver
 import SQLKit
+import TandemOffline
+import TandemCore
 import TandemEmbedding
 @testable import TandemServer
 import Testing
@@ -39,17 +41,19 @@ enum Shared {
 
     static var hasModel: Bool { !(encoder is LexicalEncoder) }
 
-    private static let cache = NIOLockedValueBox<(version: String, manifest: Data, weights: Data)?>(nil)
+    private static let cache = NIOLockedValueBox<(version: String, files: ModelArtifact.Files)?>(nil)
 
     /// The demo model's artifact files, trained on first use.
-    static func demoModel() throws -> (version: String, manifest: Data, weights: Data) {
+    static func demoModel() throws -> (version: String, files: ModelArtifact.Files) {
         try cache.withLockedValue { cached in
             if let cached { return cached }
         let document = try DemoWorkspace.document
         var texts: [String] = [], labels: [String] = []
         for intent in document.intents { for example in intent.examples { texts.append(example); labels.append(intent.key) } }
-            let (artifact, files) = try ModelLifecycle.fit(texts: texts, labels: labels, settings: document.settings ?? WorkspaceSettings(), encoder: encoder)
-            cached = (artifact.version, files.manifest, files.weights)
+            let (artifact, files) = try ModelLifecycle.fit(texts: texts, labels: labels, settings: document.settings ?? WorkspaceSettings(),
+                                                           encoder: encoder, threads: ProcessInfo.processInfo.activeProcessorCount,
+                                                           clock: SystemClock())
+            cached = (artifact.version, files)
             return cached!
         }
     }
@@ -107,7 +111,7 @@ struct TestApp {
             try await app.asyncBoot()
             if model {
                 let files = try Shared.demoModel()
-                try await ModelLifecycle.install(version: files.version, summary: nil, files: (files.manifest, files.weights),
+                try await ModelLifecycle.install(version: files.version, summary: nil, files: files.files,
                                                  examples: 0, app: app)
             }
         } catch {

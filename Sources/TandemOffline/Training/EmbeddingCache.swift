@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TandemTensor
 import TandemEmbedding
 
 /// Encodes texts, remembering the result on disk keyed by the encoder and the exact texts, so

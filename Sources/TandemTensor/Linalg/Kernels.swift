@@ -127,3 +127,21 @@ public enum Kernels {
         for i in 0..<count { x[i] *= inverse }
     }
 }
+
+/// Feed-forward activations found in BERT-family checkpoints.
+public enum Activation: Sendable {
+    /// Exact GELU, `x · Φ(x)` with the error function (PyTorch's default `gelu`).
+    case gelu
+    /// The tanh approximation (`gelu_new`, `gelu_pytorch_tanh`).
+    case geluTanh
+    case relu
+
+    public init?(name: String) {
+        switch name {
+        case "gelu": self = .gelu
+        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": self = .geluTanh
+        case "relu": self = .relu
+        default: return nil
+        }
+    }
+}

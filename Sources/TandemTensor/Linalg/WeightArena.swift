@@ -28,7 +28,7 @@ public final class WeightArena: @unchecked Sendable {
 
     /// The next `count` floats, 64-byte aligned; falls back to a separate allocation if the
     /// arena was sized too small (never for the shapes `BertModel` reserves).
-    func allocate(_ count: Int) -> (UnsafeMutablePointer<Float>, owner: AnyObject) {
+    public func allocate(_ count: Int) -> (UnsafeMutablePointer<Float>, owner: AnyObject) {
         let start = (used + 15) / 16 * 16
         guard start + count <= capacity else {
             let storage = FloatStorage([Float](repeating: 0, count: count))

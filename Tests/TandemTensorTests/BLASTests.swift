@@ -1,6 +1,6 @@
 import CKernels
 import Testing
-@testable import TandemEmbedding
+@testable import TandemTensor
 
 @Suite("BLAS against the reference matmul")
 struct BLASTests {
@@ -22,7 +22,7 @@ struct BLASTests {
 
     @Test("sgemm equals the triple loop within 1e-4 relative", arguments: shapes)
     func matchesReference(_ s: Shape) {
-        var rng = SplitMix(seed: UInt64(s.m * 1000 + s.n * 10 + s.k))
+        var rng = SeededGenerator(seed: UInt64(s.m * 1000 + s.n * 10 + s.k))
         let a = (0..<(s.m * s.k)).map { _ in rng.nextFloat() }
         let b = (0..<(s.k * s.n)).map { _ in rng.nextFloat() }
         let c0 = (0..<(s.m * s.n)).map { _ in rng.nextFloat() }
@@ -33,29 +33,6 @@ struct BLASTests {
         let scale = Float(s.k).squareRoot()
         let worst = zip(fast, slow).map { abs($0 - $1) }.max() ?? 0
         #expect(worst <= 1e-5 * scale + 1e-6, "\(s): max abs diff \(worst)")
-    }
-
-    @Test("the small-batch kernel equals the reference product for 1 to 48 rows and any panel range")
-    func smallKernel() throws {
-        let (k, n) = (40, 64)
-        var rng = SplitMix(seed: 11)
-        let weight = Tensor(shape: [n, k], values: (0..<(n * k)).map { _ in rng.nextFloat() })
-        let bias = Tensor(shape: [n], values: (0..<n).map { _ in rng.nextFloat() })
-        let projection = Projection(Linear(weight: weight, bias: bias))
-        for rows in [1, 2, 5, 6, 7, 13, 48, 49] {
-            let x = (0..<(rows * k)).map { _ in rng.nextFloat() }
-            var expected = (0..<rows).flatMap { _ in Array(bias.buffer) }
-            referenceGemm(transposeB: true, m: rows, n: n, k: k, a: x, lda: k, b: weight.pointer, ldb: k, beta: 1, c: &expected, ldc: n)
-            var whole = [Float](repeating: .nan, count: rows * n)
-            projection.forward(x, rows: rows, into: &whole)
-            #expect(maxAbsDifference(whole, expected) < 1e-4, "rows \(rows)")
-            // Two members computing their column shares fill the whole result between them.
-            var split = [Float](repeating: .nan, count: rows * n)
-            let team = Team(size: 2)
-            for member in 0..<2 { projection.forward(x, rows: rows, into: &split, share: WorkShare(index: member, team: team)) }
-            #expect(maxAbsDifference(split, whole) < 1e-5, "rows \(rows), split by columns")
-        }
-        #expect(Projection.smallKernelAvailable == (tk_small_gemm_available() != 0))
     }
 
     @Test("vectorised GELU's erf stays within 5e-7 of erf in double precision")
@@ -72,7 +49,7 @@ struct BLASTests {
 
     @Test("LayerNorm and softmax kernels match straightforward double-precision versions")
     func rowKernels() {
-        var rng = SplitMix(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         let width = 389
         var row = (0..<width).map { _ in rng.nextFloat() * 10 }
         let weight = (0..<width).map { _ in rng.nextFloat() }, bias = (0..<width).map { _ in rng.nextFloat() }
@@ -87,21 +64,6 @@ struct BLASTests {
         Kernels.softmax(&logits, count: 4)
         #expect(abs(logits.reduce(0, +) - 1) < 1e-6 && logits[0] > logits[1] && logits[2] == 0)
     }
-}
-
-/// Deterministic generator for test data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }
 
 #if canImport(Glibc)

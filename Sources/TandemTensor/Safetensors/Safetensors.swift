@@ -34,18 +34,27 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// Largest header the format allows (the reference implementation's limit).
     static let maxHeaderSize = 100_000_000
 
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(file: MappedFile(path: path))
+    }
+
+    /// Reads safetensors bytes held in memory; `name` stands for the path in errors.
+    public convenience init(data: Data, name: String) throws {
+        try self.init(file: MappedFile(copying: data, name: name))
+    }
+
+    public init(file: MappedFile) throws {
+        let path = file.path
         self.path = path
-        let file = try MappedFile(path: path)
         self.file = file
         guard file.count >= 8 else {
-            throw EmbeddingError.invalidSafetensors(path: path, reason: "file is \(file.count) bytes, shorter than the 8-byte header length")
+            throw SafetensorsError.invalid(path: path, reason: "file is \(file.count) bytes, shorter than the 8-byte header length")
         }
         var headerLength: UInt64 = 0
         withUnsafeMutableBytes(of: &headerLength) { $0.copyMemory(from: UnsafeRawBufferPointer(start: file.bytes, count: 8)) }
         headerLength = UInt64(littleEndian: headerLength)
         guard headerLength <= UInt64(Self.maxHeaderSize), Int(headerLength) <= file.count - 8 else {
-            throw EmbeddingError.invalidSafetensors(path: path, reason: "header length \(headerLength) exceeds the file size \(file.count) (truncated download?)")
+            throw SafetensorsError.invalid(path: path, reason: "header length \(headerLength) exceeds the file size \(file.count) (truncated download?)")
         }
         dataStart = 8 + Int(headerLength)
         let headerData = Data(bytes: file.bytes + 8, count: Int(headerLength))
@@ -53,10 +62,10 @@ public final class SafetensorsFile: @unchecked Sendable {
         do {
             json = try JSONSerialization.jsonObject(with: headerData)
         } catch {
-            throw EmbeddingError.invalidSafetensors(path: path, reason: "header is not valid JSON")
+            throw SafetensorsError.invalid(path: path, reason: "header is not valid JSON")
         }
         guard let header = json as? [String: Any] else {
-            throw EmbeddingError.invalidSafetensors(path: path, reason: "header is not a JSON object")
+            throw SafetensorsError.invalid(path: path, reason: "header is not a JSON object")
         }
         let dataSize = file.count - dataStart
         var tensors: [String: TensorInfo] = [:]
@@ -71,34 +80,34 @@ public final class SafetensorsFile: @unchecked Sendable {
                   let shapeValues = entry["shape"] as? [Any],
                   let offsetValues = entry["data_offsets"] as? [Any], offsetValues.count == 2
             else {
-                throw EmbeddingError.invalidSafetensors(path: path, reason: "tensor '\(name)' lacks dtype, shape or data_offsets")
+                throw SafetensorsError.invalid(path: path, reason: "tensor '\(name)' lacks dtype, shape or data_offsets")
             }
             let shape = try shapeValues.map { try Self.nonNegativeInt($0, path: path, what: "shape of '\(name)'") }
             let begin = try Self.nonNegativeInt(offsetValues[0], path: path, what: "data_offsets of '\(name)'")
             let end = try Self.nonNegativeInt(offsetValues[1], path: path, what: "data_offsets of '\(name)'")
             guard let elementSize = Self.dtypeSizes[dtype] else {
-                throw EmbeddingError.invalidSafetensors(path: path, reason: "tensor '\(name)' has unknown dtype \(dtype)")
+                throw SafetensorsError.invalid(path: path, reason: "tensor '\(name)' has unknown dtype \(dtype)")
             }
             guard begin <= end, end <= dataSize else {
-                throw EmbeddingError.invalidSafetensors(path: path, reason: "tensor '\(name)' spans bytes \(begin)..<\(end) but the data section has \(dataSize) bytes (truncated file?)")
+                throw SafetensorsError.invalid(path: path, reason: "tensor '\(name)' spans bytes \(begin)..<\(end) but the data section has \(dataSize) bytes (truncated file?)")
             }
             var elements = 1
             for d in shape {
                 let (product, overflow) = elements.multipliedReportingOverflow(by: d)
                 guard !overflow else {
-                    throw EmbeddingError.invalidSafetensors(path: path, reason: "tensor '\(name)' shape \(shape) overflows")
+                    throw SafetensorsError.invalid(path: path, reason: "tensor '\(name)' shape \(shape) overflows")
                 }
                 elements = product
             }
             guard elements * elementSize == end - begin else {
-                throw EmbeddingError.invalidSafetensors(path: path, reason: "tensor '\(name)' of shape \(shape) and dtype \(dtype) needs \(elements * elementSize) bytes, data_offsets give \(end - begin)")
+                throw SafetensorsError.invalid(path: path, reason: "tensor '\(name)' of shape \(shape) and dtype \(dtype) needs \(elements * elementSize) bytes, data_offsets give \(end - begin)")
             }
             tensors[name] = TensorInfo(name: name, dtype: dtype, shape: shape, range: begin..<end)
         }
         // Overlapping tensors would mean a corrupt or malicious header.
         let sorted = tensors.values.sorted { $0.range.lowerBound < $1.range.lowerBound }
         for (a, b) in zip(sorted, sorted.dropFirst()) where a.range.upperBound > b.range.lowerBound {
-            throw EmbeddingError.invalidSafetensors(path: path, reason: "tensors '\(a.name)' and '\(b.name)' overlap")
+            throw SafetensorsError.invalid(path: path, reason: "tensors '\(a.name)' and '\(b.name)' overlap")
         }
         self.tensors = tensors
         self.metadata = metadata
@@ -109,15 +118,15 @@ public final class SafetensorsFile: @unchecked Sendable {
         if let n = value as? NSNumber, n.doubleValue >= 0, n.doubleValue == n.doubleValue.rounded(), n.doubleValue < 1e15 {
             return n.intValue
         }
-        throw EmbeddingError.invalidSafetensors(path: path, reason: "\(what) is not a non-negative integer")
+        throw SafetensorsError.invalid(path: path, reason: "\(what) is not a non-negative integer")
     }
 
     /// An I32 tensor's values, checked against the expected shape.
     public func int32(_ name: String, shape expected: [Int]) throws -> [Int32] {
-        guard let info = tensors[name] else { throw EmbeddingError.missingTensor(path: path, tensor: name) }
-        guard info.dtype == "I32" else { throw EmbeddingError.unsupportedDType(path: path, tensor: name, dtype: info.dtype) }
+        guard let info = tensors[name] else { throw SafetensorsError.missingTensor(path: path, tensor: name) }
+        guard info.dtype == "I32" else { throw SafetensorsError.unsupportedDType(path: path, tensor: name, dtype: info.dtype) }
         guard info.shape == expected else {
-            throw EmbeddingError.shapeMismatch(path: path, tensor: name, expected: expected, actual: info.shape)
+            throw SafetensorsError.shapeMismatch(path: path, tensor: name, expected: expected, actual: info.shape)
         }
         var values = [Int32](repeating: 0, count: info.range.count / 4)
         values.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: file.bytes + dataStart + info.range.lowerBound, count: info.range.count)) }
@@ -129,12 +138,12 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     /// An F32 tensor, checked against the shape the caller expects.
     public func float32(_ name: String, shape expected: [Int]) throws -> Tensor {
-        guard let info = tensors[name] else { throw EmbeddingError.missingTensor(path: path, tensor: name) }
+        guard let info = tensors[name] else { throw SafetensorsError.missingTensor(path: path, tensor: name) }
         guard info.dtype == "F32" else {
-            throw EmbeddingError.unsupportedDType(path: path, tensor: name, dtype: info.dtype)
+            throw SafetensorsError.unsupportedDType(path: path, tensor: name, dtype: info.dtype)
         }
         guard info.shape == expected else {
-            throw EmbeddingError.shapeMismatch(path: path, tensor: name, expected: expected, actual: info.shape)
+            throw SafetensorsError.shapeMismatch(path: path, tensor: name, expected: expected, actual: info.shape)
         }
         let start = file.bytes + dataStart + info.range.lowerBound
         if Int(bitPattern: start) % MemoryLayout<Float>.alignment == 0 {
@@ -162,7 +171,7 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// A tensor over memory owned by `owner` (an arena), which the tensor keeps alive.
-    init(shape: [Int], pointer: UnsafePointer<Float>, owner: AnyObject) {
+    public init(shape: [Int], pointer: UnsafePointer<Float>, owner: AnyObject) {
         self.shape = shape
         self.pointer = pointer
         self.owner = owner

@@ -1,16 +1,20 @@
 import Foundation
 import TandemCore
 import TandemEmbedding
+import TandemTensor
 
 /// `tandem train`: a CSV of labelled messages in, a model artifact folder out.
 public struct OfflineTraining {
     public var encoder: any SentenceEncoder
     public var cache: EmbeddingCache
+    public var clock: any WallClock
     public var log: @Sendable (String) -> Void
 
-    public init(encoder: any SentenceEncoder, cache: EmbeddingCache, log: @escaping @Sendable (String) -> Void) {
+    public init(encoder: any SentenceEncoder, cache: EmbeddingCache, clock: any WallClock = SystemClock(),
+                log: @escaping @Sendable (String) -> Void) {
         self.encoder = encoder
         self.cache = cache
+        self.clock = clock
         self.log = log
     }
 
@@ -22,8 +26,8 @@ public struct OfflineTraining {
     @discardableResult
     public func train(_ data: LabelledData, options: TrainingOptions, output: URL) throws -> ModelArtifact {
         let training = trainingData(data)
-        let trained = try Trainer(options: options, progress: log).train(training)
-        let artifact = ModelArtifact(trained: trained, encoder: encoder.identifier, data: training)
+        let trained = try Trainer(options: options, clock: clock, progress: log).train(training)
+        let artifact = ModelArtifact(trained: trained, encoder: encoder.identifier, data: training, createdAt: clock.now)
         try artifact.write(to: output)
         return artifact
     }
@@ -66,7 +70,7 @@ extension OfflineTraining {
             training = holdout.training(training)
             log("unseen-intent protocol: \(heldOut.count) of \(Set(train.labels).count) intents held out of training")
         }
-        let trained = try Trainer(options: options, progress: log).train(training)
+        let trained = try Trainer(options: options, clock: clock, progress: log).train(training)
         log("scoring \(test.texts.count) test messages …")
         let report = Evaluator.evaluate(trained, test: testing, heldOut: heldOut, options: evaluation)
         try FileManager.default.createDirectory(at: reportDirectory, withIntermediateDirectories: true)

@@ -1,6 +1,7 @@
 import Foundation
 
-/// WordPiece vocabulary from `vocab.txt`: one token per line, the id is the line number.
+/// WordPiece vocabulary: the tokens of `vocab.txt` in order, the id being the line number.
+/// (Reading the file is the encoder loader's job.)
 public struct Vocabulary: Sendable {
     public let tokens: [String]
     private let ids: [String: Int32]
@@ -13,32 +14,15 @@ public struct Vocabulary: Sendable {
     /// reference tokenizer does for its added tokens (`[SEP]` typed by a user becomes id 102).
     public let specialTokens: [String: Int32]
 
-    public init(contentsOf path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw EmbeddingError.fileNotFound(path: path) }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw EmbeddingError.unreadable(path: path, reason: "cannot read file")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw EmbeddingError.invalidVocabulary(path: path, reason: "not UTF-8 text")
-        }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
-        }
-        if lines.last == "" { lines.removeLast() }
-        try self.init(tokens: lines, path: path)
-    }
-
-    public init(tokens: [String], path: String = "vocab.txt") throws {
-        guard !tokens.isEmpty else { throw EmbeddingError.invalidVocabulary(path: path, reason: "file is empty") }
+    public init(tokens: [String]) throws(VocabularyError) {
+        guard !tokens.isEmpty else { throw .empty }
         var ids: [String: Int32] = [:]
         ids.reserveCapacity(tokens.count)
         for (i, token) in tokens.enumerated() where ids[token] == nil {
             ids[token] = Int32(i)
         }
-        func required(_ token: String) throws -> Int32 {
-            guard let id = ids[token] else {
-                throw EmbeddingError.invalidVocabulary(path: path, reason: "special token \(token) is missing (is this a BERT WordPiece vocab.txt?)")
-            }
+        func required(_ token: String) throws(VocabularyError) -> Int32 {
+            guard let id = ids[token] else { throw .missingSpecialToken(token) }
             return id
         }
         self.tokens = tokens
@@ -62,5 +46,18 @@ public struct Vocabulary: Sendable {
 
     public func token(for id: Int32) -> String {
         Int(id) >= 0 && Int(id) < tokens.count ? tokens[Int(id)] : "[UNK]"
+    }
+}
+
+/// Why a list of tokens is not a BERT WordPiece vocabulary.
+public enum VocabularyError: Error, Equatable, Sendable, CustomStringConvertible {
+    case empty
+    case missingSpecialToken(String)
+
+    public var description: String {
+        switch self {
+        case .empty: return "file is empty"
+        case .missingSpecialToken(let token): return "special token \(token) is missing (is this a BERT WordPiece vocab.txt?)"
+        }
     }
 }

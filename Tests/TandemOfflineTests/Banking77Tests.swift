@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import TandemEmbedding
+import TandemOffline
+import TandemTensor
 @testable import TandemCore
 
 /// The bars, measured as `tandem evaluate` does: train on Banking77's train.csv, test
@@ -19,6 +21,13 @@ struct Banking77Tests {
     }
     static var enabled: Bool { environment["CI"] == "true" || available }
 
+    /// The trainer `tandem evaluate` uses: default options on every core.
+    static var trainer: Trainer {
+        var options = TrainingOptions()
+        options.threads = ProcessInfo.processInfo.activeProcessorCount
+        return Trainer(options: options, clock: SystemClock())
+    }
+
     /// Train and test sets with embeddings, encoded once for the suite.
     static let data: Result<(train: TrainingData, test: TrainingData), Error> = Result {
         let encoder = try TransformerEncoder(directory: modelDirectory)
@@ -34,7 +43,7 @@ struct Banking77Tests {
           .enabled(if: enabled, "needs the model and Banking77 in ../shared/data/banking77 or TANDEM_SHARED_DIR (run `make model`)"))
     func standardProtocol() throws {
         let (train, test) = try Self.data.get()
-        let trained = try Trainer().train(train)
+        let trained = try Self.trainer.train(train)
         let report = Evaluator.evaluate(trained, test: test)
         print(report.summary)
         #expect(report.accuracy >= 0.935, "accuracy \(report.accuracy)")
@@ -48,7 +57,7 @@ struct Banking77Tests {
     func unseenIntents() throws {
         let (train, test) = try Self.data.get()
         let holdout = IntentHoldout(intents: Array(Set(train.labels)), share: 0.25, seed: 0)
-        let trained = try Trainer().train(holdout.training(train))
+        let trained = try Self.trainer.train(holdout.training(train))
         let report = Evaluator.evaluate(trained, test: test, heldOut: holdout.heldOut)
         print(report.summary)
         #expect(try #require(report.unseenKeptAway) >= 0.95)
