@@ -58,7 +58,7 @@ struct ConversationAPITests {
             let intent = try #require((suggestions["intents"] as? [[String: Any]])?.first?["intent"] as? String)
             let sent = try await t.send(.POST, "/api/v1/agent/conversations/\(conversation.id)/messages",
                                         json: ["text": "Hi Ana, I've frozen the card and opened a dispute.", "intent": intent], token: token)
-            #expect(sent.status == .created || sent.status == .ok, "\(sent.body.string)")
+            #expect(sent.status == .created, "\(sent.body.string)")
             let labels = try await LabelRecord.query(on: t.app.db).all()
             #expect(labels.map(\.intent) == [intent], "the agent's confirmed intent is stored as a label")
 
@@ -120,7 +120,7 @@ struct ConversationAPITests {
             for i in 0..<50 {
                 let email = "claimer\(i)@demo.tandem"
                 let created = try await t.send(.POST, "/api/v1/agents", json: ["email": email, "name": "Claimer \(i)", "role": "agent", "password": "password-\(i)-long"], token: admin)
-                try #require(created.status == .created || created.status == .ok, "\(created.body.string)")
+                try #require(created.status == .created, "\(created.body.string)")
                 tokens.append(try await t.login(email, password: "password-\(i)-long"))
             }
             let statuses = try await withThrowingTaskGroup(of: HTTPStatus.self) { group in

@@ -21,7 +21,7 @@ struct PromotionTests {
 
     private func retrain(_ t: TestApp, token: String) async throws -> [[String: Any]] {
         let queued = try await t.send(.POST, "/api/v1/models/train", token: token)
-        #expect(queued.status == .accepted || queued.status == .ok, "\(queued.body.string)")
+        #expect(queued.status == .accepted, "\(queued.body.string)")
         t.app.jobs?.poke()
         var versions: [[String: Any]] = []
         for _ in 0..<900 {

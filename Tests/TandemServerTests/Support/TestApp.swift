@@ -59,6 +59,21 @@ enum Shared {
     }
 }
 
+/// The API contract every response of every test is held to: the document the server
+/// serves at /api/v1/openapi.json, parsed once per test process.
+enum Contract {
+    static let specURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Sources/TandemServer/Resources/openapi.json")
+
+    static let document: OpenAPIContract = {
+        do {
+            return try OpenAPIContract(specData: Data(contentsOf: specURL))
+        } catch {
+            preconditionFailure("\(specURL.path) is not a valid OpenAPI 3.0 document: \(error)")
+        }
+    }()
+}
+
 /// One application as `tandem serve` builds it, on a fresh database, with the demo workspace.
 struct TestApp {
     let app: Application
@@ -166,7 +181,13 @@ struct TestApp {
             buffer = ByteBuffer(string: body)
             headers.replaceOrAdd(name: .contentType, value: contentType)
         }
-        return try await app.testing().sendRequest(method, path, headers: headers, body: buffer)
+        let response = try await app.testing().sendRequest(method, path, headers: headers, body: buffer)
+        for violation in Contract.document.violations(method: method.rawValue, path: path, status: Int(response.status.code),
+                                                      contentType: response.headers.first(name: .contentType),
+                                                      body: Data(response.body.readableBytesView)) {
+            Issue.record("the response breaks the API contract: \(violation)")
+        }
+        return response
     }
 
     /// Logs a demo agent in through the API and returns the bearer token.
@@ -187,12 +208,14 @@ struct TestApp {
 
     /// Posts a customer message and returns the decoded response.
     @discardableResult
-    func say(_ text: String, in conversation: (id: String, token: String), key: String? = nil) async throws -> [String: Any] {
+    /// A first delivery is 201; a retry with an idempotency key already stored is 200.
+    func say(_ text: String, in conversation: (id: String, token: String), key: String? = nil,
+             expect status: HTTPStatus = .created) async throws -> [String: Any] {
         var headers = HTTPHeaders()
         if let key { headers.add(name: "Idempotency-Key", value: key) }
         let response = try await send(.POST, "/api/v1/conversations/\(conversation.id)/messages", json: ["text": text],
                                       token: conversation.token, headers: headers)
-        try #require(response.status == .created || response.status == .ok, "message '\(text)': \(response.status) \(response.body.string)")
+        try #require(response.status == status, "message '\(text)': \(response.status) \(response.body.string)")
         return response.json
     }
 
