@@ -5,11 +5,12 @@ import PackageDescription
 // exercise the encoder and training at realistic speed. Only the numeric kernels give up
 // run-time checks (-Ounchecked): that is where `tandem bench embed` measures a difference.
 // Everything that parses user input (TandemText, TandemCore, the server) keeps its
-// preconditions and its bounds and overflow checks. `TANDEM_UNCHECKED=all` builds every
-// compute target unchecked, to measure what the checks cost (see README, "Checks").
-let everythingUnchecked = Context.environment["TANDEM_UNCHECKED"] == "all"
-let kernels: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
-let optimised: [SwiftSetting] = [.unsafeFlags([everythingUnchecked ? "-Ounchecked" : "-O"])]
+// preconditions and its bounds and overflow checks. To measure what that costs (README,
+// "Checks"), `TANDEM_UNCHECKED=all` builds every compute target unchecked and
+// `TANDEM_UNCHECKED=none` builds the kernels checked too.
+let unchecked = Context.environment["TANDEM_UNCHECKED"]
+let kernels: [SwiftSetting] = [.unsafeFlags([unchecked == "none" ? "-O" : "-Ounchecked"])]
+let optimised: [SwiftSetting] = [.unsafeFlags([unchecked == "all" ? "-Ounchecked" : "-O"])]
 
 let package = Package(
     name: "Tandem",

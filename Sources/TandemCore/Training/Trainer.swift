@@ -405,23 +405,11 @@ public struct Trainer: Sendable {
 
     /// Runs independent jobs on `options.threads` workers, in the order given.
     func runJobs(_ jobs: [@Sendable () -> Void]) {
-        let next = JobCounter()
+        let next = WorkCounter()
         let workers = max(1, min(options.threads, jobs.count))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while let j = next.take(below: jobs.count) { jobs[j]() }
         }
-    }
-}
-
-/// Hands out job numbers to workers.
-final class JobCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func take(below limit: Int) -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard value < limit else { return nil }
-        value += 1
-        return value - 1
     }
 }
 

@@ -84,7 +84,7 @@ public final class TransformerEncoder: SentenceEncoder, @unchecked Sendable {
                 workspaces.give(workspace)
             }
         } else {
-            let next = ChunkCounter()
+            let next = WorkCounter()
             let run: @Sendable (Int) -> Void = { _ in
                 let workspace = self.workspaces.take(config: self.config)
                 defer { self.workspaces.give(workspace) }
@@ -152,18 +152,5 @@ final class WorkspacePool: @unchecked Sendable {
     func give(_ workspace: BertWorkspace) {
         lock.lock(); defer { lock.unlock() }
         idle.append(workspace)
-    }
-}
-
-/// A shared "next chunk" counter for worker threads.
-final class ChunkCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-
-    func take(below limit: Int) -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard value < limit else { return nil }
-        value += 1
-        return value - 1
     }
 }

@@ -112,3 +112,18 @@ public final class TeamRunner: @unchecked Sendable {
         return true
     }
 }
+
+/// Hands out the numbers 0, 1, 2 … below a limit to worker threads, each number once.
+public final class WorkCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    public init() {}
+
+    public func take(below limit: Int) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard value < limit else { return nil }
+        value += 1
+        return value - 1
+    }
+}
