@@ -1,9 +1,8 @@
 import ArgumentParser
 import Foundation
-import TandemOffline
 import TandemBenchmarks
 import TandemCore
-import TandemServer
+import TandemOffline
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

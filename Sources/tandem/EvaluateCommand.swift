@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
-import TandemOffline
 import TandemCore
-import TandemServer
+import TandemOffline
 
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
-import TandemOffline
 import TandemEmbedding
-import TandemServer
+import TandemOffline
 
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
