@@ -16,5 +16,4 @@ public final class ManualClock: WallClock, @unchecked Sendable {
     public var now: Date { lock.withLock { current } }
 
     public func advance(by seconds: TimeInterval) { lock.withLock { current += seconds } }
-    public func set(_ date: Date) { lock.withLock { current = date } }
 }
