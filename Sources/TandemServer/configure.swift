@@ -26,6 +26,7 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
     app.passwords.use(.bcrypt(cost: environment.bcryptCost))
 
     try configureDatabase(app, environment: environment)
+    app.databases.middleware.use(ClockTimestamps(clock: clock))
     if let schema = environment.databaseSchema, let sql = app.db as? SQLDatabase {
         // A separate schema per deployment (or per test) in a shared PostgreSQL database.
         try await sql.raw("CREATE SCHEMA IF NOT EXISTS \(ident: schema)").run()
@@ -72,8 +73,8 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
     _ = try await app.tandem.workspace(on: app.db)
 
     app.jobs = JobRunner(handlers: [
-        "train": (ModelLifecycle.train, 2),
-        "webhook": (Webhooks.deliver, 6),
+        .train: (ModelLifecycle.train, 2),
+        .webhook: (Webhooks.deliver, 6),
     ])
     app.lifecycle.use(BackgroundTasks())
 }

@@ -155,7 +155,7 @@ struct BadInputTests {
                 return try await group.reduce(into: [HTTPStatus]()) { $0.append($1) }
             }
             #expect(statuses.filter { $0 == .created }.count == 1 && statuses.filter { $0 == .ok }.count == 7, "\(statuses)")
-            let stored = try await MessageRecord.query(on: t.app.db).all().filter { $0.role == MessageRole.customer.rawValue }.map(\.text)
+            let stored = try await MessageRecord.query(on: t.app.db).all().filter { $0.role == .customer }.map(\.text)
             #expect(stored.filter { $0 == "Where is my refund?" }.count == 1)
             #expect(stored.filter { $0 == "Card not arrived" }.count == 1, "\(stored)")
         }

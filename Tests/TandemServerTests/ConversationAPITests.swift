@@ -183,7 +183,7 @@ struct ConversationAPITests {
             }
             #expect(statuses.allSatisfy { $0 == .created }, "\(statuses.map(\.code))")
             let messages = try await MessageRecord.query(on: t.app.db).filter(\.$conversation.$id == UUID(uuidString: c.id)!).all()
-            #expect(messages.filter { $0.role == MessageRole.customer.rawValue }.count == 12)
+            #expect(messages.filter { $0.role == .customer }.count == 12)
             #expect(Set(messages.map(\.seq)).count == messages.count, "sequence numbers are unique")
         }
     }

@@ -34,7 +34,7 @@ struct GuardrailTests {
                 audit.messageID = first.decision.$message.id
                 audit.decisionID = try first.decision.requireID()
                 audit.intent = intent
-                audit.status = QualityService.pending
+                audit.status = .pending
                 audit.sampleRate = 1
                 audit.sampleReason = "seeded by the test"
                 try await audit.create(on: t.app.db)
@@ -61,7 +61,7 @@ struct GuardrailTests {
             #expect(next.decision.intent == intent)
             #expect(next.response["action"] as? String == "draft", "\(next.response)")
             #expect(next.response["reply"] == nil || next.response["reply"] is NSNull, "the AI answered a guarded intent")
-            #expect(next.decision.rule == "guardrail")
+            #expect(next.decision.rule == .guardrail)
 
             // The console shows why: the decision carries the guardrail's evidence.
             let detail = try await t.send(.GET, "/api/v1/agent/conversations/\(next.conversation)", token: agent)
@@ -112,9 +112,9 @@ struct GuardrailTests {
             #expect(updated.status == .ok, "\(updated.body.string)")
             let asked = try await ask(t)
             #expect(asked.response["action"] as? String != "answer", "\(asked.response)")
-            #expect(asked.decision.rule == "kill-switch")
+            #expect(asked.decision.rule == .killSwitch)
             let events = try await GuardrailEventRecord.query(on: t.app.db).all()
-            #expect(events.map(\.kind) == ["kill-switch-on"])
+            #expect(events.map(\.kind) == [.killSwitchOn])
         }
     }
 }

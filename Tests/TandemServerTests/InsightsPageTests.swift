@@ -199,14 +199,14 @@ struct InsightsPageTests {
             let shift = toMorning - Double(entry.daysAgo) * 86_400 + entry.later
             guard let c = try await ConversationRecord.find(entry.id, on: db) else { continue }
             let messages = try await MessageRecord.query(on: db).filter(\.$conversation.$id == entry.id).all()
-            let firstAgent = messages.filter { $0.role == MessageRole.agent.rawValue }.min { $0.seq < $1.seq }
+            let firstAgent = messages.filter { $0.role == .agent }.min { $0.seq < $1.seq }
             let personDelay = delays ? Double(120 + (index * 397) % 2_280) : 0
             let customerDelay = delays ? Double(60 + (index * 131) % 300) : 0
             let agentRepliedFirst = firstAgent.flatMap { agent in c.firstResponseAt.map { $0 >= (agent.createdAt ?? .distantFuture) } } ?? false
             for m in messages {
                 var moved = (m.createdAt ?? Date()).addingTimeInterval(shift)
                 if let firstAgent, m.seq >= firstAgent.seq { moved.addTimeInterval(personDelay) }
-                if firstAgent == nil, m.role == MessageRole.system.rawValue, m.seq > 2 { moved.addTimeInterval(customerDelay) }
+                if firstAgent == nil, m.role == .system, m.seq > 2 { moved.addTimeInterval(customerDelay) }
                 m.createdAt = moved
                 try await m.save(on: db)
             }
@@ -441,7 +441,7 @@ struct InsightsPageTests {
         try await session.waitForText("#audits .audit--correct .audit__result", containing: "Marked correct")
         try await session.waitForText("#audit-count", containing: "3")
         let stored = try await AuditRecord.find(auditID, on: t.app.db)
-        #expect(stored?.status == QualityService.reviewed && stored?.correct == true, "the verdict was not stored")
+        #expect(stored?.status == .reviewed && stored?.correct == true, "the verdict was not stored")
 
         // Wrong, with the right intent chosen from the list.
         let second = try #require(try await session.execute("return document.querySelectorAll('#audits .audit')[1].dataset.id;") as? String)

@@ -1,4 +1,5 @@
 import Foundation
+import TandemCore
 import Testing
 @testable import TandemServer
 
@@ -228,5 +229,42 @@ private func conversation(_ fields: String) -> String {
         #expect(get("/api/v1/intents/import", 204, "text/plain", body: "") ==
             ["GET /api/v1/intents/import 204: content type text/plain not documented (documented: application/*)"])
         #expect(get("/api/v1/intents/import", 503, "text/html", body: "<p>down</p>") == [])
+    }
+}
+
+/// Each status and kind the API shows is one Swift enum; the spec lists exactly its cases.
+@Suite("API enums") struct APIEnumTests {
+    private let schemas: [String: Any]
+
+    init() throws {
+        let spec = try JSONSerialization.jsonObject(with: Data(contentsOf: Contract.specURL)) as? [String: Any]
+        schemas = (spec?["components"] as? [String: Any])?["schemas"] as? [String: Any] ?? [:]
+    }
+
+    /// The `enum` of a schema, or of one of its properties.
+    private func values(_ schema: String, _ property: String? = nil) -> Set<String> {
+        var node = schemas[schema] as? [String: Any]
+        if let property { node = (node?["properties"] as? [String: Any])?[property] as? [String: Any] }
+        return Set(node?["enum"] as? [String] ?? [])
+    }
+
+    private func cases<E: CaseIterable & RawRepresentable<String>>(_ type: E.Type) -> Set<String> {
+        Set(E.allCases.map(\.rawValue))
+    }
+
+    @Test("spec enums equal the Swift enums")
+    func enumsMatch() {
+        #expect(values("ConversationStatus") == cases(ConversationStatus.self))
+        #expect(values("MessageRole") == cases(MessageRole.self))
+        #expect(values("AgentRole") == cases(AgentRole.self))
+        #expect(values("AutomationMode") == cases(AutomationMode.self))
+        #expect(values("DecisionAction") == cases(RoutingDecision.Action.self))
+        #expect(values("Decision", "rule") == cases(RoutingDecision.Rule.self))
+        #expect(values("PostMessageResponse", "action") == cases(MessageOutcome.self))
+        #expect(values("ModelVersion", "status") == cases(ModelStatus.self))
+        #expect(values("Audit", "status") == cases(AuditStatus.self))
+        #expect(values("GuardrailEvent", "kind") == cases(GuardrailEventKind.self))
+        #expect(values("GuardrailAction", "kind") == cases(GuardrailAction.Kind.self))
+        #expect(values("WebhookEvent") == cases(WebhookEvent.self))
     }
 }

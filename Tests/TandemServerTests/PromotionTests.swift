@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import TandemCore
 @testable import TandemServer
 import Testing
 import VaporTesting
@@ -15,7 +16,7 @@ struct PromotionTests {
             let message = MessageRecord(conversationID: conversationID, seq: 100 + i, role: .customer, text: pair.text)
             try await message.create(on: t.app.db)
             try await LabelRecord(messageID: try message.requireID(), conversationID: conversationID, intent: pair.intent,
-                                  predicted: nil, source: "agent", agentID: nil).create(on: t.app.db)
+                                  predicted: nil, source: .agentReply, agentID: nil).create(on: t.app.db)
         }
     }
 
@@ -35,7 +36,8 @@ struct PromotionTests {
     @Test("a retrain on deliberately corrupted labels is not promoted; the serving model stays",
           .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: TestDatabase.available)
     func corruptedLabels(database: TestDatabase) async throws {
-        try await TestApp.with(database) { t in
+        let clock = ManualClock(Date())
+        try await TestApp.with(database, clock: clock) { t in
             let document = try DemoWorkspace.document
             let keys = document.intents.map(\.key)
             // Older labels: the knowledge base's own phrasings, each labelled as the next intent.
@@ -43,8 +45,9 @@ struct PromotionTests {
             for (i, intent) in document.intents.enumerated() {
                 for example in intent.examples.prefix(8) { corrupted.append((example, keys[(i + 1) % keys.count])) }
             }
+            clock.advance(by: 1)  // the labels are newer than the serving model
             try await seedLabels(t, corrupted)
-            try await Task.sleep(for: .milliseconds(1100))  // the held-out labels are strictly newer
+            clock.advance(by: 1)  // the held-out labels are strictly newer
             // Recent traffic, correctly labelled: enough to be the held-out 20%.
             var recent: [(String, String)] = []
             for intent in document.intents { for example in intent.examples.suffix(2) { recent.append((example, intent.key)) } }
@@ -67,12 +70,14 @@ struct PromotionTests {
     @Test("the same retrain with correct labels is promoted (the check is not a wall)",
           .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: [TestDatabase.sqlite])
     func goodLabels(database: TestDatabase) async throws {
-        try await TestApp.with(database) { t in
+        let clock = ManualClock(Date())
+        try await TestApp.with(database, clock: clock) { t in
             let document = try DemoWorkspace.document
             var good: [(String, String)] = []
             for intent in document.intents { for example in intent.examples.prefix(8) { good.append((example, intent.key)) } }
+            clock.advance(by: 1)
             try await seedLabels(t, good)
-            try await Task.sleep(for: .milliseconds(1100))
+            clock.advance(by: 1)
             var recent: [(String, String)] = []
             for intent in document.intents { for example in intent.examples.suffix(2) { recent.append((example, intent.key)) } }
             try await seedLabels(t, recent)
@@ -86,12 +91,13 @@ struct PromotionTests {
 
     @Test("enough new labels schedule a retrain; a few do not", arguments: TestDatabase.available)
     func scheduledRetrain(database: TestDatabase) async throws {
-        try await TestApp.with(database) { t in
+        let clock = ManualClock(Date())
+        try await TestApp.with(database, clock: clock) { t in
             // Queued, and maybe already taken by this node's job runner.
             func pendingTrainJobs() async throws -> Int {
-                try await JobRecord.query(on: t.app.db).filter(\.$kind == "train").count()
+                try await JobRecord.query(on: t.app.db).filter(\.$kind == .train).count()
             }
-            try await Task.sleep(for: .milliseconds(1100))  // labels strictly newer than the model
+            clock.advance(by: 1)  // labels strictly newer than the model
             let few = (0..<10).map { ("message \($0)", "card_arrival") }
             try await seedLabels(t, few)
             try await ModelLifecycle.scheduleRetraining(app: t.app)

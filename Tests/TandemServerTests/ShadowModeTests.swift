@@ -39,7 +39,7 @@ struct ShadowModeServerTests {
                 #expect(response["reply"] == nil || response["reply"] is NSNull, "the AI answered an intent in shadow mode")
                 if i == 0 {
                     let decision = try #require(try await DecisionRecord.query(on: db).filter(\.$conversation.$id == UUID(uuidString: c.id)!).first())
-                    #expect(decision.rule == "shadow-mode")
+                    #expect(decision.rule == .shadowMode)
                     let detail = try await t.send(.GET, "/api/v1/agent/conversations/\(c.id)", token: agent)
                     let reasons = ((detail.json["decisions"] as? [[String: Any]])?.first?["reasons"] as? [String] ?? []).joined(separator: " ")
                     #expect(reasons.contains("shadow mode") && reasons.contains("would have answered"), "\(reasons)")
@@ -57,7 +57,7 @@ struct ShadowModeServerTests {
             }
 
             // It left shadow mode with its evidence logged, and the AI answers it again.
-            let event = try #require(try await GuardrailEventRecord.query(on: db).filter(\.$kind == QualityService.leaveShadow).first())
+            let event = try #require(try await GuardrailEventRecord.query(on: db).filter(\.$kind == .leaveShadow).first())
             #expect(event.intent == key && event.actor == "agent@demo.tandem")
             #expect(event.evidence.contains("\(needed) of \(needed)") || event.evidence.contains("0 of \(needed)"), "\(event.evidence)")
             #expect(event.evidence.contains("leaves shadow mode"), "\(event.evidence)")
@@ -115,7 +115,7 @@ struct ShadowModeServerTests {
                 let m = MessageRecord()
                 m.$conversation.id = conversationID
                 m.seq = 100 + i
-                m.role = MessageRole.customer.rawValue
+                m.role = .customer
                 m.text = text
                 try await m.create(on: db)
                 messages.append(try m.requireID())
@@ -126,15 +126,15 @@ struct ShadowModeServerTests {
                 d.intent = "card_arrival"
                 d.confidence = i == 2 ? 0.4 : 0.95
                 d.threshold = 0.9
-                d.rule = RoutingDecision.Rule.shadowMode.rawValue
-                d.action = RoutingDecision.Action.draftForHuman.rawValue
+                d.rule = .shadowMode
+                d.action = .draftForHuman
                 d.details = "{}"
                 d.latencyMilliseconds = 1
                 try await d.create(on: db)
             }
             func label(_ message: UUID, _ intent: String) async throws {
                 try await LabelRecord(messageID: message, conversationID: conversationID, intent: intent, predicted: "card_arrival",
-                                      source: "agent-reply", agentID: nil).create(on: db)
+                                      source: .agentReply, agentID: nil).create(on: db)
             }
             try await label(messages[0], "lost_card")      // first said wrong…
             try await label(messages[0], "card_arrival")   // …then corrected: the latest label counts

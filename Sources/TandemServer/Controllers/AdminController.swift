@@ -59,7 +59,7 @@ struct KnowledgeBaseController: RouteCollection {
         if let key = body.key, key != existing.key { throw AppError.invalidField("key", "the key cannot be changed (create a new intent)") }
         let document = KnowledgeBaseDocument(name: nil, description: nil, settings: nil, intents: [.init(
             key: existing.key, title: body.title, answer: body.answer, sensitive: body.sensitive ?? existing.sensitive,
-            automation: body.automation ?? existing.automation, examples: body.examples ?? [])])
+            automation: body.automation ?? existing.automation.rawValue, examples: body.examples ?? [])])
         _ = try await document.apply(to: req.db, maxExample: req.tandem.environment.maxMessageCharacters)
         if body.examples != nil { try await changed(req) } else { req.tandem.invalidateTitles() }
         return IntentDTO(try await intent(req))
@@ -204,7 +204,7 @@ struct AdminController: RouteCollection {
         try await w.save(on: req.db)
         if killSwitchChanged {
             let on = body.settings.killSwitch
-            try await GuardrailEventRecord(intent: nil, kind: on ? "kill-switch-on" : "kill-switch-off",
+            try await GuardrailEventRecord(intent: nil, kind: on ? .killSwitchOn : .killSwitchOff,
                                            evidence: [on ? "every message goes to a person" : "automated answers resume where allowed"],
                                            actor: req.agent.email).create(on: req.db)
         }
@@ -275,7 +275,7 @@ struct AdminController: RouteCollection {
     }
 
     func webhooks(_ req: Request) async throws -> [WebhookDTO] {
-        try await WebhookRecord.query(on: req.db).all().map { WebhookDTO(id: $0.id, url: $0.url, events: $0.eventList, active: $0.active, secret: nil) }
+        try await WebhookRecord.query(on: req.db).all().map { WebhookDTO(id: $0.id, url: $0.url, events: $0.eventList.map(\.rawValue), active: $0.active, secret: nil) }
     }
 
     func createWebhook(_ req: Request) async throws -> Response {
@@ -283,13 +283,14 @@ struct AdminController: RouteCollection {
         guard let url = URL(string: body.url), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
             throw AppError.invalidField("url", "an http(s) URL")
         }
-        guard !body.events.isEmpty, body.events.allSatisfy(Webhooks.events.contains) else {
-            throw AppError.invalidField("events", "one or more of \(Webhooks.events.joined(separator: ", "))")
+        guard !body.events.isEmpty else {
+            throw AppError.invalidField("events", "one or more of \(WebhookEvent.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        let events = try body.events.map { try WebhookEvent.parse($0, field: "events") }
         let secret = Secrets.token()
-        let hook = WebhookRecord(url: body.url, secret: secret, events: body.events)
+        let hook = WebhookRecord(url: body.url, secret: secret, events: events)
         try await hook.create(on: req.db)
-        return try await WebhookDTO(id: hook.id, url: hook.url, events: hook.eventList, active: true, secret: secret).encodeResponse(status: .created, for: req)
+        return try await WebhookDTO(id: hook.id, url: hook.url, events: hook.eventList.map(\.rawValue), active: true, secret: secret).encodeResponse(status: .created, for: req)
     }
 
     func deleteWebhook(_ req: Request) async throws -> HTTPStatus {
@@ -336,8 +337,8 @@ struct OperationsController: RouteCollection {
     }
 
     func metrics(_ req: Request) async throws -> Response {
-        let queued = try await ConversationRecord.query(on: req.db).filter(\.$status == ConversationStatus.queued.rawValue).count()
-        let assigned = try await ConversationRecord.query(on: req.db).filter(\.$status == ConversationStatus.assigned.rawValue).count()
+        let queued = try await ConversationRecord.query(on: req.db).filter(\.$status == .queued).count()
+        let assigned = try await ConversationRecord.query(on: req.db).filter(\.$status == .assigned).count()
         let text = req.tandem.metrics.render(gauges: [
             ("tandem_queue_waiting", "Conversations waiting for a person.", Double(queued)),
             ("tandem_conversations_with_people", "Conversations a person is handling.", Double(assigned)),

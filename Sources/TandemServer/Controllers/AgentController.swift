@@ -94,10 +94,7 @@ struct AgentController: RouteCollection {
         let agent = try req.agent
         var query = ConversationRecord.query(on: req.db)
         if let status = try? req.query.get(String.self, at: "status") {
-            guard ConversationStatus(rawValue: status) != nil else {
-                throw AppError.invalidField("status", "one of \(ConversationStatus.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            query = query.filter(\.$status == status)
+            query = query.filter(\.$status == (try ConversationStatus.parse(status, field: "status")))
         }
         if (try? req.query.get(Bool.self, at: "mine")) == true { query = query.filter(\.$assignedAgentID == agent.id) }
         let limit = min(max((try? req.query.get(Int.self, at: "limit")) ?? 100, 1), 500)

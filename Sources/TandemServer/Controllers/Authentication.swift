@@ -24,7 +24,7 @@ struct RoleGuard: AsyncMiddleware {
 
     func respond(to request: Request, chainingTo next: AsyncResponder) async throws -> Response {
         guard let agent = request.auth.get(AgentRecord.self) else { throw AppError.unauthenticated }
-        guard agent.agentRole >= role else { throw AppError.forbidden(required: role.rawValue) }
+        guard agent.role >= role else { throw AppError.forbidden(required: role.rawValue) }
         return try await next.respond(to: request)
     }
 }

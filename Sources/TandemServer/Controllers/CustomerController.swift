@@ -83,7 +83,7 @@ struct CustomerController: RouteCollection {
         let conversation = try await req.customerConversation()
         let id = try conversation.requireID()
         return try await EventStream.response(for: req) { event in
-            event.conversationID == id && (event.kind == "message" || event.kind.hasPrefix("conversation."))
+            event.conversationID == id && event.kind.isCustomerVisible
         }
     }
 

@@ -217,7 +217,7 @@ struct PageController: RouteCollection {
         let conversations = req.conversations
         let queue = try await conversations.queue()
         let mine = try await ConversationRecord.query(on: req.db).filter(\.$assignedAgentID == agent.id)
-            .filter(\.$status == ConversationStatus.assigned.rawValue).sort(\.$claimedAt).all()
+            .filter(\.$status == .assigned).sort(\.$claimedAt).all()
         let settings = try await req.tandem.workspace(on: req.db).settings
         return try await req.view.render("console", ConsoleContext(
             agent: Self.context(agent), queue: try await items(queue, on: req), mine: try await items(mine, on: req), slaSeconds: settings.slaSeconds))
@@ -233,14 +233,14 @@ struct PageController: RouteCollection {
         return try await req.view.render("conversation", ConversationContext(
             title: c.customerName.map { "Conversation with \($0)" } ?? "Conversation",
             agent: Self.context(agent), conversationID: c.id.uuidString, customerName: c.customerName ?? "Customer",
-            customerEmail: view.customerEmail, status: c.status, assignedTo: view.assignedAgentName,
+            customerEmail: view.customerEmail, status: c.status.rawValue, assignedTo: view.assignedAgentName,
             mine: c.assignedAgentID == agent.id, handoffReason: c.handoffReason,
-            messages: view.messages.map { MessageItem(seq: $0.seq, role: $0.role, text: $0.text, time: Self.time($0.createdAt), agentName: $0.agentName) },
+            messages: view.messages.map { MessageItem(seq: $0.seq, role: $0.role.rawValue, text: $0.text, time: Self.time($0.createdAt), agentName: $0.agentName) },
             lastSeq: view.messages.last?.seq ?? 0,
             summary: view.suggestions?.summary ?? "No customer messages yet.", draft: view.suggestions?.draft ?? "",
             suggestions: (view.suggestions?.intents ?? []).map { SuggestionItem(key: $0.intent, title: $0.title ?? $0.intent, probability: String(format: "%.0f%%", $0.probability * 100)) },
             decisions: view.decisions.reversed().map { d in
-                DecisionItem(time: Self.time(d.createdAt), action: d.action, rule: d.rule, intent: d.intentTitle ?? d.intent ?? "—",
+                DecisionItem(time: Self.time(d.createdAt), action: d.action.rawValue, rule: d.rule.rawValue, intent: d.intentTitle ?? d.intent ?? "—",
                              confidence: d.confidence.map { String(format: "%.3f", $0) } ?? "—",
                              threshold: d.threshold.map { String(format: "%.3f", $0) } ?? "—", reasons: d.reasons)
             },
@@ -251,11 +251,11 @@ struct PageController: RouteCollection {
     func knowledgeBase(_ req: Request) async throws -> View {
         let agent = try req.agent
         let intents = try await IntentRecord.query(on: req.db).with(\.$examples).sort(\.$title).all()
-        let active = try await ModelVersionRecord.query(on: req.db).filter(\.$status == "active").first()
+        let active = try await ModelVersionRecord.query(on: req.db).filter(\.$status == .active).first()
         return try await req.view.render("knowledge-base", KnowledgeBaseContext(
             agent: Self.context(agent),
-            intents: intents.map { IntentRow(key: $0.key, title: $0.title, sensitive: $0.sensitive, automation: $0.automation, shadow: $0.shadow, examples: $0.examples.count) },
-            model: active.map { ModelItem(version: $0.version, status: $0.status, summary: $0.summary ?? "", trainedAt: Self.time($0.createdAt)) }))
+            intents: intents.map { IntentRow(key: $0.key, title: $0.title, sensitive: $0.sensitive, automation: $0.automation.rawValue, shadow: $0.shadow, examples: $0.examples.count) },
+            model: active.map { ModelItem(version: $0.version, status: $0.status.rawValue, summary: $0.summary ?? "", trainedAt: Self.time($0.createdAt)) }))
     }
 
     func intent(_ req: Request) async throws -> View {
@@ -265,14 +265,14 @@ struct PageController: RouteCollection {
         }
         return try await req.view.render("intent", IntentContext(
             title: intent.title, agent: Self.context(agent), key: intent.key, intentTitle: intent.title, answer: intent.answer,
-            sensitive: intent.sensitive, automation: intent.automation, shadow: intent.shadow,
+            sensitive: intent.sensitive, automation: intent.automation.rawValue, shadow: intent.shadow,
             examples: intent.examples.sorted { ($0.createdAt ?? .distantPast) < ($1.createdAt ?? .distantPast) }.map { ExampleDTO(id: $0.id, text: $0.text) }))
     }
 
     /// The review queue of sampled AI answers; audits.js loads and reviews them through the API.
     func auditsPage(_ req: Request) async throws -> View {
         let agent = try req.agent
-        let pending = try await AuditRecord.query(on: req.db).filter(\.$status == QualityService.pending).count()
+        let pending = try await AuditRecord.query(on: req.db).filter(\.$status == .pending).count()
         return try await req.view.render("audits", AuditsContext(agent: Self.context(agent), pending: pending))
     }
 
@@ -300,8 +300,8 @@ struct PageController: RouteCollection {
     // MARK: Helpers
 
     static func context(_ agent: AgentRecord) -> AgentContext {
-        AgentContext(name: agent.name, email: agent.email, role: agent.role,
-                     isSupervisor: agent.agentRole >= .supervisor, isAdmin: agent.agentRole >= .admin)
+        AgentContext(name: agent.name, email: agent.email, role: agent.role.rawValue,
+                     isSupervisor: agent.role >= .supervisor, isAdmin: agent.role >= .admin)
     }
 
     private func items(_ conversations: [ConversationRecord], on req: Request) async throws -> [QueueItem] {
@@ -311,11 +311,11 @@ struct PageController: RouteCollection {
         var items: [QueueItem] = []
         for c in conversations {
             let last = try await MessageRecord.query(on: req.db).filter(\.$conversation.$id == c.requireID())
-                .filter(\.$role == MessageRole.customer.rawValue).sort(\.$seq, .descending).first()
+                .filter(\.$role == .customer).sort(\.$seq, .descending).first()
             let waited = c.queuedAt.map { req.tandem.clock.now.timeIntervalSince($0) } ?? 0
-            items.append(QueueItem(id: try c.requireID().uuidString, customerName: c.customerName ?? "Customer", status: c.status,
+            items.append(QueueItem(id: try c.requireID().uuidString, customerName: c.customerName ?? "Customer", status: c.status.rawValue,
                                    handoffReason: c.handoffReason ?? "", waiting: Self.duration(waited),
-                                   late: c.state == .queued && waited > Double(settings.slaSeconds), urgent: c.priority > 0,
+                                   late: c.status == .queued && waited > Double(settings.slaSeconds), urgent: c.priority > 0,
                                    assignedTo: c.assignedAgentID.flatMap { names[$0] }, lastMessage: last.map { String($0.text.prefix(140)) } ?? ""))
         }
         return items

@@ -22,7 +22,7 @@ struct QualityController: RouteCollection {
         var conversationID: UUID
         var intent: String
         var intentTitle: String?
-        var status: String
+        var status: AuditStatus
         var question: String?
         var answer: String?
         var correct: Bool?
@@ -34,8 +34,7 @@ struct QualityController: RouteCollection {
     }
 
     func audits(_ req: Request) async throws -> [AuditDTO] {
-        let status = (try? req.query.get(String.self, at: "status")) ?? QualityService.pending
-        guard [QualityService.pending, QualityService.reviewed].contains(status) else { throw AppError.invalidField("status", "pending or reviewed") }
+        let status = try AuditStatus.parse((try? req.query.get(String.self, at: "status")) ?? AuditStatus.pending.rawValue, field: "status")
         let audits = try await AuditRecord.query(on: req.db).filter(\.$status == status).sort(\.$createdAt).limit(200).all()
         let titles = try await req.tandem.intentTitles(on: req.db)
         var result: [AuditDTO] = []
@@ -45,7 +44,7 @@ struct QualityController: RouteCollection {
             var answer: MessageRecord?
             if let question {
                 answer = try await MessageRecord.query(on: req.db).filter(\.$conversation.$id == audit.conversationID)
-                    .filter(\.$seq > question.seq).filter(\.$role == MessageRole.ai.rawValue).sort(\.$seq).first()
+                    .filter(\.$seq > question.seq).filter(\.$role == .ai).sort(\.$seq).first()
             }
             result.append(AuditDTO(id: try audit.requireID(), conversationID: audit.conversationID, intent: audit.intent,
                                    intentTitle: titles[audit.intent], status: audit.status, question: question?.text, answer: answer?.text,
@@ -79,7 +78,7 @@ struct QualityController: RouteCollection {
     struct IntentQuality: Content {
         var intent: String
         var title: String
-        var automation: String
+        var automation: AutomationMode
         var guarded: Bool
         var estimate: ErrorEstimate
         var breached: Bool
@@ -91,7 +90,7 @@ struct QualityController: RouteCollection {
 
     struct EventDTO: Content {
         var intent: String?
-        var kind: String
+        var kind: GuardrailEventKind
         var evidence: [String]
         var actor: String?
         var createdAt: Date?
@@ -157,7 +156,7 @@ struct QualityController: RouteCollection {
             guard intent.shadow else { throw AppError.conflict("\(key) is not in shadow mode.") }
             let evidence = ["\(agent.email) ended shadow mode: \(reason)"] + (try await QualityService.shadowDecision(intent, settings: settings, on: db).evidence)
             try await QualityService.endShadow(intent, evidence: evidence, actor: agent.email, on: db)
-            return EventDTO(intent: key, kind: QualityService.leaveShadow, evidence: evidence, actor: agent.email, createdAt: req.tandem.clock.now)
+            return EventDTO(intent: key, kind: .leaveShadow, evidence: evidence, actor: agent.email, createdAt: req.tandem.clock.now)
         }
     }
 

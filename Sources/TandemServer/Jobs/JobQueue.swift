@@ -11,7 +11,7 @@ enum JobQueue {
     static let lease: TimeInterval = 600
 
     @discardableResult
-    static func enqueue(_ kind: String, payload: some Encodable, runAt: Date, on db: Database) async throws -> JobRecord {
+    static func enqueue(_ kind: JobKind, payload: some Encodable, runAt: Date, on db: Database) async throws -> JobRecord {
         let json = String(decoding: try JSONEncoder().encode(payload), as: UTF8.self)
         let job = JobRecord(kind: kind, payload: json, runAt: runAt)
         try await job.create(on: db)
@@ -35,7 +35,7 @@ enum JobQueue {
     }
 
     static func finish(_ job: JobRecord, on db: Database) async throws {
-        job.status = "done"
+        job.status = .done
         job.lockedUntil = nil
         try await job.save(on: db)
     }
@@ -45,9 +45,9 @@ enum JobQueue {
         job.lastError = String(error.prefix(2000))
         job.lockedUntil = nil
         if job.attempts >= maxAttempts {
-            job.status = "failed"
+            job.status = .failed
         } else {
-            job.status = "pending"
+            job.status = .pending
             job.runAt = now.addingTimeInterval(pow(2, Double(job.attempts)) * 5)
         }
         try await job.save(on: db)
@@ -57,10 +57,10 @@ enum JobQueue {
 /// Runs due jobs on this node until stopped.
 final class JobRunner: Sendable {
     typealias Handler = @Sendable (JobRecord, Application) async throws -> Void
-    let handlers: [String: (handler: Handler, maxAttempts: Int)]
+    let handlers: [JobKind: (handler: Handler, maxAttempts: Int)]
     let signal = WakeSignal()
 
-    init(handlers: [String: (handler: Handler, maxAttempts: Int)]) { self.handlers = handlers }
+    init(handlers: [JobKind: (handler: Handler, maxAttempts: Int)]) { self.handlers = handlers }
 
     func poke() { signal.signal() }
 

@@ -15,23 +15,21 @@ final class AgentRecord: Model, @unchecked Sendable {
     @ID(key: .id) var id: UUID?
     @Field(key: "email") var email: String
     @Field(key: "name") var name: String
-    @Field(key: "role") var role: String
+    @Field(key: "role") var role: AgentRole
     @Field(key: "password_hash") var passwordHash: String
     @OptionalField(key: "max_concurrent") var maxConcurrent: Int?
     @Field(key: "active") var active: Bool
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @OptionalField(key: "created_at") var createdAt: Date?
 
     init() {}
 
     init(email: String, name: String, role: AgentRole, passwordHash: String) {
         self.email = email.lowercased()
         self.name = name
-        self.role = role.rawValue
+        self.role = role
         self.passwordHash = passwordHash
         active = true
     }
-
-    var agentRole: AgentRole { AgentRole(rawValue: role) ?? .agent }
 }
 
 /// A login: the bearer token's SHA-256 (the token is only ever shown to the agent).
@@ -42,7 +40,7 @@ final class AgentTokenRecord: Model, @unchecked Sendable {
     @Parent(key: "agent_id") var agent: AgentRecord
     @Field(key: "token_hash") var tokenHash: String
     @Field(key: "expires_at") var expiresAt: Date
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @OptionalField(key: "created_at") var createdAt: Date?
 
     init() {}
 

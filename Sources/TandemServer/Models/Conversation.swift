@@ -12,7 +12,7 @@ final class ConversationRecord: Model, @unchecked Sendable {
     @ID(key: .id) var id: UUID?
     /// SHA-256 of the customer's conversation token (the token itself is never stored).
     @Field(key: "token_hash") var tokenHash: String
-    @Field(key: "status") var status: String
+    @Field(key: "status") var status: ConversationStatus
     @Field(key: "priority") var priority: Int
     @OptionalField(key: "customer_name") var customerName: String?
     @OptionalField(key: "customer_email") var customerEmail: String?
@@ -36,14 +36,14 @@ final class ConversationRecord: Model, @unchecked Sendable {
     @OptionalField(key: "rating") var rating: Int?
     @OptionalField(key: "rating_comment") var ratingComment: String?
     @Field(key: "next_seq") var nextSeq: Int
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
-    @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
+    @OptionalField(key: "created_at") var createdAt: Date?
+    @OptionalField(key: "updated_at") var updatedAt: Date?
 
     init() {}
 
     init(tokenHash: String, customerName: String?, customerEmail: String?, customerKey: String, channel: String) {
         self.tokenHash = tokenHash
-        status = ConversationStatus.ai.rawValue
+        status = .ai
         priority = 0
         self.customerName = customerName
         self.customerEmail = customerEmail
@@ -55,6 +55,4 @@ final class ConversationRecord: Model, @unchecked Sendable {
         aiAnswers = 0
         nextSeq = 1
     }
-
-    var state: ConversationStatus { ConversationStatus(rawValue: status) ?? .ai }
 }

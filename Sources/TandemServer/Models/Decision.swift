@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import TandemCore
 
 /// One record per AI turn: what the AI saw, what it concluded and which rule fired, so any
 /// decision can be explained afterwards.
@@ -17,13 +18,13 @@ final class DecisionRecord: Model, @unchecked Sendable {
     @OptionalField(key: "known_score") var knownScore: Double?
     @OptionalField(key: "unknown_threshold") var unknownThreshold: Double?
     @OptionalField(key: "familiarity") var familiarity: Double?
-    @Field(key: "rule") var rule: String
-    @Field(key: "action") var action: String
+    @Field(key: "rule") var rule: RoutingDecision.Rule
+    @Field(key: "action") var action: RoutingDecision.Action
     /// JSON: reasons, alternatives, nearest examples, signals.
     @Field(key: "details") var details: String
     @OptionalField(key: "draft") var draft: String?
     @Field(key: "latency_ms") var latencyMilliseconds: Double
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @OptionalField(key: "created_at") var createdAt: Date?
 
     init() {}
 }

@@ -11,14 +11,14 @@ final class IntentRecord: Model, @unchecked Sendable {
     @Field(key: "title") var title: String
     @Field(key: "answer") var answer: String
     @Field(key: "sensitive") var sensitive: Bool
-    @Field(key: "automation") var automation: String
+    @Field(key: "automation") var automation: AutomationMode
     /// The quality guardrail holds this intent at draft-only (see `QualityService`).
     @Field(key: "guarded") var guarded: Bool
     /// New and in shadow mode: draft-only until people's labels prove the target (see `QualityService`).
     @Field(key: "shadow") var shadow: Bool
     @Children(for: \.$intent) var examples: [ExampleRecord]
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
-    @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
+    @OptionalField(key: "created_at") var createdAt: Date?
+    @OptionalField(key: "updated_at") var updatedAt: Date?
 
     init() {}
 
@@ -27,13 +27,12 @@ final class IntentRecord: Model, @unchecked Sendable {
         self.title = title
         self.answer = answer
         self.sensitive = sensitive
-        self.automation = automation.rawValue
+        self.automation = automation
         self.guarded = false
         self.shadow = false
     }
 
-    var mode: AutomationMode { AutomationMode(rawValue: automation) ?? .draftOnly }
-    var settings: IntentSettings { IntentSettings(key: key, sensitive: sensitive, automation: mode) }
+    var settings: IntentSettings { IntentSettings(key: key, sensitive: sensitive, automation: automation) }
 }
 
 /// One example phrasing of an intent: from the knowledge base, or a label an agent or a
@@ -44,7 +43,7 @@ final class ExampleRecord: Model, @unchecked Sendable {
     @ID(key: .id) var id: UUID?
     @Parent(key: "intent_id") var intent: IntentRecord
     @Field(key: "text") var text: String
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @OptionalField(key: "created_at") var createdAt: Date?
 
     init() {}
 

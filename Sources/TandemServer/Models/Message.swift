@@ -1,7 +1,7 @@
 import Fluent
 import Foundation
 
-enum MessageRole: String, Codable, Sendable {
+enum MessageRole: String, Codable, Sendable, CaseIterable {
     case customer, ai, agent, system
 }
 
@@ -12,18 +12,18 @@ final class MessageRecord: Model, @unchecked Sendable {
     @Parent(key: "conversation_id") var conversation: ConversationRecord
     /// Position in the conversation, 1, 2, 3 …
     @Field(key: "seq") var seq: Int
-    @Field(key: "role") var role: String
+    @Field(key: "role") var role: MessageRole
     @Field(key: "text") var text: String
     @OptionalField(key: "agent_id") var agentID: UUID?
     @OptionalField(key: "idempotency_key") var idempotencyKey: String?
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @OptionalField(key: "created_at") var createdAt: Date?
 
     init() {}
 
     init(conversationID: UUID, seq: Int, role: MessageRole, text: String, agentID: UUID? = nil, idempotencyKey: String? = nil) {
         $conversation.id = conversationID
         self.seq = seq
-        self.role = role.rawValue
+        self.role = role
         self.text = text
         self.agentID = agentID
         self.idempotencyKey = idempotencyKey

@@ -12,15 +12,14 @@ final class AuditRecord: Model, @unchecked Sendable {
     @Field(key: "decision_id") var decisionID: UUID
     /// The intent the AI answered with.
     @Field(key: "intent") var intent: String
-    /// `pending` until reviewed, then `reviewed`.
-    @Field(key: "status") var status: String
+    @Field(key: "status") var status: AuditStatus
     @OptionalField(key: "correct") var correct: Bool?
     @OptionalField(key: "corrected_intent") var correctedIntent: String?
     @OptionalField(key: "reviewer_id") var reviewerID: UUID?
     /// Why it was sampled and at what rate, so the sampling is explainable.
     @Field(key: "sample_rate") var sampleRate: Double
     @Field(key: "sample_reason") var sampleReason: String
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @OptionalField(key: "created_at") var createdAt: Date?
     @OptionalField(key: "reviewed_at") var reviewedAt: Date?
 
     init() {}
@@ -34,16 +33,15 @@ final class GuardrailEventRecord: Model, @unchecked Sendable {
     @ID(key: .id) var id: UUID?
     /// Nil for workspace-wide events (the kill switch).
     @OptionalField(key: "intent") var intent: String?
-    /// A `GuardrailAction.Kind` raw value, `override` or `kill-switch-on` / `kill-switch-off`.
-    @Field(key: "kind") var kind: String
+    @Field(key: "kind") var kind: GuardrailEventKind
     /// The evidence sentences, one per line.
     @Field(key: "evidence") var evidence: String
     @OptionalField(key: "actor") var actor: String?
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @OptionalField(key: "created_at") var createdAt: Date?
 
     init() {}
 
-    init(intent: String?, kind: String, evidence: [String], actor: String?) {
+    init(intent: String?, kind: GuardrailEventKind, evidence: [String], actor: String?) {
         self.intent = intent
         self.kind = kind
         self.evidence = evidence.joined(separator: "\n")

@@ -11,14 +11,13 @@ final class LabelRecord: Model, @unchecked Sendable {
     @Field(key: "intent") var intent: String
     /// What the AI predicted for that message, if anything.
     @OptionalField(key: "predicted") var predicted: String?
-    /// "agent-reply" or "audit".
-    @Field(key: "source") var source: String
+    @Field(key: "source") var source: LabelSource
     @OptionalField(key: "agent_id") var agentID: UUID?
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @OptionalField(key: "created_at") var createdAt: Date?
 
     init() {}
 
-    init(messageID: UUID, conversationID: UUID, intent: String, predicted: String?, source: String, agentID: UUID?) {
+    init(messageID: UUID, conversationID: UUID, intent: String, predicted: String?, source: LabelSource, agentID: UUID?) {
         $message.id = messageID
         self.conversationID = conversationID
         self.intent = intent
@@ -34,15 +33,14 @@ final class ModelVersionRecord: Model, @unchecked Sendable {
 
     @ID(key: .id) var id: UUID?
     @Field(key: "version") var version: String
-    /// training, ready, failed, active, retired
-    @Field(key: "status") var status: String
+    @Field(key: "status") var status: ModelStatus
     @OptionalField(key: "manifest") var manifest: Data?
     @OptionalField(key: "weights") var weights: Data?
     @OptionalField(key: "summary") var summary: String?
     @OptionalField(key: "error") var error: String?
     @Field(key: "examples") var examples: Int
     @OptionalField(key: "activated_at") var activatedAt: Date?
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @OptionalField(key: "created_at") var createdAt: Date?
 
     init() {}
 }
@@ -54,13 +52,13 @@ final class EventRecord: Model, @unchecked Sendable {
 
     @ID(custom: "id", generatedBy: .database) var id: Int?
     @OptionalField(key: "conversation_id") var conversationID: UUID?
-    @Field(key: "kind") var kind: String
+    @Field(key: "kind") var kind: EventKind
     @Field(key: "payload") var payload: String
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @OptionalField(key: "created_at") var createdAt: Date?
 
     init() {}
 
-    init(conversationID: UUID?, kind: String, payload: String) {
+    init(conversationID: UUID?, kind: EventKind, payload: String) {
         self.conversationID = conversationID
         self.kind = kind
         self.payload = payload
@@ -72,23 +70,22 @@ final class JobRecord: Model, @unchecked Sendable {
     static let schema = "jobs"
 
     @ID(key: .id) var id: UUID?
-    @Field(key: "kind") var kind: String
+    @Field(key: "kind") var kind: JobKind
     @Field(key: "payload") var payload: String
-    /// pending, running, done, failed
-    @Field(key: "status") var status: String
+    @Field(key: "status") var status: JobStatus
     @Field(key: "run_at") var runAt: Date
     @Field(key: "attempts") var attempts: Int
     @OptionalField(key: "locked_by") var lockedBy: String?
     @OptionalField(key: "locked_until") var lockedUntil: Date?
     @OptionalField(key: "last_error") var lastError: String?
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @OptionalField(key: "created_at") var createdAt: Date?
 
     init() {}
 
-    init(kind: String, payload: String, runAt: Date) {
+    init(kind: JobKind, payload: String, runAt: Date) {
         self.kind = kind
         self.payload = payload
-        status = "pending"
+        status = .pending
         self.runAt = runAt
         attempts = 0
     }
@@ -104,16 +101,17 @@ final class WebhookRecord: Model, @unchecked Sendable {
     /// Comma-separated event names.
     @Field(key: "events") var events: String
     @Field(key: "active") var active: Bool
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @OptionalField(key: "created_at") var createdAt: Date?
 
     init() {}
 
-    init(url: String, secret: String, events: [String]) {
+    init(url: String, secret: String, events: [WebhookEvent]) {
         self.url = url
         self.secret = secret
-        self.events = events.joined(separator: ",")
+        self.events = events.map(\.rawValue).joined(separator: ",")
         active = true
     }
 
-    var eventList: [String] { events.split(separator: ",").map(String.init) }
+    /// The subscribed events (validated when the webhook was created).
+    var eventList: [WebhookEvent] { events.split(separator: ",").compactMap { WebhookEvent(rawValue: String($0)) } }
 }

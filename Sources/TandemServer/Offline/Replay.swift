@@ -109,21 +109,21 @@ public struct Replay {
             let (conversation, _, _) = try await conversations.create(name: nil, email: nil, channel: "replay")
             let outcome = try await conversations.customerMessage(conversation, text: text, idempotencyKey: nil)
             truth[outcome.message.id] = Self.key(label)
-            actions[outcome.action, default: 0] += 1
+            actions[outcome.action.rawValue, default: 0] += 1
             if (i + 1) % 500 == 0 { log("… \(i + 1) messages") }
         }
         var answered = 0, wrong = 0, topWrong = 0
         var rules: [String: Int] = [:]
         for decision in try await DecisionRecord.query(on: db).all() {
-            rules[decision.rule, default: 0] += 1
+            rules[decision.rule.rawValue, default: 0] += 1
             if decision.intent != truth[decision.$message.id] { topWrong += 1 }
-            guard decision.action == RoutingDecision.Action.answer.rawValue else { continue }
+            guard decision.action == .answer else { continue }
             answered += 1
             if decision.intent != truth[decision.$message.id] { wrong += 1 }
         }
 
         // Reviewers check the sampled answers against the truth; the guardrail reacts.
-        let pending = try await AuditRecord.query(on: db).filter(\.$status == QualityService.pending).all()
+        let pending = try await AuditRecord.query(on: db).filter(\.$status == .pending).all()
         log("reviewing \(pending.count) sampled answers …")
         for audit in pending {
             let label = truth[audit.messageID] ?? "unknown"

@@ -13,7 +13,7 @@ final class EventBus: Sendable {
     struct Event: Sendable, Codable, Equatable {
         var id: Int
         var conversationID: UUID?
-        var kind: String
+        var kind: EventKind
         /// JSON object.
         var payload: String
     }
@@ -34,7 +34,7 @@ final class EventBus: Sendable {
 
     /// Records an event; call inside the transaction of the change it describes.
     @discardableResult
-    static func record(_ kind: String, conversationID: UUID?, payload: some Encodable, on db: Database) async throws -> EventRecord {
+    static func record(_ kind: EventKind, conversationID: UUID?, payload: some Encodable, on db: Database) async throws -> EventRecord {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         let json = String(decoding: try encoder.encode(payload), as: UTF8.self)
@@ -152,6 +152,6 @@ extension EventBus.Event {
 
     /// One server-sent event frame.
     var frame: String {
-        "id: \(id)\nevent: \(kind)\ndata: \(payload.replacingOccurrences(of: "\n", with: "\ndata: "))\n\n"
+        "id: \(id)\nevent: \(kind.rawValue)\ndata: \(payload.replacingOccurrences(of: "\n", with: "\ndata: "))\n\n"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TandemCore
 
 /// What an agent gets when a conversation reaches them: a draft reply from the approved
 /// answer, and a short summary of the conversation so far. Built from templates and the
@@ -22,7 +23,7 @@ enum Assistance {
         var text: String
         var intent: String?
         var confidence: Double?
-        var rule: String?
+        var rule: RoutingDecision.Rule?
     }
 
     /// A few sentences: how many messages, which topics the AI recognised, what the AI

@@ -26,7 +26,7 @@ struct Conversations {
             let name = conversation.customerName.flatMap { $0.isEmpty ? nil : $0 }
             let text = "Hello\(name.map { " \($0)" } ?? "")! I'm Tandem's assistant. Ask me anything; you can ask for a person at any time."
             let greeting = try await append(.system, text: text, to: conversation, on: db)
-            try await EventBus.record("conversation.created", conversationID: conversation.id, payload: dto(conversation), on: db)
+            try await EventBus.record(.conversationCreated, conversationID: conversation.id, payload: dto(conversation), on: db)
             return greeting
         }
         services.events.poke()
@@ -42,7 +42,7 @@ struct Conversations {
             .filter(\.$conversation.$id == conversationID).filter(\.$idempotencyKey == key).first() {
             return try await replay(existing, conversation: conversation)
         }
-        guard conversation.state != .resolved else {
+        guard conversation.status != .resolved else {
             throw AppError.conflict("This conversation is resolved; start a new one.")
         }
         // 1. Store the message (committed before any decision is made).
@@ -51,7 +51,7 @@ struct Conversations {
             message = try await db.writeTransaction { db in
                 let fresh = try await reload(conversationID, on: db)
                 let message = try await append(.customer, text: text, to: fresh, idempotencyKey: idempotencyKey, on: db)
-                try await EventBus.record("message", conversationID: conversationID, payload: MessageDTO(message), on: db)
+                try await EventBus.record(.message, conversationID: conversationID, payload: MessageDTO(message), on: db)
                 return message
             }
         } catch let error where (error as? any DatabaseError)?.isConstraintFailure == true {
@@ -91,7 +91,7 @@ struct Conversations {
         let unresolved = current.lastTurnAIAnswer ? current.unresolvedTurns + 1 : current.unresolvedTurns
         let input = RoutingInput(
             signals: signals, prediction: prediction, intent: intentRecord?.settings,
-            conversation: ConversationState(humanOwns: current.state == .assigned, lastTurnWasAIAnswer: current.lastTurnAIAnswer,
+            conversation: ConversationState(humanOwns: current.status == .assigned, lastTurnWasAIAnswer: current.lastTurnAIAnswer,
                                             consecutiveUnresolvedTurns: current.lastTurnAIAnswer ? current.unresolvedTurns : 0),
             // Only the predicted intent's guard matters, and its record is at hand.
             workspace: WorkspaceState(killSwitch: settings.killSwitch,
@@ -114,8 +114,8 @@ struct Conversations {
         record.knownScore = analysis?.scores.knownScore
         record.unknownThreshold = analysis?.unknownThreshold
         record.familiarity = analysis?.scores.familiarity
-        record.rule = decision.rule.rawValue
-        record.action = decision.action.rawValue
+        record.rule = decision.rule
+        record.action = decision.action
         record.draft = draft
         record.latencyMilliseconds = latency
         var reasons = decision.reasons
@@ -152,7 +152,7 @@ struct Conversations {
                 if conversation.firstResponseAt == nil { conversation.firstResponseAt = services.clock.now }
             case .draftForHuman, .handOff:
                 conversation.lastTurnAIAnswer = false
-                if conversation.state == .ai || conversation.state == .resolved {
+                if conversation.status == .ai || conversation.status == .resolved {
                     let reason = decision.reasons.first ?? decision.rule.rawValue
                     try await queue(conversation, rule: decision.rule.rawValue, reason: reason,
                                     urgent: urgent, on: db)
@@ -160,13 +160,13 @@ struct Conversations {
             }
             try await conversation.save(on: db)
             if let reply {
-                try await EventBus.record("message", conversationID: conversationID, payload: MessageDTO(reply), on: db)
+                try await EventBus.record(.message, conversationID: conversationID, payload: MessageDTO(reply), on: db)
             }
-            try await EventBus.record("decision", conversationID: conversationID,
+            try await EventBus.record(.decision, conversationID: conversationID,
                                       payload: ["action": decision.action.rawValue, "rule": decision.rule.rawValue], on: db)
             return (reply, conversation)
         }
-        return PostMessageResponse(message: MessageDTO(message), reply: reply.map(MessageDTO.init), action: decision.action.rawValue,
+        return PostMessageResponse(message: MessageDTO(message), reply: reply.map(MessageDTO.init), action: MessageOutcome(decision.action),
                                    conversation: dto(updated), duplicate: false)
     }
 
@@ -175,7 +175,7 @@ struct Conversations {
         let id = try conversation.requireID()
         let updated = try await db.writeTransaction { db -> ConversationRecord in
             let fresh = try await reload(id, on: db)
-            switch fresh.state {
+            switch fresh.status {
             case .queued, .assigned: return fresh
             case .resolved: throw AppError.conflict("This conversation is resolved; start a new one.")
             case .ai:
@@ -190,16 +190,16 @@ struct Conversations {
 
     /// Moves a conversation to the human queue, tells the customer, and notifies webhooks.
     private func queue(_ conversation: ConversationRecord, rule: String, reason: String, urgent: Bool, on db: Database) async throws {
-        conversation.status = ConversationStatus.queued.rawValue
+        conversation.status = .queued
         conversation.queuedAt = services.clock.now
         conversation.handoffRule = rule
         conversation.handoffReason = reason
         conversation.priority = urgent ? 1 : 0
         conversation.humanInvolved = true
         let notice = try await append(.system, text: "I'm passing you to a person now; they can see this conversation. You'll get their reply here.", to: conversation, on: db)
-        try await EventBus.record("message", conversationID: conversation.id, payload: MessageDTO(notice), on: db)
-        try await EventBus.record("conversation.handed_off", conversationID: conversation.id, payload: dto(conversation), on: db)
-        try await Webhooks.enqueue(event: "conversation.handed_off", conversation: dto(conversation), at: services.clock.now, on: db)
+        try await EventBus.record(.message, conversationID: conversation.id, payload: MessageDTO(notice), on: db)
+        try await EventBus.record(.conversationHandedOff, conversationID: conversation.id, payload: dto(conversation), on: db)
+        try await Webhooks.enqueue(event: .conversationHandedOff, conversation: dto(conversation), at: services.clock.now, on: db)
         services.metrics.increment("tandem_handoffs_total", labels: ["rule": rule])
     }
 
@@ -211,11 +211,11 @@ struct Conversations {
         let id = try conversation.requireID()
         let updated = try await db.writeTransaction { db -> ConversationRecord in
             let fresh = try await reload(id, on: db)
-            guard fresh.state == .resolved else { throw AppError.conflict("Ratings are asked for once the conversation is resolved.") }
+            guard fresh.status == .resolved else { throw AppError.conflict("Ratings are asked for once the conversation is resolved.") }
             fresh.rating = score
             fresh.ratingComment = comment
             try await fresh.save(on: db)
-            try await EventBus.record("conversation.rated", conversationID: id, payload: dto(fresh), on: db)
+            try await EventBus.record(.conversationRated, conversationID: id, payload: dto(fresh), on: db)
             return fresh
         }
         services.events.poke()
@@ -248,13 +248,13 @@ struct Conversations {
         guard !claimed.isEmpty else {
             let current = try await ConversationRecord.find(id, on: db)
             guard let current else { throw AppError.notFound("Conversation \(id)") }
-            if current.state == .queued {
+            if current.status == .queued {
                 throw AppError.conflict("You already have \(limit) conversations open, the most allowed; resolve or release one first.")
             }
             throw AppError.conflict("This conversation is not waiting in the queue (it is \(current.status)\(current.assignedAgentID == agentID ? ", and already yours" : "")).")
         }
         let fresh = try await reload(id, on: db)
-        try await EventBus.record("conversation.claimed", conversationID: id, payload: dto(fresh), on: db)
+        try await EventBus.record(.conversationClaimed, conversationID: id, payload: dto(fresh), on: db)
         services.events.poke()
         return fresh
     }
@@ -262,10 +262,10 @@ struct Conversations {
     /// Puts a claimed conversation back into the queue.
     func release(_ id: UUID, by agent: AgentRecord) async throws -> ConversationRecord {
         try await ownedChange(id, by: agent) { conversation in
-            conversation.status = ConversationStatus.queued.rawValue
+            conversation.status = .queued
             conversation.assignedAgentID = nil
             conversation.claimedAt = nil
-            return "conversation.released"
+            return .conversationReleased
         }
     }
 
@@ -274,14 +274,14 @@ struct Conversations {
         let targetID = try target.requireID()
         guard target.active else { throw AppError.invalidField("agentID", "that agent is deactivated") }
         return try await change(id) { conversation in
-            guard conversation.state == .queued || conversation.state == .assigned else {
+            guard conversation.status == .queued || conversation.status == .assigned else {
                 throw AppError.conflict("Only waiting or open conversations can be reassigned (this one is \(conversation.status)).")
             }
-            conversation.status = ConversationStatus.assigned.rawValue
+            conversation.status = .assigned
             conversation.assignedAgentID = targetID
             conversation.claimedAt = services.clock.now
             conversation.humanInvolved = true
-            return "conversation.reassigned"
+            return .conversationReassigned
         }
     }
 
@@ -299,8 +299,8 @@ struct Conversations {
         }
         let (message, predicted) = try await db.writeTransaction { db -> (MessageRecord, String?) in
             let conversation = try await reload(id, on: db)
-            guard conversation.state == .assigned, conversation.assignedAgentID == agentID || agent.agentRole >= .supervisor else {
-                throw AppError.conflict(conversation.state == .queued ? "Claim the conversation before replying." : "This conversation is not assigned to you.")
+            guard conversation.status == .assigned, conversation.assignedAgentID == agentID || agent.role >= .supervisor else {
+                throw AppError.conflict(conversation.status == .queued ? "Claim the conversation before replying." : "This conversation is not assigned to you.")
             }
             let message = try await append(.agent, text: text, to: conversation, agentID: agentID, idempotencyKey: idempotencyKey, on: db)
             if conversation.firstResponseAt == nil { conversation.firstResponseAt = services.clock.now }
@@ -309,21 +309,21 @@ struct Conversations {
             try await conversation.save(on: db)
             var predicted: String?
             if let intent, let customerMessage = try await MessageRecord.query(on: db).filter(\.$conversation.$id == id)
-                .filter(\.$role == MessageRole.customer.rawValue).sort(\.$seq, .descending).first() {
+                .filter(\.$role == .customer).sort(\.$seq, .descending).first() {
                 let customerMessageID = try customerMessage.requireID()
                 predicted = try await DecisionRecord.query(on: db).filter(\.$message.$id == customerMessageID).first()?.intent
-                let existingLabel = try await LabelRecord.query(on: db).filter(\.$message.$id == customerMessageID).filter(\.$source == "agent-reply").first()
+                let existingLabel = try await LabelRecord.query(on: db).filter(\.$message.$id == customerMessageID).filter(\.$source == .agentReply).first()
                 if let existingLabel {
                     existingLabel.intent = intent
                     try await existingLabel.save(on: db)
                 } else {
                     try await LabelRecord(messageID: customerMessageID, conversationID: id, intent: intent, predicted: predicted,
-                                          source: "agent-reply", agentID: agentID).create(on: db)
+                                          source: .agentReply, agentID: agentID).create(on: db)
                 }
             }
             var dtoMessage = MessageDTO(message)
             dtoMessage.agentName = agent.name
-            try await EventBus.record("message", conversationID: id, payload: dtoMessage, on: db)
+            try await EventBus.record(.message, conversationID: id, payload: dtoMessage, on: db)
             return (message, predicted)
         }
         // The label is evidence for the predicted intent if it is in shadow mode.
@@ -337,8 +337,8 @@ struct Conversations {
 
     func agentResolve(_ id: UUID, by agent: AgentRecord) async throws -> ConversationRecord {
         let conversation = try await reload(id, on: db)
-        guard conversation.state != .resolved else { return conversation }
-        guard conversation.assignedAgentID == agent.id || agent.agentRole >= .supervisor || conversation.state == .ai else {
+        guard conversation.status != .resolved else { return conversation }
+        guard conversation.assignedAgentID == agent.id || agent.role >= .supervisor || conversation.status == .ai else {
             throw AppError.conflict("This conversation is not assigned to you.")
         }
         return try await resolve(id, by: agent)
@@ -347,25 +347,25 @@ struct Conversations {
     /// Hands the conversation back to the AI.
     func returnToAI(_ id: UUID, by agent: AgentRecord) async throws -> ConversationRecord {
         try await ownedChange(id, by: agent) { conversation in
-            conversation.status = ConversationStatus.ai.rawValue
+            conversation.status = .ai
             conversation.assignedAgentID = nil
             conversation.unresolvedTurns = 0
             conversation.lastTurnAIAnswer = false
-            return "conversation.returned_to_ai"
+            return .conversationReturnedToAI
         }
     }
 
     private func resolve(_ id: UUID, by agent: AgentRecord?) async throws -> ConversationRecord {
         let updated = try await db.writeTransaction { db -> ConversationRecord in
             let conversation = try await reload(id, on: db)
-            guard conversation.state != .resolved else { return conversation }
-            conversation.status = ConversationStatus.resolved.rawValue
+            guard conversation.status != .resolved else { return conversation }
+            conversation.status = .resolved
             conversation.resolvedAt = services.clock.now
             let notice = try await append(.system, text: "This conversation is resolved. How did we do? Please rate it from 1 to 5.", to: conversation, on: db)
             try await conversation.save(on: db)
-            try await EventBus.record("message", conversationID: id, payload: MessageDTO(notice), on: db)
-            try await EventBus.record("conversation.resolved", conversationID: id, payload: dto(conversation), on: db)
-            try await Webhooks.enqueue(event: "conversation.resolved", conversation: dto(conversation), at: services.clock.now, on: db)
+            try await EventBus.record(.message, conversationID: id, payload: MessageDTO(notice), on: db)
+            try await EventBus.record(.conversationResolved, conversationID: id, payload: dto(conversation), on: db)
+            try await Webhooks.enqueue(event: .conversationResolved, conversation: dto(conversation), at: services.clock.now, on: db)
             return conversation
         }
         services.metrics.increment("tandem_resolved_total", labels: ["path": updated.humanInvolved ? (updated.aiAnswers > 0 ? "ai_then_human" : "human") : "ai"])
@@ -373,18 +373,18 @@ struct Conversations {
         return updated
     }
 
-    private func ownedChange(_ id: UUID, by agent: AgentRecord, _ body: @escaping @Sendable (ConversationRecord) throws -> String) async throws -> ConversationRecord {
+    private func ownedChange(_ id: UUID, by agent: AgentRecord, _ body: @escaping @Sendable (ConversationRecord) throws -> EventKind) async throws -> ConversationRecord {
         let agentID = try agent.requireID()
-        let isSupervisor = agent.agentRole >= .supervisor
+        let isSupervisor = agent.role >= .supervisor
         return try await change(id) { conversation in
-            guard conversation.state == .assigned, conversation.assignedAgentID == agentID || isSupervisor else {
+            guard conversation.status == .assigned, conversation.assignedAgentID == agentID || isSupervisor else {
                 throw AppError.conflict("This conversation is not assigned to you.")
             }
             return try body(conversation)
         }
     }
 
-    private func change(_ id: UUID, _ body: @escaping @Sendable (ConversationRecord) throws -> String) async throws -> ConversationRecord {
+    private func change(_ id: UUID, _ body: @escaping @Sendable (ConversationRecord) throws -> EventKind) async throws -> ConversationRecord {
         let updated = try await db.writeTransaction { db -> ConversationRecord in
             let conversation = try await reload(id, on: db)
             let event = try body(conversation)
@@ -413,7 +413,7 @@ struct Conversations {
         let byMessage = Dictionary(decisions.map { ($0.$message.id, $0) }, uniquingKeysWith: { $1 })
         let turns = messages.map { m -> Assistance.Turn in
             let d = m.id.flatMap { byMessage[$0] }
-            return Assistance.Turn(role: MessageRole(rawValue: m.role) ?? .system, text: m.text, intent: d?.intent, confidence: d?.confidence, rule: d?.rule)
+            return Assistance.Turn(role: m.role, text: m.text, intent: d?.intent, confidence: d?.confidence, rule: d?.rule)
         }
         var suggestions: AgentConversationResponse.Suggestions?
         if let latest = decisionDTOs.last {
@@ -430,12 +430,12 @@ struct Conversations {
 
     /// The human queue, most urgent first, then longest waiting.
     func queue() async throws -> [ConversationRecord] {
-        try await ConversationRecord.query(on: db).filter(\.$status == ConversationStatus.queued.rawValue)
+        try await ConversationRecord.query(on: db).filter(\.$status == .queued)
             .sort(\.$priority, .descending).sort(\.$queuedAt, .ascending).all()
     }
 
     func dto(_ c: ConversationRecord) -> ConversationDTO {
-        let waiting = c.state == .queued ? c.queuedAt.map { services.clock.now.timeIntervalSince($0) } : nil
+        let waiting = c.status == .queued ? c.queuedAt.map { services.clock.now.timeIntervalSince($0) } : nil
         let sla = Double(services.cachedSettings.slaSeconds)
         return ConversationDTO(id: c.id!, status: c.status, priority: c.priority, customerName: c.customerName, channel: c.channel,
                                assignedAgentID: c.assignedAgentID, queuedAt: c.queuedAt, claimedAt: c.claimedAt, resolvedAt: c.resolvedAt,
@@ -448,11 +448,11 @@ struct Conversations {
     private func replay(_ message: MessageRecord, conversation: ConversationRecord) async throws -> PostMessageResponse {
         let id = try conversation.requireID()
         let decision = try await DecisionRecord.query(on: db).filter(\.$message.$id == message.requireID()).first()
-        let reply = decision?.action == RoutingDecision.Action.answer.rawValue
-            ? try await MessageRecord.query(on: db).filter(\.$conversation.$id == id).filter(\.$seq == message.seq + 1).filter(\.$role == MessageRole.ai.rawValue).first()
+        let reply = decision?.action == .answer
+            ? try await MessageRecord.query(on: db).filter(\.$conversation.$id == id).filter(\.$seq == message.seq + 1).filter(\.$role == .ai).first()
             : nil
         let fresh = try await reload(id, on: db)
-        return PostMessageResponse(message: MessageDTO(message), reply: reply.map(MessageDTO.init), action: decision?.action ?? "pending",
+        return PostMessageResponse(message: MessageDTO(message), reply: reply.map(MessageDTO.init), action: decision.map { MessageOutcome($0.action) } ?? .pending,
                                    conversation: dto(fresh), duplicate: true)
     }
 

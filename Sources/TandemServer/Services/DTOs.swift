@@ -1,12 +1,13 @@
 import Foundation
 import Vapor
+import TandemCore
 
 // JSON shapes of the API (documented in Resources/openapi.json).
 
 struct MessageDTO: Content, Equatable {
     var id: UUID
     var seq: Int
-    var role: String
+    var role: MessageRole
     var text: String
     var createdAt: Date?
     var agentName: String?
@@ -14,7 +15,7 @@ struct MessageDTO: Content, Equatable {
 
 struct ConversationDTO: Content {
     var id: UUID
-    var status: String
+    var status: ConversationStatus
     var priority: Int
     var customerName: String?
     var channel: String
@@ -35,8 +36,8 @@ struct ConversationDTO: Content {
 struct DecisionDTO: Content {
     var id: UUID
     var messageID: UUID
-    var action: String
-    var rule: String
+    var action: RoutingDecision.Action
+    var rule: RoutingDecision.Rule
     var reasons: [String]
     var modelVersion: String?
     var intent: String?
@@ -69,8 +70,7 @@ struct PostMessageResponse: Content {
     var message: MessageDTO
     /// The AI's answer, when it answered.
     var reply: MessageDTO?
-    /// "answer", "draft" or "hand-off".
-    var action: String
+    var action: MessageOutcome
     var conversation: ConversationDTO
     /// True when this is a repeat of an already accepted message (same idempotency key).
     var duplicate: Bool
@@ -110,7 +110,7 @@ struct AgentDTO: Content {
     var id: UUID
     var email: String
     var name: String
-    var role: String
+    var role: AgentRole
     var maxConcurrent: Int?
     var active: Bool
 }
@@ -120,7 +120,7 @@ struct IntentDTO: Content {
     var title: String
     var answer: String
     var sensitive: Bool
-    var automation: String
+    var automation: AutomationMode
     /// New and in shadow mode: people answer with the AI's draft until their labels prove the target.
     var shadow: Bool
     var examples: [ExampleDTO]
@@ -134,7 +134,7 @@ struct ExampleDTO: Content, Equatable {
 struct ModelVersionDTO: Content {
     var id: UUID
     var version: String
-    var status: String
+    var status: ModelStatus
     var examples: Int
     var summary: String?
     var error: String?

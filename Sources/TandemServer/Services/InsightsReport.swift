@@ -160,7 +160,7 @@ struct InsightsSeries: Content {
         guard !conversations.isEmpty else { return [] }
         var started: [UUID: (seq: Int, at: Date)] = [:]
         for m in try await MessageRecord.query(on: db).filter(\.$createdAt >= margin)
-            .filter(\.$role == MessageRole.customer.rawValue).all() {
+            .filter(\.$role == .customer).all() {
             guard let at = m.createdAt else { continue }
             let id = m.$conversation.id
             if let known = started[id], known.seq < m.seq { continue }
@@ -177,7 +177,7 @@ struct InsightsSeries: Content {
             let firstResponse = c.firstResponseAt.map { $0.timeIntervalSince(start) }.flatMap { $0 >= 0 ? $0 : nil }
             return TandemCore.ConversationRecord(
                 id: id.uuidString, customerKey: c.customerKey, intent: c.lastIntent, startedAt: start,
-                resolvedAt: c.state == .resolved ? c.resolvedAt : nil, path: path, firstResponseSeconds: firstResponse,
+                resolvedAt: c.status == .resolved ? c.resolvedAt : nil, path: path, firstResponseSeconds: firstResponse,
                 handoffReason: c.handoffRule.flatMap(RoutingDecision.Rule.init(rawValue:)), rating: c.rating,
                 aiMessages: max(aiMessages[id] ?? 0, c.aiAnswers))
         }
@@ -202,7 +202,7 @@ struct InsightsSeries: Content {
         for record in records { if let i = day(record.startedAt) { byDay[i].append(record) } }
         var audits = [AuditCounts](repeating: .zero, count: days)
         var allAudits = AuditCounts.zero
-        for audit in try await AuditRecord.query(on: db).filter(\.$status == QualityService.reviewed).filter(\.$reviewedAt >= from).all() {
+        for audit in try await AuditRecord.query(on: db).filter(\.$status == .reviewed).filter(\.$reviewedAt >= from).all() {
             guard let correct = audit.correct, let i = day(audit.reviewedAt) else { continue }
             let verdict = AuditCounts(correct: correct ? 1 : 0, wrong: correct ? 0 : 1)
             audits[i] = audits[i] + verdict
@@ -227,7 +227,7 @@ struct InsightsSeries: Content {
                        cumulativeAccuracy: cumulative.errorRate.map { 1 - $0 }, cumulativeInterval: wilson(cumulative))
         }
         let estimate = ErrorEstimate(allAudits, level: settings.confidenceLevel)
-        let pending = try await AuditRecord.query(on: db).filter(\.$status == QualityService.pending).count()
+        let pending = try await AuditRecord.query(on: db).filter(\.$status == .pending).count()
         let accuracy = Accuracy(audited: allAudits.audited, correct: allAudits.correct, wrong: allAudits.wrong,
                                 accuracy: estimate.errorRate.map { 1 - $0 }, interval: wilson(estimate),
                                 lowerBound: estimate.errorRate == nil ? nil : 1 - estimate.upperBound,

@@ -18,6 +18,9 @@ struct KnowledgeBaseDocument: Codable, Sendable {
             self.sensitive = sensitive; self.automation = automation; self.examples = examples
         }
 
+        /// The automation mode (validated by `problems`; draft-only is the safe reading otherwise).
+        var mode: AutomationMode { AutomationMode(rawValue: automation) ?? .draftOnly }
+
         init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             key = try c.decode(String.self, forKey: .key)
@@ -123,13 +126,13 @@ struct KnowledgeBaseDocument: Codable, Sendable {
                     existing.title = intent.title
                     existing.answer = intent.answer
                     existing.sensitive = intent.sensitive
-                    existing.automation = intent.automation
+                    existing.automation = intent.mode
                     try await existing.save(on: db)
                     record = existing
                     updated += 1
                 } else {
                     record = IntentRecord(key: intent.key, title: intent.title, answer: intent.answer, sensitive: intent.sensitive,
-                                          automation: AutomationMode(rawValue: intent.automation) ?? .auto)
+                                          automation: intent.mode)
                     record.shadow = newIntentsInShadow
                     try await record.create(on: db)
                     created += 1
@@ -150,7 +153,7 @@ struct KnowledgeBaseDocument: Codable, Sendable {
     static func export(from db: Database) async throws -> KnowledgeBaseDocument {
         let intents = try await IntentRecord.query(on: db).with(\.$examples).sort(\.$key).all()
         return KnowledgeBaseDocument(name: nil, description: nil, settings: nil, intents: intents.map { intent in
-            Intent(key: intent.key, title: intent.title, answer: intent.answer, sensitive: intent.sensitive, automation: intent.automation,
+            Intent(key: intent.key, title: intent.title, answer: intent.answer, sensitive: intent.sensitive, automation: intent.automation.rawValue,
                    examples: intent.examples.sorted { ($0.createdAt ?? .distantPast, $0.text) < ($1.createdAt ?? .distantPast, $1.text) }.map(\.text))
         })
     }

@@ -17,9 +17,9 @@ enum ModelLifecycle {
     /// Queues a training run unless one is already waiting. A run in progress may have started
     /// before the latest edits, so they queue the next one.
     static func requestTraining(reason: String, at now: Date, on db: Database) async throws -> Bool {
-        let busy = try await JobRecord.query(on: db).filter(\.$kind == "train").filter(\.$status == "pending").count()
+        let busy = try await JobRecord.query(on: db).filter(\.$kind == .train).filter(\.$status == .pending).count()
         guard busy == 0 else { return false }
-        try await JobQueue.enqueue("train", payload: TrainRequest(reason: reason), runAt: now, on: db)
+        try await JobQueue.enqueue(.train, payload: TrainRequest(reason: reason), runAt: now, on: db)
         return true
     }
 
@@ -45,7 +45,7 @@ enum ModelLifecycle {
         let holdout = Array(labelled.suffix(holdoutCount))
         let record = ModelVersionRecord()
         record.version = "training"
-        record.status = "training"
+        record.status = .training
         record.examples = texts.count
         try await record.create(on: db)
         do {
@@ -60,7 +60,7 @@ enum ModelLifecycle {
             record.weights = files.weights
             record.version = artifact.version
             record.summary = artifact.summary
-            record.status = "ready"
+            record.status = .ready
             let promotion = promotionCheck(candidate: artifact, holdout: holdout, settings: settings, services: services)
             if let promotion {
                 record.summary = artifact.summary + "\npromotion check on \(holdout.count) recent labelled messages:\n"
@@ -68,7 +68,7 @@ enum ModelLifecycle {
             }
             if let promotion, !promotion.promote {
                 // Kept for inspection (and a supervisor may still activate it), but not served.
-                record.status = "rejected"
+                record.status = .rejected
                 record.error = "not promoted: failed " + promotion.failed.map(\.rawValue).joined(separator: ", ")
                 try await record.save(on: db)
                 app.logger.warning("model \(artifact.version) not promoted: \(promotion.reasons.joined(separator: "; "))")
@@ -84,7 +84,7 @@ enum ModelLifecycle {
                 }
             }
         } catch {
-            record.status = "failed"
+            record.status = .failed
             record.error = (error as? LocalizedError)?.errorDescription ?? "\(error)"
             try? await record.save(on: db)
             throw error
@@ -129,7 +129,7 @@ enum ModelLifecycle {
                         app: Application) async throws {
         let record = ModelVersionRecord()
         record.version = version
-        record.status = "ready"
+        record.status = .ready
         record.manifest = files.manifest
         record.weights = files.weights
         record.examples = examples
@@ -145,14 +145,14 @@ enum ModelLifecycle {
             guard let target = try await ModelVersionRecord.find(id, on: db), target.manifest != nil else {
                 throw AppError.notFound("Model version \(id)")
             }
-            for active in try await ModelVersionRecord.query(on: db).filter(\.$status == "active").all() where active.id != id {
-                active.status = "retired"
+            for active in try await ModelVersionRecord.query(on: db).filter(\.$status == .active).all() where active.id != id {
+                active.status = .retired
                 try await active.save(on: db)
             }
-            target.status = "active"
+            target.status = .active
             target.activatedAt = now
             try await target.save(on: db)
-            try await EventBus.record("model.activated", conversationID: nil, payload: ["version": target.version], on: db)
+            try await EventBus.record(.modelActivated, conversationID: nil, payload: ["version": target.version], on: db)
         }
     }
 
@@ -160,7 +160,7 @@ enum ModelLifecycle {
     /// version is being served afterwards.
     @discardableResult
     static func sync(app: Application) async throws -> Bool {
-        guard let active = try await ModelVersionRecord.query(on: app.db).filter(\.$status == "active")
+        guard let active = try await ModelVersionRecord.query(on: app.db).filter(\.$status == .active)
             .field(\.$id).field(\.$version).first() else {
             app.tandem.intelligence.activate(nil)
             return false

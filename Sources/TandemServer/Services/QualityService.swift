@@ -7,11 +7,10 @@ import Vapor
 /// decision's transaction, every verdict becomes a label and re-evaluates the intent, and
 /// every switch is logged with its evidence.
 enum QualityService {
-    static let pending = "pending", reviewed = "reviewed"
 
     /// Samples an AI answer for review (more often while an intent has few audits).
     static func sampleAudit(decision: DecisionRecord, intent: String, settings: WorkspaceSettings, on db: Database) async throws {
-        let audits = try await AuditRecord.query(on: db).filter(\.$intent == intent).filter(\.$status == reviewed).count()
+        let audits = try await AuditRecord.query(on: db).filter(\.$intent == intent).filter(\.$status == .reviewed).count()
         let messageID = decision.$message.id
         let choice = AuditSampling(baseRate: settings.auditRate).decide(audits: audits, seed: AuditSampling.stableHash(messageID.uuidString))
         guard choice.audit else { return }
@@ -20,7 +19,7 @@ enum QualityService {
         audit.messageID = messageID
         audit.decisionID = try decision.requireID()
         audit.intent = intent
-        audit.status = pending
+        audit.status = .pending
         audit.sampleRate = choice.rate
         audit.sampleReason = choice.explanation
         try await audit.create(on: db)
@@ -31,7 +30,7 @@ enum QualityService {
                        settings: WorkspaceSettings, at now: Date, on db: Database) async throws -> (AuditRecord, GuardrailAction) {
         let audit = try await db.writeTransaction { db -> AuditRecord in
             guard let audit = try await AuditRecord.find(auditID, on: db) else { throw AppError.notFound("Audit") }
-            guard audit.status == pending else { throw AppError.conflict("This answer has been reviewed already.") }
+            guard audit.status == .pending else { throw AppError.conflict("This answer has been reviewed already.") }
             let label: String
             if correct {
                 label = audit.intent
@@ -42,7 +41,7 @@ enum QualityService {
                 }
                 label = corrected
             }
-            audit.status = reviewed
+            audit.status = .reviewed
             audit.correct = correct
             audit.correctedIntent = correct ? nil : label
             audit.reviewerID = reviewer.id
@@ -50,7 +49,7 @@ enum QualityService {
             try await audit.save(on: db)
             if label != "unknown" {
                 try await LabelRecord(messageID: audit.messageID, conversationID: audit.conversationID, intent: label,
-                                      predicted: audit.intent, source: "audit", agentID: reviewer.id).create(on: db)
+                                      predicted: audit.intent, source: .audit, agentID: reviewer.id).create(on: db)
             }
             return audit
         }
@@ -62,8 +61,8 @@ enum QualityService {
     /// from before a restore judged a different model or answer).
     static func counts(intent: String, on db: Database) async throws -> AuditCounts {
         let restored = try await GuardrailEventRecord.query(on: db).filter(\.$intent == intent)
-            .filter(\.$kind ~~ [GuardrailAction.Kind.restoreAuto.rawValue]).sort(\.$createdAt, .descending).first()?.createdAt
-        var query = AuditRecord.query(on: db).filter(\.$intent == intent).filter(\.$status == reviewed)
+            .filter(\.$kind == .restoreAuto).sort(\.$createdAt, .descending).first()?.createdAt
+        var query = AuditRecord.query(on: db).filter(\.$intent == intent).filter(\.$status == .reviewed)
         if let restored { query = query.filter(\.$reviewedAt > restored) }
         return try await verdicts(query)
     }
@@ -74,14 +73,16 @@ enum QualityService {
                          promoted: Bool = false, on db: Database) async throws -> GuardrailAction {
         try await db.writeTransaction { db in
             guard let intent = try await IntentRecord.query(on: db).filter(\.$key == key).first() else { throw AppError.notFound("Intent '\(key)'") }
-            let input = GuardrailInput(intent: key, audits: try await counts(intent: key, on: db), mode: intent.mode,
+            let input = GuardrailInput(intent: key, audits: try await counts(intent: key, on: db), mode: intent.automation,
                                        guarded: intent.guarded, override: override, promotedSinceSwitch: promoted)
             let action = guardrail(settings).evaluate(input, killSwitch: settings.killSwitch)
             if action.kind != .none {
                 intent.guarded = action.guarded
                 try await intent.save(on: db)
-                try await GuardrailEventRecord(intent: key, kind: action.kind.rawValue, evidence: action.evidence, actor: actor).create(on: db)
-                try await EventBus.record("guardrail", conversationID: nil, payload: ["intent": key, "kind": action.kind.rawValue], on: db)
+                if let kind = GuardrailEventKind(action.kind) {
+                    try await GuardrailEventRecord(intent: key, kind: kind, evidence: action.evidence, actor: actor).create(on: db)
+                }
+                try await EventBus.record(.guardrail, conversationID: nil, payload: ["intent": key, "kind": action.kind.rawValue], on: db)
             }
             return action
         }
@@ -89,7 +90,7 @@ enum QualityService {
 
     /// Correct and wrong verdicts among the reviewed audits the query selects.
     static func verdicts(_ query: QueryBuilder<AuditRecord>) async throws -> AuditCounts {
-        let verdicts = try await query.filter(\.$status == reviewed).all().compactMap(\.correct)
+        let verdicts = try await query.filter(\.$status == .reviewed).all().compactMap(\.correct)
         return AuditCounts(correct: verdicts.filter { $0 }.count, wrong: verdicts.filter { !$0 }.count)
     }
 
@@ -116,7 +117,7 @@ enum QualityService {
     /// Shadow mode's verdict on an intent still in it, from the labels so far.
     static func shadowDecision(_ intent: IntentRecord, settings: WorkspaceSettings, on db: Database) async throws -> ShadowDecision {
         ShadowMode(targetRisk: settings.targetRisk, delta: 1 - settings.confidenceLevel).evaluate(
-            ShadowInput(intent: intent.key, labels: try await shadowCounts(intent: intent.key, on: db), mode: intent.mode),
+            ShadowInput(intent: intent.key, labels: try await shadowCounts(intent: intent.key, on: db), mode: intent.automation),
             killSwitch: settings.killSwitch)
     }
 
@@ -137,8 +138,8 @@ enum QualityService {
     static func endShadow(_ intent: IntentRecord, evidence: [String], actor: String?, on db: Database) async throws {
         intent.shadow = false
         try await intent.save(on: db)
-        try await GuardrailEventRecord(intent: intent.key, kind: leaveShadow, evidence: evidence, actor: actor).create(on: db)
-        try await EventBus.record("guardrail", conversationID: nil, payload: ["intent": intent.key, "kind": leaveShadow], on: db)
+        try await GuardrailEventRecord(intent: intent.key, kind: .leaveShadow, evidence: evidence, actor: actor).create(on: db)
+        try await EventBus.record(.guardrail, conversationID: nil, payload: ["intent": intent.key, "kind": leaveShadow], on: db)
     }
 
     static func guardrail(_ settings: WorkspaceSettings) -> Guardrail {
@@ -148,7 +149,7 @@ enum QualityService {
     /// The evidence of the latest switch to draft-only, for decision records.
     static func latestEvidence(intent: String, on db: Database) async throws -> [String] {
         guard let event = try await GuardrailEventRecord.query(on: db).filter(\.$intent == intent)
-            .filter(\.$kind == GuardrailAction.Kind.switchToDraft.rawValue).sort(\.$createdAt, .descending).first() else { return [] }
+            .filter(\.$kind == .switchToDraft).sort(\.$createdAt, .descending).first() else { return [] }
         return event.evidence.split(separator: "\n").map(String.init)
     }
 }

@@ -7,22 +7,20 @@ import Vapor
 /// "<timestamp>.<body>" with the subscription's secret>`, so receivers can verify origin and
 /// reject replays.
 enum Webhooks {
-    static let events = ["conversation.handed_off", "conversation.resolved"]
-
     struct Delivery: Codable {
         var webhookID: UUID
-        var event: String
+        var event: WebhookEvent
         var body: String
     }
 
     struct Body<T: Encodable>: Encodable {
-        var event: String
+        var event: WebhookEvent
         var createdAt: Date
         var data: T
     }
 
     /// Queues a delivery for every active subscription to `event` (inside the caller's transaction).
-    static func enqueue(event: String, conversation: ConversationDTO, at now: Date, on db: Database) async throws {
+    static func enqueue(event: WebhookEvent, conversation: ConversationDTO, at now: Date, on db: Database) async throws {
         let hooks = try await WebhookRecord.query(on: db).filter(\.$active == true).all().filter { $0.eventList.contains(event) }
         guard !hooks.isEmpty else { return }
         let encoder = JSONEncoder()
@@ -30,7 +28,7 @@ enum Webhooks {
         encoder.outputFormatting = [.sortedKeys]
         let body = String(decoding: try encoder.encode(Body(event: event, createdAt: now, data: conversation)), as: UTF8.self)
         for hook in hooks {
-            try await JobQueue.enqueue("webhook", payload: Delivery(webhookID: try hook.requireID(), event: event, body: body), runAt: now, on: db)
+            try await JobQueue.enqueue(.webhook, payload: Delivery(webhookID: try hook.requireID(), event: event, body: body), runAt: now, on: db)
         }
     }
 
@@ -41,7 +39,7 @@ enum Webhooks {
         let body = Data(delivery.body.utf8)
         var headers = HTTPHeaders()
         headers.contentType = .json
-        headers.add(name: "X-Tandem-Event", value: delivery.event)
+        headers.add(name: "X-Tandem-Event", value: delivery.event.rawValue)
         headers.add(name: "X-Tandem-Timestamp", value: String(timestamp))
         headers.add(name: "X-Tandem-Signature", value: Secrets.signature(body: body, secret: hook.secret, timestamp: timestamp))
         headers.add(name: "X-Tandem-Delivery", value: job.id?.uuidString ?? UUID().uuidString)
@@ -51,6 +49,6 @@ enum Webhooks {
         guard (200..<300).contains(response.status.code) else {
             throw AppError.unavailable("webhook \(hook.url) answered \(response.status.code)")
         }
-        app.tandem.metrics.increment("tandem_webhooks_delivered_total", labels: ["event": delivery.event])
+        app.tandem.metrics.increment("tandem_webhooks_delivered_total", labels: ["event": delivery.event.rawValue])
     }
 }

@@ -81,10 +81,10 @@ struct TestApp {
     private let cleanup: @Sendable () async -> Void
 
     /// Runs `body` with a configured application and always shuts it down.
-    static func with<T>(_ database: TestDatabase, demo: Bool = true, model: Bool = true,
+    static func with<T>(_ database: TestDatabase, demo: Bool = true, model: Bool = true, clock: any WallClock = SystemClock(),
                         adjust: (inout TandemEnvironment) -> Void = { _ in },
                         _ body: (TestApp) async throws -> T) async throws -> T {
-        let testApp = try await make(database, demo: demo, model: model, adjust: adjust)
+        let testApp = try await make(database, demo: demo, model: model, clock: clock, adjust: adjust)
         do {
             let result = try await body(testApp)
             await testApp.shutdown()
@@ -95,7 +95,7 @@ struct TestApp {
         }
     }
 
-    static func make(_ database: TestDatabase, demo: Bool = true, model: Bool = true,
+    static func make(_ database: TestDatabase, demo: Bool = true, model: Bool = true, clock: any WallClock = SystemClock(),
                      adjust: (inout TandemEnvironment) -> Void = { _ in }) async throws -> TestApp {
         var environment = TandemEnvironment([:])
         environment.modelDirectory = Shared.modelDirectory
@@ -122,7 +122,7 @@ struct TestApp {
         let app = try await Application.make(.testing)
         app.logger.logLevel = .warning
         do {
-            try await configure(app, environment: environment, encoder: Shared.encoder)
+            try await configure(app, environment: environment, encoder: Shared.encoder, clock: clock)
             try await app.asyncBoot()
             if model {
                 let files = try Shared.demoModel()

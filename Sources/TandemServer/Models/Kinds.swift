@@ -1,0 +1,111 @@
+import TandemCore
+
+// Every status and kind the server stores, typed. Each is stored as its raw value (a string
+// column), so the values in existing databases are unchanged; an unknown value in a row is a
+// decoding error, never a silent default.
+
+/// A background job's state: `pending` until a node claims it, `running` while its lease
+/// holds, then `done`, or `failed` after its last attempt.
+enum JobStatus: String, Codable, Sendable, CaseIterable {
+    case pending, running, done, failed
+}
+
+/// What a background job does (the job runner has one handler per kind).
+enum JobKind: String, Codable, Sendable, CaseIterable {
+    case train, webhook
+}
+
+/// A trained model's state. One version is `active`; the one it replaced is `retired`;
+/// `rejected` failed the promotion checks.
+enum ModelStatus: String, Codable, Sendable, CaseIterable {
+    case training, ready, rejected, failed, active, retired
+}
+
+/// An audit is `pending` until a reviewer gives a verdict.
+enum AuditStatus: String, Codable, Sendable, CaseIterable {
+    case pending, reviewed
+}
+
+/// Where a training label came from.
+enum LabelSource: String, Codable, Sendable, CaseIterable {
+    /// An agent answered the message and confirmed or chose its intent.
+    case agentReply = "agent-reply"
+    /// A reviewer audited the AI's answer.
+    case audit
+}
+
+/// What a customer message led to: the AI's routing action, or `pending` when the message was
+/// stored but not yet decided (a retry of a message that is still being decided).
+enum MessageOutcome: String, Codable, Sendable, CaseIterable {
+    case answer, draft
+    case handOff = "hand-off"
+    case pending
+
+    init(_ action: RoutingDecision.Action) {
+        switch action {
+        case .answer: self = .answer
+        case .draftForHuman: self = .draft
+        case .handOff: self = .handOff
+        }
+    }
+}
+
+/// An entry of the event log that real-time screens and streams read.
+enum EventKind: String, Codable, Sendable, CaseIterable {
+    case message, decision, guardrail
+    case conversationCreated = "conversation.created"
+    case conversationHandedOff = "conversation.handed_off"
+    case conversationClaimed = "conversation.claimed"
+    case conversationRated = "conversation.rated"
+    case conversationResolved = "conversation.resolved"
+    case conversationReleased = "conversation.released"
+    case conversationReassigned = "conversation.reassigned"
+    case conversationReturnedToAI = "conversation.returned_to_ai"
+    case modelActivated = "model.activated"
+
+    /// Whether a customer's own stream carries it (their messages and their conversation's changes).
+    var isCustomerVisible: Bool {
+        self == .message || rawValue.hasPrefix("conversation.")
+    }
+}
+
+/// The events a webhook can subscribe to.
+enum WebhookEvent: String, Codable, Sendable, CaseIterable {
+    case conversationHandedOff = "conversation.handed_off"
+    case conversationResolved = "conversation.resolved"
+
+    var eventKind: EventKind {
+        switch self {
+        case .conversationHandedOff: .conversationHandedOff
+        case .conversationResolved: .conversationResolved
+        }
+    }
+}
+
+/// An entry of the guardrail's log.
+enum GuardrailEventKind: String, Codable, Sendable, CaseIterable {
+    case switchToDraft = "switch-to-draft"
+    case restoreAuto = "restore-auto"
+    case leaveShadow = "leave-shadow"
+    case killSwitchOn = "kill-switch-on"
+    case killSwitchOff = "kill-switch-off"
+
+    /// The log entry for a guardrail action, or nil for `.none` (nothing to log).
+    init?(_ action: GuardrailAction.Kind) {
+        switch action {
+        case .switchToDraft: self = .switchToDraft
+        case .restoreAuto: self = .restoreAuto
+        case .none: return nil
+        }
+    }
+}
+
+extension RawRepresentable where Self: CaseIterable, RawValue == String {
+    /// The case spelled `text`, or a 400 that names the field and the allowed values.
+    static func parse(_ text: String, field: String) throws -> Self {
+        guard let value = Self(rawValue: text) else {
+            throw AppError.invalidField(field, "one of \(allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+}
