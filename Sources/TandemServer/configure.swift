@@ -45,6 +45,7 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
     app.leaf.cache.isEnabled = app.environment.isRelease
 
     app.middleware = .init()
+    app.middleware.use(RequestIDMiddleware())
     app.middleware.use(RouteLoggingMiddleware(logLevel: .debug))
     app.middleware.use(TandemErrorMiddleware())
     app.middleware.use(SecurityHeadersMiddleware())
@@ -163,5 +164,27 @@ struct SecurityHeadersMiddleware: AsyncMiddleware {
         response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
         if !embeddable { response.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY") }
         return response
+    }
+}
+
+/// Every request has an id, in its log lines (`request-id`) and in the `X-Request-ID` response
+/// header, so a client's report can be matched with the server's logs. A caller's own id (a
+/// proxy's, say) is kept when it is short and plain; anything else is replaced.
+struct RequestIDMiddleware: AsyncMiddleware {
+    static let header = "X-Request-ID"
+
+    func respond(to request: Request, chainingTo next: AsyncResponder) async throws -> Response {
+        // Vapor takes `request.id` from this header verbatim when a caller sends one.
+        var id = request.headers.first(name: Self.header) ?? request.id
+        if !Self.isPlain(id) { id = UUID().uuidString }
+        request.logger[metadataKey: "request-id"] = .string(id)
+        // Errors are responses by now: TandemErrorMiddleware sits further in.
+        let response = try await next.respond(to: request)
+        response.headers.replaceOrAdd(name: Self.header, value: id)
+        return response
+    }
+
+    static func isPlain(_ id: String) -> Bool {
+        (1...128).contains(id.utf8.count) && id.utf8.allSatisfy { $0 < 128 && (isalnum(Int32($0)) != 0 || "-_.:".utf8.contains($0)) }
     }
 }

@@ -100,8 +100,17 @@ struct AdminAndOperationsTests {
     @Test("health, readiness, Prometheus metrics, OpenAPI document covering every API route", arguments: TestDatabase.available)
     func operations(database: TestDatabase) async throws {
         try await TestApp.with(database) { t in
-            let value5 = try await t.send(.GET, "/health").status
-            #expect(value5 == .ok)
+            let health = try await t.send(.GET, "/health")
+            #expect(health.status == .ok)
+            // Every response names its request: the server's id, or a plain one the caller gave.
+            let own = try #require(health.headers.first(name: "X-Request-ID"))
+            #expect(!own.isEmpty)
+            let given = try await t.send(.GET, "/health", headers: ["X-Request-ID": "edge-7f3a.1"])
+            #expect(given.headers.first(name: "X-Request-ID") == "edge-7f3a.1")
+            let hostile = try await t.send(.GET, "/nope", headers: ["X-Request-ID": "a b\"<script>"])
+            #expect(hostile.status == .notFound)
+            let replaced = try #require(hostile.headers.first(name: "X-Request-ID"))
+            #expect(replaced != "a b\"<script>" && RequestIDMiddleware.isPlain(replaced), "error responses carry an id too")
             let ready = try await t.send(.GET, "/ready")
             #expect(ready.status == .ok)
             #expect(ready.json["ready"] as? Bool == true)
@@ -109,7 +118,19 @@ struct AdminAndOperationsTests {
             _ = try await t.say("hello there", in: c)
             let metrics = try await t.send(.GET, "/metrics")
             #expect(metrics.status == .ok)
-            #expect(metrics.body.string.contains("# TYPE tandem_customer_messages_total counter"), "\(metrics.body.string.prefix(500))")
+            let text = metrics.body.string
+            let lines = Set(text.split(separator: "\n").map(String.init))
+            #expect(lines.contains("# TYPE tandem_customer_messages_total counter"), "\(text.prefix(800))")
+            #expect(lines.contains("tandem_customer_messages_total 1"), "one message was sent: \(text.prefix(800))")
+            #expect(lines.contains("tandem_decision_latency_seconds_count 1"), "\(text.prefix(800))")
+            // "hello there" is no banking request: it was handed off, and waits in the queue.
+            #expect(lines.contains(#"tandem_handoffs_total{rule="unknown-request"} 1"#), "\(text.prefix(800))")
+            #expect(lines.contains("tandem_queue_waiting 1.0"))
+            #expect(lines.contains("tandem_model_loaded 1.0"))
+            // Every metric says what it measures.
+            let types = lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+            #expect(!types.isEmpty)
+            for name in types { #expect(lines.contains { $0.hasPrefix("# HELP \(name) ") }, "no HELP line for \(name)") }
 
             let openapi = try await t.send(.GET, "/api/v1/openapi.json")
             #expect(openapi.status == .ok)

@@ -259,7 +259,7 @@ private func conversation(_ fields: String) -> String {
         #expect(values("AgentRole") == cases(AgentRole.self))
         #expect(values("AutomationMode") == cases(AutomationMode.self))
         #expect(values("DecisionAction") == cases(RoutingDecision.Action.self))
-        #expect(values("Decision", "rule") == cases(RoutingDecision.Rule.self))
+        #expect(values("RoutingRule") == cases(RoutingDecision.Rule.self))
         #expect(values("PostMessageResponse", "action") == cases(MessageOutcome.self))
         #expect(values("ModelVersion", "status") == cases(ModelStatus.self))
         #expect(values("Audit", "status") == cases(AuditStatus.self))

@@ -339,11 +339,7 @@ struct OperationsController: RouteCollection {
     func metrics(_ req: Request) async throws -> Response {
         let queued = try await ConversationRecord.query(on: req.db).filter(\.$status == .queued).count()
         let assigned = try await ConversationRecord.query(on: req.db).filter(\.$status == .assigned).count()
-        let text = req.tandem.metrics.render(gauges: [
-            ("tandem_queue_waiting", "Conversations waiting for a person.", Double(queued)),
-            ("tandem_conversations_with_people", "Conversations a person is handling.", Double(assigned)),
-            ("tandem_model_loaded", "1 when an intent model is serving.", req.tandem.intelligence.active == nil ? 0 : 1),
-        ])
+        let text = req.tandem.metrics.exposition(queued: queued, assigned: assigned, modelLoaded: req.tandem.intelligence.active != nil)
         var headers = HTTPHeaders()
         headers.contentType = HTTPMediaType(type: "text", subType: "plain", parameters: ["version": "0.0.4", "charset": "utf-8"])
         return Response(status: .ok, headers: headers, body: .init(string: text))

@@ -77,7 +77,9 @@ final class JobRunner: Sendable {
                         try await entry.handler(job, app)
                         try await JobQueue.finish(job, on: app.db)
                     } catch {
-                        app.logger.warning("job \(job.kind) \(job.id?.uuidString ?? "") failed: \(error)")
+                        app.logger.warning("job failed: \(error)", metadata: [
+                            "job-id": .string(job.id?.uuidString ?? "-"), "job-kind": .string(job.kind.rawValue), "attempt": .stringConvertible(job.attempts),
+                        ])
                         try await JobQueue.fail(job, error: "\(error)", maxAttempts: entry.maxAttempts, now: app.tandem.clock.now, on: app.db)
                     }
                     continue

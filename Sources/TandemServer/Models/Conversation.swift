@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import TandemCore
 
 /// Where a conversation is: with the AI, waiting for a person, with a person, or done.
 enum ConversationStatus: String, Codable, Sendable, CaseIterable {
@@ -24,7 +25,7 @@ final class ConversationRecord: Model, @unchecked Sendable {
     @OptionalField(key: "claimed_at") var claimedAt: Date?
     @OptionalField(key: "resolved_at") var resolvedAt: Date?
     @OptionalField(key: "handoff_reason") var handoffReason: String?
-    @OptionalField(key: "handoff_rule") var handoffRule: String?
+    @OptionalField(key: "handoff_rule") var handoffRule: RoutingDecision.Rule?
     /// AI turns in a row the customer came back on without resolution.
     @Field(key: "unresolved_turns") var unresolvedTurns: Int
     @Field(key: "last_turn_ai_answer") var lastTurnAIAnswer: Bool

@@ -63,7 +63,7 @@ struct Conversations {
             throw error
         }
         services.events.poke()
-        services.metrics.increment("tandem_customer_messages_total")
+        services.metrics.customerMessage()
 
         // 2. Decide and record the outcome.
         let outcome = try await decide(message: message, conversationID: conversationID)
@@ -99,8 +99,9 @@ struct Conversations {
                                       shadowDraftOnly: intentRecord.map { $0.shadow ? [$0.key] : [] } ?? []))
         let decision = RoutingPolicy.decide(input)
         let draft = intentRecord.map { Assistance.draft(answer: $0.answer, customerName: current.customerName) }
-        let latency = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
-        services.metrics.observeDecision(action: decision.action.rawValue, rule: decision.rule.rawValue, milliseconds: latency)
+        let elapsed = Duration.nanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+        let latency = Double(elapsed / .nanoseconds(1)) / 1e6
+        services.metrics.decision(action: decision.action, rule: decision.rule, latency: elapsed)
 
         let titles = try await services.intentTitles(on: db)
         let record = DecisionRecord()
@@ -154,7 +155,7 @@ struct Conversations {
                 conversation.lastTurnAIAnswer = false
                 if conversation.status == .ai || conversation.status == .resolved {
                     let reason = decision.reasons.first ?? decision.rule.rawValue
-                    try await queue(conversation, rule: decision.rule.rawValue, reason: reason,
+                    try await queue(conversation, rule: decision.rule, reason: reason,
                                     urgent: urgent, on: db)
                 }
             }
@@ -166,6 +167,12 @@ struct Conversations {
                                       payload: ["action": decision.action.rawValue, "rule": decision.rule.rawValue], on: db)
             return (reply, conversation)
         }
+        logger.debug("decided", metadata: [
+            "conversation-id": .string(conversationID.uuidString), "message-id": .string(record.$message.id.uuidString),
+            "action": .string(decision.action.rawValue), "rule": .string(decision.rule.rawValue),
+            "intent": .string(analysis?.intent ?? "-"), "confidence": .stringConvertible(analysis?.scores.confidence ?? 0),
+            "latency-ms": .stringConvertible(latency),
+        ])
         return PostMessageResponse(message: MessageDTO(message), reply: reply.map(MessageDTO.init), action: MessageOutcome(decision.action),
                                    conversation: dto(updated), duplicate: false)
     }
@@ -179,7 +186,7 @@ struct Conversations {
             case .queued, .assigned: return fresh
             case .resolved: throw AppError.conflict("This conversation is resolved; start a new one.")
             case .ai:
-                try await queue(fresh, rule: RoutingDecision.Rule.askedForHuman.rawValue, reason: "The customer pressed “talk to a person”.", urgent: true, on: db)
+                try await queue(fresh, rule: .askedForHuman, reason: "The customer pressed “talk to a person”.", urgent: true, on: db)
                 try await fresh.save(on: db)
                 return fresh
             }
@@ -189,7 +196,7 @@ struct Conversations {
     }
 
     /// Moves a conversation to the human queue, tells the customer, and notifies webhooks.
-    private func queue(_ conversation: ConversationRecord, rule: String, reason: String, urgent: Bool, on db: Database) async throws {
+    private func queue(_ conversation: ConversationRecord, rule: RoutingDecision.Rule, reason: String, urgent: Bool, on db: Database) async throws {
         conversation.status = .queued
         conversation.queuedAt = services.clock.now
         conversation.handoffRule = rule
@@ -200,7 +207,8 @@ struct Conversations {
         try await EventBus.record(.message, conversationID: conversation.id, payload: MessageDTO(notice), on: db)
         try await EventBus.record(.conversationHandedOff, conversationID: conversation.id, payload: dto(conversation), on: db)
         try await Webhooks.enqueue(event: .conversationHandedOff, conversation: dto(conversation), at: services.clock.now, on: db)
-        services.metrics.increment("tandem_handoffs_total", labels: ["rule": rule])
+        services.metrics.handoff(rule: rule)
+        logger.info("handed off", metadata: ["conversation-id": .string(conversation.id?.uuidString ?? "-"), "rule": .string(rule.rawValue)])
     }
 
     func rate(_ conversation: ConversationRecord, score: Int, comment: String?) async throws -> ConversationRecord {
@@ -368,7 +376,7 @@ struct Conversations {
             try await Webhooks.enqueue(event: .conversationResolved, conversation: dto(conversation), at: services.clock.now, on: db)
             return conversation
         }
-        services.metrics.increment("tandem_resolved_total", labels: ["path": updated.humanInvolved ? (updated.aiAnswers > 0 ? "ai_then_human" : "human") : "ai"])
+        services.metrics.resolved(path: updated.humanInvolved ? (updated.aiAnswers > 0 ? .aiThenHuman : .human) : .ai)
         services.events.poke()
         return updated
     }

@@ -24,7 +24,7 @@ struct ConversationDTO: Content {
     var claimedAt: Date?
     var resolvedAt: Date?
     var handoffReason: String?
-    var handoffRule: String?
+    var handoffRule: RoutingDecision.Rule?
     var rating: Int?
     var createdAt: Date?
     var updatedAt: Date?

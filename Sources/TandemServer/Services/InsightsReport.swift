@@ -178,7 +178,7 @@ struct InsightsSeries: Content {
             return TandemCore.ConversationRecord(
                 id: id.uuidString, customerKey: c.customerKey, intent: c.lastIntent, startedAt: start,
                 resolvedAt: c.status == .resolved ? c.resolvedAt : nil, path: path, firstResponseSeconds: firstResponse,
-                handoffReason: c.handoffRule.flatMap(RoutingDecision.Rule.init(rawValue:)), rating: c.rating,
+                handoffReason: c.handoffRule, rating: c.rating,
                 aiMessages: max(aiMessages[id] ?? 0, c.aiAnswers))
         }
     }

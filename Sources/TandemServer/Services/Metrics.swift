@@ -1,63 +1,72 @@
 import Foundation
-import NIOConcurrencyHelpers
+import Prometheus
+import TandemCore
 
-/// Counters and a latency histogram in the Prometheus text format, for `/metrics`. Per node:
-/// Prometheus scrapes every node and sums.
+/// What `/metrics` exposes, in the Prometheus text format (swift-prometheus), with a HELP line
+/// for each metric. Counters and the latency histogram count what this node did: Prometheus
+/// scrapes every node, and `sum by (…)` gives the cluster. The workspace gauges are read from
+/// the shared database, so every node reports the same value: aggregate them with `max`.
 final class Metrics: Sendable {
-    private struct Key: Hashable { var name: String; var labels: [String: String] }
-    private let counters = NIOLockedValueBox<[Key: Double]>([:])
-    private let histogram = NIOLockedValueBox<(buckets: [Double: Int], sum: Double, count: Int)>(([:], 0, 0))
-    static let latencyBuckets: [Double] = [1, 2.5, 5, 10, 25, 50, 100, 250, 1000]
+    let registry = PrometheusCollectorRegistry()
 
-    func increment(_ name: String, labels: [String: String] = [:], by amount: Double = 1) {
-        counters.withLockedValue { $0[Key(name: name, labels: labels), default: 0] += amount }
+    /// How a resolved conversation was handled.
+    enum Path: String, Sendable {
+        case ai
+        case human
+        case aiThenHuman = "ai_then_human"
     }
 
-    func observeDecision(action: String, rule: String, milliseconds: Double) {
-        increment("tandem_decisions_total", labels: ["action": action, "rule": rule])
-        histogram.withLockedValue { h in
-            for bucket in Self.latencyBuckets where milliseconds <= bucket { h.buckets[bucket, default: 0] += 1 }
-            h.sum += milliseconds
-            h.count += 1
-        }
+    /// Decision latency buckets: the target is well under 50 ms per message.
+    static let latencyBuckets: [Duration] = [1, 2.5, 5, 10, 25, 50, 100, 250, 1000].map { .microseconds(Int64($0 * 1000)) }
+
+    private let messages: Counter
+    private let latency: DurationHistogram
+    private let queueWaiting: Gauge
+    private let withPeople: Gauge
+    private let modelLoaded: Gauge
+
+    init() {
+        messages = registry.makeCounter(descriptor: Self.name("customer_messages_total", "Customer messages this node accepted."), labels: [])
+        latency = registry.makeDurationHistogram(
+            descriptor: Self.name("decision_latency_seconds", "Time from a stored customer message to the AI's decision, on this node."),
+            labels: [], buckets: Self.latencyBuckets)
+        queueWaiting = registry.makeGauge(descriptor: Self.name("queue_waiting", "Conversations waiting for a person (workspace-wide, from the database: the same on every node)."), labels: [])
+        withPeople = registry.makeGauge(descriptor: Self.name("conversations_with_people", "Conversations a person is handling (workspace-wide, from the database: the same on every node)."), labels: [])
+        modelLoaded = registry.makeGauge(descriptor: Self.name("model_loaded", "1 when this node serves an intent model, else 0."), labels: [])
     }
 
-    /// The exposition text, with gauges computed by the caller.
-    func render(gauges: [(name: String, help: String, value: Double)]) -> String {
-        var lines: [String] = []
-        let snapshot = counters.withLockedValue { $0 }
-        for name in Set(snapshot.keys.map(\.name)).sorted() {
-            lines.append("# TYPE \(name) counter")
-            for (key, value) in snapshot.filter({ $0.key.name == name }).sorted(by: { "\($0.key.labels)" < "\($1.key.labels)" }) {
-                lines.append("\(name)\(Self.labels(key.labels)) \(Self.number(value))")
-            }
-        }
-        let h = histogram.withLockedValue { $0 }
-        lines.append("# HELP tandem_decision_latency_ms Time from a stored customer message to the AI's decision.")
-        lines.append("# TYPE tandem_decision_latency_ms histogram")
-        for bucket in Self.latencyBuckets {
-            lines.append("tandem_decision_latency_ms_bucket{le=\"\(Self.number(bucket))\"} \(h.buckets[bucket] ?? 0)")
-        }
-        lines.append("tandem_decision_latency_ms_bucket{le=\"+Inf\"} \(h.count)")
-        lines.append("tandem_decision_latency_ms_sum \(Self.number(h.sum))")
-        lines.append("tandem_decision_latency_ms_count \(h.count)")
-        for gauge in gauges {
-            lines.append("# HELP \(gauge.name) \(gauge.help)")
-            lines.append("# TYPE \(gauge.name) gauge")
-            lines.append("\(gauge.name) \(Self.number(gauge.value))")
-        }
-        return lines.joined(separator: "\n") + "\n"
+    private static func name(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "tandem", metricName: name, unitName: "", helpText: help)
     }
 
-    private static func labels(_ labels: [String: String]) -> String {
-        guard !labels.isEmpty else { return "" }
-        let body = labels.sorted { $0.key < $1.key }.map { key, value in
-            "\(key)=\"\(value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n"))\""
-        }.joined(separator: ",")
-        return "{\(body)}"
+    func customerMessage() { messages.increment() }
+
+    func decision(action: RoutingDecision.Action, rule: RoutingDecision.Rule, latency duration: Duration) {
+        registry.makeCounter(descriptor: Self.name("decisions_total", "The AI's decisions on this node, by action and by the rule that fired."),
+                             labels: [("action", action.rawValue), ("rule", rule.rawValue)]).increment()
+        latency.record(duration)
     }
 
-    private static func number(_ v: Double) -> String {
-        v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v)
+    func handoff(rule: RoutingDecision.Rule) {
+        registry.makeCounter(descriptor: Self.name("handoffs_total", "Conversations this node handed to people, by the rule that fired."),
+                             labels: [("rule", rule.rawValue)]).increment()
+    }
+
+    func resolved(path: Path) {
+        registry.makeCounter(descriptor: Self.name("resolved_total", "Conversations resolved on this node, by who handled them."),
+                             labels: [("path", path.rawValue)]).increment()
+    }
+
+    func webhookDelivered(_ event: WebhookEvent) {
+        registry.makeCounter(descriptor: Self.name("webhooks_delivered_total", "Webhook deliveries this node completed, by event."),
+                             labels: [("event", event.rawValue)]).increment()
+    }
+
+    /// The exposition text, with the workspace gauges set to the values just read.
+    func exposition(queued: Int, assigned: Int, modelLoaded loaded: Bool) -> String {
+        queueWaiting.set(to: Double(queued))
+        withPeople.set(to: Double(assigned))
+        modelLoaded.set(to: loaded ? 1 : 0)
+        return registry.emitToString()
     }
 }

@@ -49,6 +49,6 @@ enum Webhooks {
         guard (200..<300).contains(response.status.code) else {
             throw AppError.unavailable("webhook \(hook.url) answered \(response.status.code)")
         }
-        app.tandem.metrics.increment("tandem_webhooks_delivered_total", labels: ["event": delivery.event.rawValue])
+        app.tandem.metrics.webhookDelivered(delivery.event)
     }
 }
