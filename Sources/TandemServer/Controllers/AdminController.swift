@@ -21,7 +21,7 @@ struct KnowledgeBaseController: RouteCollection {
     }
 
     func list(_ req: Request) async throws -> [IntentDTO] {
-        try await IntentRecord.query(on: req.db).with(\.$examples).sort(\.$title).all().map(IntentDTO.init)
+        try await IntentRecord.allWithExamples(on: req.db).map(IntentDTO.init)
     }
 
     func show(_ req: Request) async throws -> IntentDTO { IntentDTO(try await intent(req)) }
@@ -39,7 +39,7 @@ struct KnowledgeBaseController: RouteCollection {
         let body = try req.decoded(IntentBody.self)
         guard let key = body.key else { throw AppError.missingField("key") }
         guard KnowledgeBaseDocument.isValidKey(key) else { throw AppError.invalidField("key", "1–64 lower-case letters, digits or _") }
-        if try await IntentRecord.query(on: req.db).filter(\.$key == key).first() != nil {
+        if try await IntentRecord.find(key: key, on: req.db) != nil {
             throw AppError.conflict("An intent with key '\(key)' exists already.")
         }
         // New intents start in shadow mode: people answer with the AI's drafts until their labels
@@ -49,7 +49,7 @@ struct KnowledgeBaseController: RouteCollection {
             automation: body.automation ?? AutomationMode.auto.rawValue, examples: body.examples ?? [])])
         _ = try await document.apply(to: req.db, maxExample: req.tandem.environment.maxMessageCharacters, newIntentsInShadow: true)
         try await changed(req)
-        let created = try await IntentRecord.query(on: req.db).filter(\.$key == key).with(\.$examples).first()!
+        let created = try await IntentRecord.require(key: key, withExamples: true, on: req.db)
         return try await IntentDTO(created).encodeResponse(status: .created, for: req)
     }
 
@@ -90,7 +90,7 @@ struct KnowledgeBaseController: RouteCollection {
     func deleteExample(_ req: Request) async throws -> HTTPStatus {
         let intent = try await intent(req)
         guard let id = req.parameters.get("exampleID", as: UUID.self),
-              let example = try await ExampleRecord.query(on: req.db).filter(\.$id == id).filter(\.$intent.$id == intent.requireID()).first() else {
+              let example = try await ExampleRecord.find(id, of: intent, on: req.db) else {
             throw AppError.notFound("Example")
         }
         try await example.delete(on: req.db)
@@ -143,10 +143,8 @@ struct KnowledgeBaseController: RouteCollection {
     }
 
     private func intent(_ req: Request) async throws -> IntentRecord {
-        guard let key = req.parameters.get("key"), let intent = try await IntentRecord.query(on: req.db).filter(\.$key == key).with(\.$examples).first() else {
-            throw AppError.notFound("Intent '\(req.parameters.get("key") ?? "")'")
-        }
-        return intent
+        guard let key = req.parameters.get("key") else { throw AppError.notFound("Intent") }
+        return try await IntentRecord.require(key: key, withExamples: true, on: req.db)
     }
 
     /// Examples changed: the model is retrained in the background (the current one keeps serving).
@@ -215,7 +213,7 @@ struct AdminController: RouteCollection {
     }
 
     func agents(_ req: Request) async throws -> [AgentDTO] {
-        try await AgentRecord.query(on: req.db).sort(\.$name).all().map(AgentDTO.init)
+        try await AgentRecord.allByName(on: req.db).map(AgentDTO.init)
     }
 
     struct CreateAgentBody: Decodable {
@@ -233,7 +231,7 @@ struct AdminController: RouteCollection {
         guard body.password.count >= 10 else { throw AppError.invalidField("password", "at least 10 characters") }
         guard !body.name.isEmpty, body.name.count <= 120 else { throw AppError.invalidField("name", "1–120 characters") }
         if let max = body.maxConcurrent, !(1...50).contains(max) { throw AppError.invalidField("maxConcurrent", "1–50") }
-        if try await AgentRecord.query(on: req.db).filter(\.$email == body.email.lowercased()).first() != nil {
+        if try await AgentRecord.find(email: body.email, on: req.db) != nil {
             throw AppError.conflict("An agent with that e-mail exists already.")
         }
         let agent = AgentRecord(email: body.email, name: body.name, role: role, passwordHash: try await req.password.async.hash(body.password))
@@ -243,9 +241,7 @@ struct AdminController: RouteCollection {
     }
 
     func models(_ req: Request) async throws -> [ModelVersionDTO] {
-        try await ModelVersionRecord.query(on: req.db).field(\.$id).field(\.$version).field(\.$status).field(\.$examples)
-            .field(\.$summary).field(\.$error).field(\.$createdAt).field(\.$activatedAt)
-            .sort(\.$createdAt, .descending).all()
+        try await ModelVersionRecord.summaries(on: req.db)
             .map { ModelVersionDTO(id: $0.id!, version: $0.version, status: $0.status, examples: $0.examples, summary: $0.summary,
                                    error: $0.error, createdAt: $0.createdAt, activatedAt: $0.activatedAt) }
     }
@@ -337,8 +333,8 @@ struct OperationsController: RouteCollection {
     }
 
     func metrics(_ req: Request) async throws -> Response {
-        let queued = try await ConversationRecord.query(on: req.db).filter(\.$status == .queued).count()
-        let assigned = try await ConversationRecord.query(on: req.db).filter(\.$status == .assigned).count()
+        let queued = try await ConversationRecord.count(.queued, on: req.db)
+        let assigned = try await ConversationRecord.count(.assigned, on: req.db)
         let text = req.tandem.metrics.exposition(queued: queued, assigned: assigned, modelLoaded: req.tandem.intelligence.active != nil)
         var headers = HTTPHeaders()
         headers.contentType = HTTPMediaType(type: "text", subType: "plain", parameters: ["version": "0.0.4", "charset": "utf-8"])

@@ -40,7 +40,7 @@ struct AuthController: RouteCollection {
 
     /// Checks the password (Bcrypt) and issues a session token.
     static func verify(email: String, password: String, on req: Request) async throws -> (String, Date, AgentRecord)? {
-        guard let agent = try await AgentRecord.query(on: req.db).filter(\.$email == email.lowercased().trimmingCharacters(in: .whitespaces)).first(),
+        guard let agent = try await AgentRecord.find(email: email, on: req.db),
               agent.active else {
             // Spend the same time as a real check so response times do not reveal which e-mails exist.
             _ = try? await req.password.async.verify(password, created: dummyHash)
@@ -58,7 +58,7 @@ struct AuthController: RouteCollection {
     static func revoke(_ req: Request) async throws {
         let token = req.headers.bearerAuthorization?.token ?? req.cookies[AgentAuthenticator.cookie]?.string
         guard let token else { return }
-        try await AgentTokenRecord.query(on: req.db).filter(\.$tokenHash == Secrets.digest(token)).delete()
+        try await AgentTokenRecord.revoke(token: token, on: req.db)
     }
 
     static func cookie(token: String, expires: Date) -> HTTPCookies.Value {
@@ -92,13 +92,11 @@ struct AgentController: RouteCollection {
     /// `?status=assigned&mine=true` etc.
     func list(_ req: Request) async throws -> [ConversationDTO] {
         let agent = try req.agent
-        var query = ConversationRecord.query(on: req.db)
-        if let status = try? req.query.get(String.self, at: "status") {
-            query = query.filter(\.$status == (try ConversationStatus.parse(status, field: "status")))
-        }
-        if (try? req.query.get(Bool.self, at: "mine")) == true { query = query.filter(\.$assignedAgentID == agent.id) }
+        let status = try (try? req.query.get(String.self, at: "status")).map { try ConversationStatus.parse($0, field: "status") }
+        let mine = (try? req.query.get(Bool.self, at: "mine")) == true
         let limit = min(max((try? req.query.get(Int.self, at: "limit")) ?? 100, 1), 500)
-        return try await query.sort(\.$updatedAt, .descending).limit(limit).all().map(req.conversations.dto)
+        return try await ConversationRecord.list(status: status, assignedTo: mine ? try agent.requireID() : nil, limit: limit, on: req.db)
+            .map(req.conversations.dto)
     }
 
     func show(_ req: Request) async throws -> AgentConversationResponse {

@@ -12,8 +12,7 @@ struct AgentAuthenticator: AsyncRequestAuthenticator {
     func authenticate(request: Request) async throws {
         let token = request.headers.bearerAuthorization?.token ?? request.cookies[Self.cookie]?.string
         guard let token, !token.isEmpty else { return }
-        guard let record = try await AgentTokenRecord.query(on: request.db).filter(\.$tokenHash == Secrets.digest(token))
-            .with(\.$agent).first(), record.expiresAt > request.tandem.clock.now, record.agent.active else { return }
+        guard let record = try await AgentTokenRecord.find(token: token, on: request.db), record.expiresAt > request.tandem.clock.now, record.agent.active else { return }
         request.auth.login(record.agent)
     }
 }
@@ -43,8 +42,7 @@ extension Request {
     func customerConversation() async throws -> ConversationRecord {
         guard let id = parameters.get("id", as: UUID.self) else { throw AppError.notFound("Conversation") }
         let token = headers.bearerAuthorization?.token ?? query[String.self, at: "token"]
-        guard let token, let conversation = try await ConversationRecord.query(on: db)
-            .filter(\.$tokenHash == Secrets.digest(token)).first(), conversation.id == id else {
+        guard let token, let conversation = try await ConversationRecord.find(customerToken: token, on: db), conversation.id == id else {
             throw AppError.notFound("Conversation \(id)")
         }
         return conversation

@@ -89,8 +89,7 @@ struct CustomerController: RouteCollection {
 
     /// Agents' messages show the agent's name.
     static func named(_ messages: [MessageRecord], on req: Request) async throws -> [MessageDTO] {
-        let ids = Set(messages.compactMap(\.agentID))
-        let names = ids.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: try await AgentRecord.query(on: req.db).filter(\.$id ~~ ids).all().compactMap { a in a.id.map { ($0, a.name) } })
+        let names = try await AgentRecord.names(of: Set(messages.compactMap(\.agentID)), on: req.db)
         return messages.map { m in
             var dto = MessageDTO(m)
             dto.agentName = m.agentID.flatMap { names[$0] }

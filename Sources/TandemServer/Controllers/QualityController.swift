@@ -35,17 +35,13 @@ struct QualityController: RouteCollection {
 
     func audits(_ req: Request) async throws -> [AuditDTO] {
         let status = try AuditStatus.parse((try? req.query.get(String.self, at: "status")) ?? AuditStatus.pending.rawValue, field: "status")
-        let audits = try await AuditRecord.query(on: req.db).filter(\.$status == status).sort(\.$createdAt).limit(200).all()
+        let audits = try await AuditRecord.list(status, limit: 200, on: req.db)
         let titles = try await req.tandem.intentTitles(on: req.db)
         var result: [AuditDTO] = []
         for audit in audits {
             // The question and the AI's answer right after it.
             let question = try await MessageRecord.find(audit.messageID, on: req.db)
-            var answer: MessageRecord?
-            if let question {
-                answer = try await MessageRecord.query(on: req.db).filter(\.$conversation.$id == audit.conversationID)
-                    .filter(\.$seq > question.seq).filter(\.$role == .ai).sort(\.$seq).first()
-            }
+            let answer: MessageRecord? = if let question { try await MessageRecord.aiAnswer(after: question, on: req.db) } else { nil }
             result.append(AuditDTO(id: try audit.requireID(), conversationID: audit.conversationID, intent: audit.intent,
                                    intentTitle: titles[audit.intent], status: audit.status, question: question?.text, answer: answer?.text,
                                    correct: audit.correct, correctedIntent: audit.correctedIntent, sampleRate: audit.sampleRate,
@@ -110,7 +106,7 @@ struct QualityController: RouteCollection {
         let rule = QualityService.guardrail(settings)
         var intents: [IntentQuality] = []
         var total = AuditCounts.zero
-        for intent in try await IntentRecord.query(on: req.db).sort(\.$title).all() {
+        for intent in try await IntentRecord.allByTitle(on: req.db) {
             let counts = try await QualityService.counts(intent: intent.key, on: req.db)
             total = total + counts
             let estimate = ErrorEstimate(counts, level: settings.confidenceLevel)
@@ -119,7 +115,7 @@ struct QualityController: RouteCollection {
                                          estimate: estimate, breached: rule.breached(estimate), shadow: intent.shadow,
                                          shadowEvidence: shadow?.evidence, agreeingLabelsNeeded: shadow?.agreeingLabelsNeeded))
         }
-        let events = try await GuardrailEventRecord.query(on: req.db).sort(\.$createdAt, .descending).limit(100).all().map {
+        let events = try await GuardrailEventRecord.recent(limit: 100, on: req.db).map {
             EventDTO(intent: $0.intent, kind: $0.kind, evidence: $0.evidence.split(separator: "\n").map(String.init), actor: $0.actor, createdAt: $0.createdAt)
         }
         return GuardrailDTO(killSwitch: settings.killSwitch, targetRisk: settings.targetRisk, confidenceLevel: settings.confidenceLevel,
@@ -152,7 +148,7 @@ struct QualityController: RouteCollection {
         let settings = try await req.tandem.workspace(on: req.db).settings
         let agent = try req.agent
         return try await req.db.writeTransaction { db in
-            guard let intent = try await IntentRecord.query(on: db).filter(\.$key == key).first() else { throw AppError.notFound("Intent '\(key)'") }
+            let intent = try await IntentRecord.require(key: key, on: db)
             guard intent.shadow else { throw AppError.conflict("\(key) is not in shadow mode.") }
             let evidence = ["\(agent.email) ended shadow mode: \(reason)"] + (try await QualityService.shadowDecision(intent, settings: settings, on: db).evidence)
             try await QualityService.endShadow(intent, evidence: evidence, actor: agent.email, on: db)

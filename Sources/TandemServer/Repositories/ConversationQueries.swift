@@ -1,0 +1,29 @@
+import Fluent
+import Foundation
+
+extension ConversationRecord {
+    /// The conversation a customer token opens (tokens are stored as their SHA-256).
+    static func find(customerToken token: String, on db: Database) async throws -> ConversationRecord? {
+        try await query(on: db).filter(\.$tokenHash == Secrets.digest(token)).first()
+    }
+
+    static func count(_ status: ConversationStatus, on db: Database) async throws -> Int {
+        try await query(on: db).filter(\.$status == status).count()
+    }
+
+    /// The agents' list: most recently changed first, optionally of one status or one agent.
+    static func list(status: ConversationStatus?, assignedTo agentID: UUID?, limit: Int, on db: Database) async throws -> [ConversationRecord] {
+        var query = query(on: db)
+        if let status { query = query.filter(\.$status == status) }
+        if let agentID { query = query.filter(\.$assignedAgentID == agentID) }
+        return try await query.sort(\.$updatedAt, .descending).limit(limit).all()
+    }
+}
+
+extension MessageRecord {
+    /// The AI's answer right after `question` in its conversation, if there is one.
+    static func aiAnswer(after question: MessageRecord, on db: Database) async throws -> MessageRecord? {
+        try await query(on: db).filter(\.$conversation.$id == question.$conversation.id)
+            .filter(\.$seq > question.seq).filter(\.$role == .ai).sort(\.$seq).first()
+    }
+}
