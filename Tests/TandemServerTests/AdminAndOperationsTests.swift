@@ -121,12 +121,13 @@ struct AdminAndOperationsTests {
             let text = metrics.body.string
             let lines = Set(text.split(separator: "\n").map(String.init))
             #expect(lines.contains("# TYPE tandem_customer_messages_total counter"), "\(text.prefix(800))")
-            #expect(lines.contains("tandem_customer_messages_total 1"), "one message was sent: \(text.prefix(800))")
-            #expect(lines.contains("tandem_decision_latency_seconds_count 1"), "\(text.prefix(800))")
+            let node = "node=\"\(t.app.tandem.environment.nodeID)\""
+            #expect(lines.contains("tandem_customer_messages_total{\(node)} 1"), "one message was sent: \(text.prefix(800))")
+            #expect(lines.contains("tandem_decision_latency_seconds_count{\(node)} 1"), "\(text.prefix(800))")
             // "hello there" is no banking request: it was handed off, and waits in the queue.
-            #expect(lines.contains(#"tandem_handoffs_total{rule="unknown-request"} 1"#), "\(text.prefix(800))")
+            #expect(lines.contains("tandem_handoffs_total{\(node),rule=\"unknown-request\"} 1"), "\(text.prefix(800))")
             #expect(lines.contains("tandem_queue_waiting 1.0"))
-            #expect(lines.contains("tandem_model_loaded 1.0"))
+            #expect(lines.contains("tandem_model_loaded{\(node)} 1.0"))
             // Every metric says what it measures.
             let types = lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
             #expect(!types.isEmpty)

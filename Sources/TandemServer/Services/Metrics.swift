@@ -2,10 +2,12 @@ import Foundation
 import Prometheus
 import TandemCore
 
-/// What `/metrics` exposes, in the Prometheus text format (swift-prometheus), with a HELP line
-/// for each metric. Counters and the latency histogram count what this node did: Prometheus
-/// scrapes every node, and `sum by (…)` gives the cluster. The workspace gauges are read from
-/// the shared database, so every node reports the same value: aggregate them with `max`.
+/// What `/metrics` exposes, in the Prometheus text format, with a HELP line for each metric.
+/// Counters and the latency histogram count what this node did and carry its `node` label:
+/// Prometheus scrapes every node, and `sum without (node)` gives the cluster. The workspace
+/// gauges are read from the shared database, so every node reports the same value: aggregate
+/// them with `max`. The registry is swift-prometheus's, used directly: its factory for the
+/// swift-metrics API (2.4) cannot carry HELP text.
 final class Metrics: Sendable {
     let registry = PrometheusCollectorRegistry()
 
@@ -25,14 +27,17 @@ final class Metrics: Sendable {
     private let withPeople: Gauge
     private let modelLoaded: Gauge
 
-    init() {
-        messages = registry.makeCounter(descriptor: Self.name("customer_messages_total", "Customer messages this node accepted."), labels: [])
+    private let node: (String, String)
+
+    init(node: String) {
+        self.node = ("node", node)
+        messages = registry.makeCounter(descriptor: Self.name("customer_messages_total", "Customer messages this node accepted."), labels: [self.node])
         latency = registry.makeDurationHistogram(
             descriptor: Self.name("decision_latency_seconds", "Time from a stored customer message to the AI's decision, on this node."),
-            labels: [], buckets: Self.latencyBuckets)
+            labels: [self.node], buckets: Self.latencyBuckets)
         queueWaiting = registry.makeGauge(descriptor: Self.name("queue_waiting", "Conversations waiting for a person (workspace-wide, from the database: the same on every node)."), labels: [])
         withPeople = registry.makeGauge(descriptor: Self.name("conversations_with_people", "Conversations a person is handling (workspace-wide, from the database: the same on every node)."), labels: [])
-        modelLoaded = registry.makeGauge(descriptor: Self.name("model_loaded", "1 when this node serves an intent model, else 0."), labels: [])
+        modelLoaded = registry.makeGauge(descriptor: Self.name("model_loaded", "1 when this node serves an intent model, else 0."), labels: [self.node])
     }
 
     private static func name(_ name: String, _ help: String) -> MetricNameDescriptor {
@@ -43,23 +48,23 @@ final class Metrics: Sendable {
 
     func decision(action: RoutingDecision.Action, rule: RoutingDecision.Rule, latency duration: Duration) {
         registry.makeCounter(descriptor: Self.name("decisions_total", "The AI's decisions on this node, by action and by the rule that fired."),
-                             labels: [("action", action.rawValue), ("rule", rule.rawValue)]).increment()
+                             labels: [node, ("action", action.rawValue), ("rule", rule.rawValue)]).increment()
         latency.record(duration)
     }
 
     func handoff(rule: RoutingDecision.Rule) {
         registry.makeCounter(descriptor: Self.name("handoffs_total", "Conversations this node handed to people, by the rule that fired."),
-                             labels: [("rule", rule.rawValue)]).increment()
+                             labels: [node, ("rule", rule.rawValue)]).increment()
     }
 
     func resolved(path: Path) {
         registry.makeCounter(descriptor: Self.name("resolved_total", "Conversations resolved on this node, by who handled them."),
-                             labels: [("path", path.rawValue)]).increment()
+                             labels: [node, ("path", path.rawValue)]).increment()
     }
 
     func webhookDelivered(_ event: WebhookEvent) {
         registry.makeCounter(descriptor: Self.name("webhooks_delivered_total", "Webhook deliveries this node completed, by event."),
-                             labels: [("event", event.rawValue)]).increment()
+                             labels: [node, ("event", event.rawValue)]).increment()
     }
 
     /// The exposition text, with the workspace gauges set to the values just read.

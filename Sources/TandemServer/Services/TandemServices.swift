@@ -13,12 +13,13 @@ final class TandemServices: Sendable {
     let clock: any WallClock
     let intelligence: Intelligence
     let events: EventBus
-    let metrics = Metrics()
+    let metrics: Metrics
     /// Last-read workspace settings, for places that must not wait on the database (DTOs).
     private let settings = NIOLockedValueBox(WorkspaceSettings())
     private let titles = NIOLockedValueBox<(at: Date, value: [String: String])>((.distantPast, [:]))
 
     init(environment: TandemEnvironment, clock: any WallClock, intelligence: Intelligence, events: EventBus) {
+        metrics = Metrics(node: environment.nodeID)
         self.environment = environment
         self.clock = clock
         self.intelligence = intelligence
