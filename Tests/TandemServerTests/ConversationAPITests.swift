@@ -140,7 +140,9 @@ struct ConversationAPITests {
     func agentLimitAndRelease(database: TestDatabase) async throws {
         try await TestApp.with(database) { t in
             let workspace = try await t.app.tandem.workspace(on: t.app.db)
-            workspace.settings.maxConcurrentPerAgent = 1
+            var settings = try workspace.settings
+            settings.maxConcurrentPerAgent = 1
+            workspace.store(settings)
             try await workspace.save(on: t.app.db)
             let a = try await t.startConversation(), b = try await t.startConversation()
             for c in [a, b] { _ = try await t.send(.POST, "/api/v1/conversations/\(c.id)/handoff", token: c.token) }

@@ -26,9 +26,11 @@ struct ShadowModeServerTests {
             intent.shadow = true
             try await intent.save(on: db)
             let workspace = try await t.app.tandem.workspace(on: db)
-            workspace.settings.targetRisk = 0.1
+            var settings = try workspace.settings
+            settings.targetRisk = 0.1
+            workspace.store(settings)
             try await workspace.save(on: db)
-            let needed = ShadowMode(targetRisk: 0.1, delta: 1 - workspace.settings.confidenceLevel).minimumLabels
+            let needed = ShadowMode(targetRisk: 0.1, delta: 1 - settings.confidenceLevel).minimumLabels
             #expect(needed == 29, "⌈ln 0.05 / ln 0.9⌉ agreeing labels at 95% confidence")
 
             let agent = try await t.login()

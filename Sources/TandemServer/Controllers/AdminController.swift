@@ -186,7 +186,7 @@ struct AdminController: RouteCollection {
 
     func workspace(_ req: Request) async throws -> WorkspaceDTO {
         let w = try await req.tandem.workspace(on: req.db)
-        return WorkspaceDTO(name: w.name, settings: w.settings)
+        return WorkspaceDTO(name: w.name, settings: try w.settings)
     }
 
     func updateWorkspace(_ req: Request) async throws -> WorkspaceDTO {
@@ -194,11 +194,13 @@ struct AdminController: RouteCollection {
         if let problem = body.settings.problems.first { throw AppError.invalidField("settings", problem) }
         guard !body.name.isEmpty, body.name.count <= 120 else { throw AppError.invalidField("name", "1–120 characters") }
         let w = try await req.tandem.workspace(on: req.db)
-        let retrain = w.settings.targetRisk != body.settings.targetRisk || w.settings.confidenceLevel != body.settings.confidenceLevel
-            || w.settings.unknownKeepAway != body.settings.unknownKeepAway
-        let killSwitchChanged = w.settings.killSwitch != body.settings.killSwitch
+        // Saving is also how an admin repairs settings that no longer decode.
+        let old = try? w.settings
+        let retrain = old?.targetRisk != body.settings.targetRisk || old?.confidenceLevel != body.settings.confidenceLevel
+            || old?.unknownKeepAway != body.settings.unknownKeepAway
+        let killSwitchChanged = old?.killSwitch != body.settings.killSwitch
         w.name = body.name
-        w.settings = body.settings
+        w.store(body.settings)
         try await w.save(on: req.db)
         if killSwitchChanged {
             let on = body.settings.killSwitch
@@ -209,7 +211,7 @@ struct AdminController: RouteCollection {
         _ = try await req.tandem.workspace(on: req.db)
         // New targets need thresholds certified for them.
         if retrain, try await ModelLifecycle.requestTraining(reason: "targets changed", at: req.tandem.clock.now, on: req.db) { req.application.jobs?.poke() }
-        return WorkspaceDTO(name: w.name, settings: w.settings)
+        return WorkspaceDTO(name: w.name, settings: body.settings)
     }
 
     func agents(_ req: Request) async throws -> [AgentDTO] {

@@ -218,7 +218,7 @@ struct PageController: RouteCollection {
         let queue = try await conversations.queue()
         let mine = try await ConversationRecord.query(on: req.db).filter(\.$assignedAgentID == agent.id)
             .filter(\.$status == .assigned).sort(\.$claimedAt).all()
-        let settings = try await req.tandem.workspace(on: req.db).settings
+        let settings = try await req.tandem.settings(on: req.db)
         return try await req.view.render("console", ConsoleContext(
             agent: Self.context(agent), queue: try await items(queue, on: req), mine: try await items(mine, on: req), slaSeconds: settings.slaSeconds))
     }
@@ -292,7 +292,7 @@ struct PageController: RouteCollection {
     private func insightsReport(_ req: Request) async throws -> InsightsSeries {
         let days = (try? req.query.get(Int.self, at: "days")) ?? 14
         guard (1...90).contains(days) else { throw AppError.invalidField("days", "1–90") }
-        let settings = try await req.tandem.workspace(on: req.db).settings
+        let settings = try await req.tandem.settings(on: req.db)
         return try await InsightsSeries.build(on: req.db, settings: settings, artifact: req.tandem.intelligence.active?.artifact, days: days,
                                            now: req.tandem.clock.now)
     }

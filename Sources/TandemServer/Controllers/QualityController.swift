@@ -65,7 +65,7 @@ struct QualityController: RouteCollection {
     func review(_ req: Request) async throws -> ReviewResponse {
         guard let id = req.parameters.get("id", as: UUID.self) else { throw AppError.notFound("Audit") }
         let body = try req.decoded(ReviewBody.self)
-        let settings = try await req.tandem.workspace(on: req.db).settings
+        let settings = try await req.tandem.settings(on: req.db)
         let (audit, action) = try await QualityService.review(id, correct: body.correct, correctedIntent: body.intent,
                                                               reviewer: req.agent, settings: settings, at: req.tandem.clock.now, on: req.db)
         return ReviewResponse(id: try audit.requireID(), correct: body.correct, label: audit.correctedIntent ?? audit.intent, guardrail: action)
@@ -102,7 +102,7 @@ struct QualityController: RouteCollection {
     }
 
     func guardrail(_ req: Request) async throws -> GuardrailDTO {
-        let settings = try await req.tandem.workspace(on: req.db).settings
+        let settings = try await req.tandem.settings(on: req.db)
         let rule = QualityService.guardrail(settings)
         var intents: [IntentQuality] = []
         var total = AuditCounts.zero
@@ -135,7 +135,7 @@ struct QualityController: RouteCollection {
     func override(_ req: Request) async throws -> GuardrailAction {
         guard let key = req.parameters.get("key") else { throw AppError.notFound("Intent") }
         let reason = try overrideReason(req)
-        let settings = try await req.tandem.workspace(on: req.db).settings
+        let settings = try await req.tandem.settings(on: req.db)
         return try await QualityService.evaluate(intent: key, settings: settings, actor: req.agent.email,
                                                  override: SupervisorOverride(supervisor: req.agent.email, reason: reason), on: req.db)
     }
@@ -145,7 +145,7 @@ struct QualityController: RouteCollection {
     func endShadow(_ req: Request) async throws -> EventDTO {
         guard let key = req.parameters.get("key") else { throw AppError.notFound("Intent") }
         let reason = try overrideReason(req)
-        let settings = try await req.tandem.workspace(on: req.db).settings
+        let settings = try await req.tandem.settings(on: req.db)
         let agent = try req.agent
         return try await req.db.writeTransaction { db in
             let intent = try await IntentRecord.require(key: key, on: db)
@@ -177,7 +177,7 @@ struct QualityController: RouteCollection {
     /// Quality and cost side by side over the last 90 days: the headline figures of the
     /// insights page (`InsightsSeries`, from TandemCore's `QualityMetrics`), in one object.
     func insights(_ req: Request) async throws -> Insights {
-        let settings = try await req.tandem.workspace(on: req.db).settings
+        let settings = try await req.tandem.settings(on: req.db)
         let series = try await InsightsSeries.build(on: req.db, settings: settings, artifact: nil, days: 90, now: req.tandem.clock.now)
         let overview = series.overview
         let automated = overview.automatedByDay.reduce(0) { $0 + $1.automated }

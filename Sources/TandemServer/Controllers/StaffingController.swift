@@ -16,11 +16,11 @@ struct StaffingController: RouteCollection {
     /// `POST /api/v1/staffing/plan`: any subset of `StaffingRequest` (`{}` plans a sample day on the defaults).
     func plan(_ req: Request) async throws -> StaffingResult {
         let request = try req.decoded(StaffingRequest.self)
-        return try await plan(request, req, settings: try await req.tandem.workspace(on: req.db).settings)
+        return try await plan(request, req, settings: try await req.tandem.settings(on: req.db))
     }
 
     func page(_ req: Request) async throws -> View {
-        let settings = try await req.tandem.workspace(on: req.db).settings
+        let settings = try await req.tandem.settings(on: req.db)
         let result = try await plan(StaffingRequest(), req, settings: settings)
         return try await render(req, settings: settings, form: StaffingForm(result.request), result: result)
     }
@@ -28,7 +28,7 @@ struct StaffingController: RouteCollection {
     /// The form posted back: the plan for its values, or the form again with what was wrong.
     func submit(_ req: Request) async throws -> Response {
         let form = try req.content.decode(StaffingForm.self)
-        let settings = try await req.tandem.workspace(on: req.db).settings
+        let settings = try await req.tandem.settings(on: req.db)
         do {
             let result = try await plan(try form.request(), req, settings: settings)
             return try await render(req, settings: settings, form: form, result: result).encodeResponse(for: req)

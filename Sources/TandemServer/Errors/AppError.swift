@@ -13,6 +13,8 @@ enum AppError: Error, Equatable {
     case forbidden(required: String)
     case conflict(String)
     case unavailable(String)
+    /// The stored workspace settings do not decode; the AI hands everything to people meanwhile.
+    case corruptSettings(String)
 
     var status: HTTPResponseStatus {
         switch self {
@@ -22,7 +24,7 @@ enum AppError: Error, Equatable {
         case .unauthenticated: return .unauthorized
         case .forbidden: return .forbidden
         case .conflict: return .conflict
-        case .unavailable: return .serviceUnavailable
+        case .unavailable, .corruptSettings: return .serviceUnavailable
         }
     }
 
@@ -37,6 +39,7 @@ enum AppError: Error, Equatable {
         case .forbidden: return "forbidden"
         case .conflict: return "conflict"
         case .unavailable: return "unavailable"
+        case .corruptSettings: return "corrupt_settings"
         }
     }
 
@@ -51,6 +54,8 @@ enum AppError: Error, Equatable {
         case .forbidden(let required): return "This needs the \(required) role."
         case .conflict(let why): return why
         case .unavailable(let why): return why
+        case .corruptSettings(let why):
+            return "The workspace settings cannot be read (\(why)). Every conversation goes to people until an admin saves the settings again (PUT /api/v1/workspace)."
         }
     }
 

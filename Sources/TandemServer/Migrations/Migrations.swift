@@ -9,6 +9,7 @@ enum Migrations {
         CreateWorkspaces(), CreateIntents(), CreateIntentExamples(), CreateAgents(), CreateAgentTokens(),
         CreateConversations(), CreateMessages(), CreateDecisions(), CreateLabels(), CreateModelVersions(),
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
+        OnePendingTrainingJob(),
     ]
 }
 
@@ -307,5 +308,24 @@ struct AddShadowMode: AsyncMigration {
     }
     func revert(on db: Database) async throws {
         try await db.schema("intents").deleteField("shadow").update()
+    }
+}
+
+/// At most one training job waits at a time, enforced by the database (a partial unique
+/// index, on SQLite and PostgreSQL alike): two nodes asking at once cannot queue two runs.
+/// Duplicates queued before this migration are folded into the oldest.
+struct OnePendingTrainingJob: AsyncMigration {
+    var name: String { "017_one_pending_training_job" }
+    func prepare(on db: Database) async throws {
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.raw("""
+            DELETE FROM jobs WHERE kind = 'train' AND status = 'pending'
+              AND id <> (SELECT id FROM jobs WHERE kind = 'train' AND status = 'pending' ORDER BY run_at, id LIMIT 1)
+            """).run()
+        try await sql.raw("CREATE UNIQUE INDEX jobs_one_pending_train ON jobs (kind) WHERE kind = 'train' AND status = 'pending'").run()
+    }
+    func revert(on db: Database) async throws {
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.raw("DROP INDEX jobs_one_pending_train").run()
     }
 }

@@ -13,14 +13,26 @@ final class WorkspaceRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    init(name: String, settings: WorkspaceSettings) throws {
+    init(name: String, settings: WorkspaceSettings) {
         self.name = name
-        self.settings = settings
+        store(settings)
     }
 
+    /// The stored settings. A row that does not decode is an error, never the defaults: they
+    /// would quietly turn the kill switch off.
     var settings: WorkspaceSettings {
-        get { (try? JSONDecoder().decode(WorkspaceSettings.self, from: Data(settingsJSON.utf8))) ?? WorkspaceSettings() }
-        set { settingsJSON = String(decoding: (try? JSONEncoder().encode(newValue)) ?? Data("{}".utf8), as: UTF8.self) }
+        get throws(AppError) {
+            do {
+                return try JSONDecoder().decode(WorkspaceSettings.self, from: Data(settingsJSON.utf8))
+            } catch {
+                throw .corruptSettings(String(describing: error))
+            }
+        }
+    }
+
+    func store(_ settings: WorkspaceSettings) {
+        // Encoding a struct of numbers, strings and arrays cannot fail.
+        settingsJSON = String(decoding: try! JSONEncoder().encode(settings), as: UTF8.self)
     }
 }
 

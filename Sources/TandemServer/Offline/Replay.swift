@@ -87,9 +87,11 @@ public struct Replay {
         })
         _ = try await document.apply(to: db, maxExample: 100_000)
         let workspace = try await app.tandem.workspace(on: db)
-        workspace.settings.targetRisk = targetRisk
-        workspace.settings.confidenceLevel = confidenceLevel
-        workspace.settings.auditRate = auditRate
+        var settings = try workspace.settings
+        settings.targetRisk = targetRisk
+        settings.confidenceLevel = confidenceLevel
+        settings.auditRate = auditRate
+        workspace.store(settings)
         try await workspace.save(on: db)
         let reviewer = AgentRecord(email: "replay@tandem.local", name: "Replay reviewer", role: .supervisor, passwordHash: "-")
         try await reviewer.create(on: db)

@@ -71,72 +71,71 @@ struct Conversations {
         return outcome
     }
 
-    /// The AI's turn for a stored customer message.
+    /// The AI's turn for a stored customer message. The encoder runs first, outside any
+    /// transaction (it needs only the text); the routing decision and everything it changes
+    /// happen in one write transaction that holds the conversation (FOR UPDATE on PostgreSQL,
+    /// the single writer on SQLite), so concurrent messages never decide on a stale state.
     func decide(message: MessageRecord, conversationID: UUID) async throws -> PostMessageResponse {
         let started = DispatchTime.now().uptimeNanoseconds
-        let workspace = try await services.workspace(on: db)
-        let settings = workspace.settings
-        let current = try await reload(conversationID, on: db)
+        let (settings, settingsProblem) = try await decisionSettings()
         let signals = MessageSignals.detect(message.text)
         let analysis = services.intelligence.analyse(message.text)
-        var intentRecord: IntentRecord?
-        if let analysis {
-            intentRecord = try await IntentRecord.query(on: db).filter(\.$key == analysis.intent).first()
-        }
+        let intentRecord: IntentRecord? = if let analysis { try await IntentRecord.find(key: analysis.intent, on: db) } else { nil }
         let prediction = analysis.map {
             Prediction(intent: $0.intent, confidence: $0.scores.confidence, threshold: $0.threshold,
                        unknownThreshold: $0.unknownThreshold, knownScore: $0.scores.knownScore,
                        familiarity: $0.scores.familiarity, alternatives: $0.alternatives)
         }
-        let unresolved = current.lastTurnAIAnswer ? current.unresolvedTurns + 1 : current.unresolvedTurns
-        let input = RoutingInput(
-            signals: signals, prediction: prediction, intent: intentRecord?.settings,
-            conversation: ConversationState(humanOwns: current.status == .assigned, lastTurnWasAIAnswer: current.lastTurnAIAnswer,
-                                            consecutiveUnresolvedTurns: current.lastTurnAIAnswer ? current.unresolvedTurns : 0),
-            // Only the predicted intent's guard matters, and its record is at hand.
-            workspace: WorkspaceState(killSwitch: settings.killSwitch,
-                                      guardrailDraftOnly: intentRecord.map { $0.guarded ? [$0.key] : [] } ?? [],
-                                      shadowDraftOnly: intentRecord.map { $0.shadow ? [$0.key] : [] } ?? []))
-        let decision = RoutingPolicy.decide(input)
-        let draft = intentRecord.map { Assistance.draft(answer: $0.answer, customerName: current.customerName) }
-        let elapsed = Duration.nanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
-        let latency = Double(elapsed / .nanoseconds(1)) / 1e6
-        services.metrics.decision(action: decision.action, rule: decision.rule, latency: elapsed)
-
+        let draft = intentRecord.map { Assistance.draft(answer: $0.answer, customerName: nil) }
         let titles = try await services.intentTitles(on: db)
-        let record = DecisionRecord()
-        record.$conversation.id = conversationID
-        record.$message.id = try message.requireID()
-        record.modelVersion = analysis?.modelVersion
-        record.encoder = services.intelligence.encoder.identifier
-        record.intent = analysis?.intent
-        record.confidence = analysis?.scores.confidence
-        record.threshold = analysis?.threshold
-        record.knownScore = analysis?.scores.knownScore
-        record.unknownThreshold = analysis?.unknownThreshold
-        record.familiarity = analysis?.scores.familiarity
-        record.rule = decision.rule
-        record.action = decision.action
-        record.draft = draft
-        record.latencyMilliseconds = latency
-        var reasons = decision.reasons
-        if decision.rule == .guardrail, let key = analysis?.intent {
-            // Explainable after the fact: the evidence that switched the intent.
-            reasons += try await QualityService.latestEvidence(intent: key, on: db)
-        }
-        if decision.rule == .shadowMode, let intentRecord {
-            reasons += try await QualityService.shadowDecision(intentRecord, settings: settings, on: db).evidence
-        }
-        record.details = DecisionDetails(
-            reasons: reasons, signals: signals,
-            alternatives: (analysis?.alternatives ?? []).map { AlternativeDTO(intent: $0.intent, title: titles[$0.intent], probability: $0.probability) },
-            neighbours: (analysis?.neighbours ?? []).map { NeighbourDTO(text: $0.text, intent: $0.intent, similarity: $0.similarity) }
-        ).json
+        let messageID = try message.requireID()
 
-        let urgent = intentRecord?.sensitive == true || signals.isFrustrated || signals.asksForHuman
-        let (reply, updated) = try await db.writeTransaction { db -> (MessageRecord?, ConversationRecord) in
+        let (decision, record, reply, updated) = try await db.writeTransaction { db in
             let conversation = try await reload(conversationID, on: db)
+            let unresolved = conversation.lastTurnAIAnswer ? conversation.unresolvedTurns + 1 : conversation.unresolvedTurns
+            let input = RoutingInput(
+                signals: signals, prediction: prediction, intent: intentRecord?.settings,
+                conversation: ConversationState(humanOwns: conversation.status == .assigned, lastTurnWasAIAnswer: conversation.lastTurnAIAnswer,
+                                                consecutiveUnresolvedTurns: conversation.lastTurnAIAnswer ? conversation.unresolvedTurns : 0),
+                // Only the predicted intent's guard matters, and its record is at hand.
+                workspace: WorkspaceState(killSwitch: settings.killSwitch,
+                                          guardrailDraftOnly: intentRecord.map { $0.guarded ? [$0.key] : [] } ?? [],
+                                          shadowDraftOnly: intentRecord.map { $0.shadow ? [$0.key] : [] } ?? []))
+            let decision = RoutingPolicy.decide(input)
+            let draft = intentRecord.map { Assistance.draft(answer: $0.answer, customerName: conversation.customerName) } ?? draft
+            let elapsed = Duration.nanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+
+            let record = DecisionRecord()
+            record.$conversation.id = conversationID
+            record.$message.id = messageID
+            record.modelVersion = analysis?.modelVersion
+            record.encoder = services.intelligence.encoder.identifier
+            record.intent = analysis?.intent
+            record.confidence = analysis?.scores.confidence
+            record.threshold = analysis?.threshold
+            record.knownScore = analysis?.scores.knownScore
+            record.unknownThreshold = analysis?.unknownThreshold
+            record.familiarity = analysis?.scores.familiarity
+            record.rule = decision.rule
+            record.action = decision.action
+            record.draft = draft
+            record.latencyMilliseconds = Double(elapsed / .nanoseconds(1)) / 1e6
+            var reasons = decision.reasons
+            if let settingsProblem { reasons.insert(settingsProblem, at: 0) }
+            if decision.rule == .guardrail, let key = analysis?.intent {
+                // Explainable after the fact: the evidence that switched the intent.
+                reasons += try await QualityService.latestEvidence(intent: key, on: db)
+            }
+            if decision.rule == .shadowMode, let intentRecord {
+                reasons += try await QualityService.shadowDecision(intentRecord, settings: settings, on: db).evidence
+            }
+            record.details = DecisionDetails(
+                reasons: reasons, signals: signals,
+                alternatives: (analysis?.alternatives ?? []).map { AlternativeDTO(intent: $0.intent, title: titles[$0.intent], probability: $0.probability) },
+                neighbours: (analysis?.neighbours ?? []).map { NeighbourDTO(text: $0.text, intent: $0.intent, similarity: $0.similarity) }
+            ).json
             try await record.create(on: db)
+
             // "That did not help" is about the answered intent, and counts against it, not
             // against whatever the complaint's own words resemble.
             if decision.rule != .notHelpful || conversation.lastIntent == nil { conversation.lastIntent = analysis?.intent }
@@ -154,8 +153,8 @@ struct Conversations {
             case .draftForHuman, .handOff:
                 conversation.lastTurnAIAnswer = false
                 if conversation.status == .ai || conversation.status == .resolved {
-                    let reason = decision.reasons.first ?? decision.rule.rawValue
-                    try await queue(conversation, rule: decision.rule, reason: reason,
+                    let urgent = intentRecord?.sensitive == true || signals.isFrustrated || signals.asksForHuman
+                    try await queue(conversation, rule: decision.rule, reason: reasons.first ?? decision.rule.rawValue,
                                     urgent: urgent, on: db)
                 }
             }
@@ -165,16 +164,32 @@ struct Conversations {
             }
             try await EventBus.record(.decision, conversationID: conversationID,
                                       payload: ["action": decision.action.rawValue, "rule": decision.rule.rawValue], on: db)
-            return (reply, conversation)
+            return (decision, record, reply, conversation)
         }
+        services.metrics.decision(action: decision.action, rule: decision.rule,
+                                  latency: .nanoseconds(Int64(record.latencyMilliseconds * 1e6)))
         logger.debug("decided", metadata: [
-            "conversation-id": .string(conversationID.uuidString), "message-id": .string(record.$message.id.uuidString),
+            "conversation-id": .string(conversationID.uuidString), "message-id": .string(messageID.uuidString),
             "action": .string(decision.action.rawValue), "rule": .string(decision.rule.rawValue),
             "intent": .string(analysis?.intent ?? "-"), "confidence": .stringConvertible(analysis?.scores.confidence ?? 0),
-            "latency-ms": .stringConvertible(latency),
+            "latency-ms": .stringConvertible(record.latencyMilliseconds),
         ])
         return PostMessageResponse(message: MessageDTO(message), reply: reply.map(MessageDTO.init), action: MessageOutcome(decision.action),
                                    conversation: dto(updated), duplicate: false)
+    }
+
+    /// The settings a decision uses. Settings that no longer decode keep the AI off (the kill
+    /// switch, with the reason first among the decision's reasons) instead of falling back to
+    /// defaults that would turn it on; the problem is logged on every message until fixed.
+    private func decisionSettings() async throws -> (WorkspaceSettings, problem: String?) {
+        do {
+            return (try await services.settings(on: db), nil)
+        } catch AppError.corruptSettings(let why) {
+            logger.error("workspace settings do not decode; every conversation goes to people", metadata: ["error": .string(why)])
+            var safe = WorkspaceSettings()
+            safe.killSwitch = true
+            return (safe, "The workspace settings cannot be read, so every conversation goes to a person until an admin saves them again.")
+        }
     }
 
     /// The "talk to a person" button.
@@ -241,28 +256,31 @@ struct Conversations {
     /// conversation is unclaimed and the agent is under their limit, so concurrent claims on
     /// SQLite or PostgreSQL leave exactly one owner.
     func claim(_ id: UUID, agent: AgentRecord) async throws -> ConversationRecord {
-        guard let sql = db as? SQLDatabase else { throw AppError.unavailable("claims need an SQL database") }
         let agentID = try agent.requireID()
-        let settings = try await services.workspace(on: db).settings
+        let settings = try await services.settings(on: db)
         let limit = agent.maxConcurrent ?? settings.maxConcurrentPerAgent
         let now = services.clock.now
-        let claimed = try await sql.raw("""
-            UPDATE conversations SET status = 'assigned', assigned_agent_id = \(bind: agentID), claimed_at = \(bind: now),
-                   human_involved = \(bind: true), updated_at = \(bind: now)
-            WHERE id = \(bind: id) AND status = 'queued' AND assigned_agent_id IS NULL
-              AND (SELECT COUNT(*) FROM conversations WHERE assigned_agent_id = \(bind: agentID) AND status = 'assigned') < \(bind: limit)
-            RETURNING id
-            """).all()
-        guard !claimed.isEmpty else {
-            let current = try await ConversationRecord.find(id, on: db)
-            guard let current else { throw AppError.notFound("Conversation \(id)") }
-            if current.status == .queued {
-                throw AppError.conflict("You already have \(limit) conversations open, the most allowed; resolve or release one first.")
+        // The claim and its event commit together, or neither does.
+        let fresh = try await db.writeTransaction { db -> ConversationRecord in
+            guard let sql = db as? any SQLDatabase else { throw AppError.unavailable("claims need an SQL database") }
+            let claimed = try await sql.raw("""
+                UPDATE conversations SET status = 'assigned', assigned_agent_id = \(bind: agentID), claimed_at = \(bind: now),
+                       human_involved = \(bind: true), updated_at = \(bind: now)
+                WHERE id = \(bind: id) AND status = 'queued' AND assigned_agent_id IS NULL
+                  AND (SELECT COUNT(*) FROM conversations WHERE assigned_agent_id = \(bind: agentID) AND status = 'assigned') < \(bind: limit)
+                RETURNING id
+                """).all()
+            guard !claimed.isEmpty else {
+                guard let current = try await ConversationRecord.find(id, on: db) else { throw AppError.notFound("Conversation \(id)") }
+                if current.status == .queued {
+                    throw AppError.conflict("You already have \(limit) conversations open, the most allowed; resolve or release one first.")
+                }
+                throw AppError.conflict("This conversation is not waiting in the queue (it is \(current.status.rawValue)\(current.assignedAgentID == agentID ? ", and already yours" : "")).")
             }
-            throw AppError.conflict("This conversation is not waiting in the queue (it is \(current.status)\(current.assignedAgentID == agentID ? ", and already yours" : "")).")
+            let fresh = try await reload(id, on: db)
+            try await EventBus.record(.conversationClaimed, conversationID: id, payload: dto(fresh), on: db)
+            return fresh
         }
-        let fresh = try await reload(id, on: db)
-        try await EventBus.record(.conversationClaimed, conversationID: id, payload: dto(fresh), on: db)
         services.events.poke()
         return fresh
     }
@@ -336,7 +354,7 @@ struct Conversations {
         }
         // The label is evidence for the predicted intent if it is in shadow mode.
         if let predicted, try await IntentRecord.query(on: db).filter(\.$key == predicted).filter(\.$shadow == true).count() > 0 {
-            let settings = try await services.workspace(on: db).settings
+            let settings = try await services.settings(on: db)
             try await QualityService.evaluateShadow(intent: predicted, settings: settings, actor: agent.email, on: db)
         }
         services.events.poke()

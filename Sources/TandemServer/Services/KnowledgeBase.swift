@@ -181,7 +181,7 @@ enum DemoWorkspace {
         _ = try await document.apply(to: db, maxExample: maxExample)
         let workspace = try await WorkspaceRecord.query(on: db).first() ?? WorkspaceRecord(name: "Tandem", settings: WorkspaceSettings())
         workspace.name = document.name ?? "Demo"
-        if let settings = document.settings { workspace.settings = settings }
+        if let settings = document.settings { workspace.store(settings) }
         try await workspace.save(on: db)
         for agent in agents {
             try await AgentRecord(email: agent.email, name: agent.name, role: agent.role, passwordHash: try hash(password)).create(on: db)

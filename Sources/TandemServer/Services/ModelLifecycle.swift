@@ -14,20 +14,25 @@ enum ModelLifecycle {
         var reason: String
     }
 
-    /// Queues a training run unless one is already waiting. A run in progress may have started
-    /// before the latest edits, so they queue the next one.
+    /// Queues a training run unless one is already waiting (the database holds at most one:
+    /// migration 017). A run in progress may have started before the latest edits, so they
+    /// queue the next one.
     static func requestTraining(reason: String, at now: Date, on db: Database) async throws -> Bool {
-        let busy = try await JobRecord.query(on: db).filter(\.$kind == .train).filter(\.$status == .pending).count()
-        guard busy == 0 else { return false }
-        try await JobQueue.enqueue(.train, payload: TrainRequest(reason: reason), runAt: now, on: db)
-        return true
+        // Not for use inside a transaction: on PostgreSQL the refused insert would abort it.
+        precondition(!db.inTransaction, "requestTraining runs outside transactions")
+        do {
+            try await JobQueue.enqueue(.train, payload: TrainRequest(reason: reason), runAt: now, on: db)
+            return true
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            return false
+        }
     }
 
     /// The `train` job: knowledge-base examples plus agents' labels in, an active version out.
     static func train(_ job: JobRecord, app: Application) async throws {
         let db = app.db
         let services = app.tandem
-        let settings = try await services.workspace(on: db).settings
+        let settings = try await services.settings(on: db)
         let intents = try await IntentRecord.query(on: db).with(\.$examples).all()
         var texts: [String] = [], labels: [String] = []
         let known = Set(intents.map(\.key))

@@ -31,12 +31,17 @@ final class TandemServices: Sendable {
     /// The workspace row (created with defaults on first use).
     func workspace(on db: Database) async throws -> WorkspaceRecord {
         if let existing = try await WorkspaceRecord.query(on: db).first() {
-            settings.withLockedValue { $0 = existing.settings }
+            if let decoded = try? existing.settings { settings.withLockedValue { $0 = decoded } }
             return existing
         }
-        let created = try WorkspaceRecord(name: "Tandem", settings: WorkspaceSettings())
+        let created = WorkspaceRecord(name: "Tandem", settings: WorkspaceSettings())
         try await created.create(on: db)
         return created
+    }
+
+    /// The workspace settings; `AppError.corruptSettings` when the stored row does not decode.
+    func settings(on db: Database) async throws -> WorkspaceSettings {
+        try await workspace(on: db).settings
     }
 
     /// Intent titles by key, cached for a few seconds (they change rarely, are read on every turn).
