@@ -148,35 +148,19 @@ private func aligned(_ rows: [[String]], leftColumns: Set<Int>) -> [String] {
     }
 }
 
-/// A number with thousands separators and at most `decimals` decimals (exactly that many when
-/// `fixed`). Written out rather than with `NumberFormatter`, whose digit settings differ between
-/// Foundation implementations.
+/// The table's figures through `DisplayFormat`: at most `decimals` decimals (exactly that many
+/// when `fixed`), "-" for what is not a number.
 private func number(_ value: Double, decimals: Int = 0, fixed: Bool = false) -> String {
-    guard value.isFinite else { return value.isNaN ? "-" : (value > 0 ? "∞" : "-∞") }
-    var text = String(format: "%.\(decimals)f", abs(value))
-    if !fixed && text.contains(".") {
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-    }
-    let parts = text.split(separator: ".", maxSplits: 1)
-    var whole = String(parts[0])
-    var grouped = ""
-    while whole.count > 3 {
-        grouped = "," + whole.suffix(3) + grouped
-        whole.removeLast(3)
-    }
-    grouped = whole + grouped
-    let sign = value < 0 && text.contains(where: { $0 != "0" && $0 != "." }) ? "-" : ""
-    return sign + grouped + (parts.count > 1 ? "." + parts[1] : "")
+    DisplayFormat.number(value, decimals: decimals, trimmingZeros: !fixed, notANumber: "-")
 }
 
-/// An amount of money: two decimals, thousands separated.
+/// An amount of money: two decimals, thousands separated (the currency is the reader's).
 private func money(_ value: Double) -> String {
     number(value, decimals: 2, fixed: true)
 }
 
 private func percent(_ share: Double) -> String {
-    String(format: "%.1f%%", share * 100)
+    DisplayFormat.percent(share, 1, fixed: true)
 }
 
 private func seconds(_ value: Double) -> String {
