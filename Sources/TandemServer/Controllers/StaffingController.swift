@@ -179,14 +179,14 @@ struct StaffingPage: Encodable {
     var json: String
 
     init(_ result: StaffingResult, currency: String) {
-        let report = result.report, plan = report.plan, s = report.settings
+        let report = result.report, plan = report.plan, s = report.settings, p = s.parameters
         let money = { (v: Double) in InsightsFormat.money(v, currency: currency, digits: 0) }
         func count(_ v: Double) -> String { InsightsFormat.number(v, decimals: v < 100 && v != v.rounded() ? 1 : 0) }
-        let model = plan.model == .erlangA ? "Erlang A (mean patience \(InsightsFormat.duration(s.patienceSeconds ?? 0)))" : "Erlang C"
+        let model = plan.model == .erlangA ? "Erlang A (mean patience \(InsightsFormat.duration(p.patienceSeconds ?? 0)))" : "Erlang C"
         summary = "\(count(plan.conversations)) conversations in \(s.intervals) intervals of \(count(s.intervalMinutes)) minutes; "
-            + "\(InsightsFormat.percent(s.serviceLevelTarget)) answered within \(InsightsFormat.duration(s.answerWithinSeconds)), "
-            + "handle time \(InsightsFormat.duration(s.handleTimeSeconds)), occupancy at most \(InsightsFormat.percent(s.maxOccupancy)), "
-            + "shrinkage \(InsightsFormat.percent(s.shrinkage)), \(money(s.costPerAgentHour)) per agent-hour; \(model)."
+            + "\(InsightsFormat.percent(p.serviceLevelTarget)) answered within \(InsightsFormat.duration(p.answerWithinSeconds)), "
+            + "handle time \(InsightsFormat.duration(p.handleTimeSeconds)), occupancy at most \(InsightsFormat.percent(p.maxOccupancy)), "
+            + "shrinkage \(InsightsFormat.percent(p.shrinkage)), \(money(p.costPerAgentHour)) per agent-hour; \(model)."
         sources = result.sources
         scenarios = report.comparison.enumerated().map { i, c in
             Scenario(name: ["No AI", "AI at the target", "AI answers everything"][min(i, 2)],
