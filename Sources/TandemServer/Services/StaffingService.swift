@@ -94,13 +94,14 @@ enum StaffingService {
             }
         }
         let certified = artifact.flatMap {
-            InsightsSeries.frontier(of: $0, settings: settings, conversationsPerDay: 0, aiMessagesPerConversation: 1)?.points.first(where: \.current)
+            InsightsSeries.frontier(of: $0, targetRisk: settings.targetRisk, costs: InsightsSeries.Settings(settings).costs,
+                                    conversationsPerDay: 0, aiMessagesPerConversation: 1)?.points.first(where: \.current)
         }
         if r.automatedShare == nil {
             if let artifact, let certified {
                 r.automatedShare = (certified.automatedShare * 1_000).rounded() / 1_000
-                sources.append("AI share \(InsightsFormat.percent(certified.automatedShare, 1)): what model \(artifact.version) is certified "
-                    + "to answer at the \(InsightsFormat.percent(1 - settings.targetRisk, 1)) target accuracy.")
+                sources.append("AI share \(DisplayFormat.percent(certified.automatedShare, 1)): what model \(artifact.version) is certified "
+                    + "to answer at the \(DisplayFormat.percent(1 - settings.targetRisk, 1)) target accuracy.")
             } else {
                 r.automatedShare = 0
                 sources.append("AI share 0%: no model is serving.")
@@ -109,13 +110,13 @@ enum StaffingService {
         // Up to the certified share, the guarantee bounds the AI's error rate by the target.
         if r.aiErrorRate == nil, let certified, certified.threshold != nil, (r.automatedShare ?? 0) <= certified.automatedShare + 1e-9 {
             r.aiErrorRate = settings.targetRisk
-            sources.append("Wrong AI answers at the target: at most \(InsightsFormat.percent(settings.targetRisk, 1)) of the AI's answers, "
+            sources.append("Wrong AI answers at the target: at most \(DisplayFormat.percent(settings.targetRisk, 1)) of the AI's answers, "
                 + "the workspace target its threshold is certified for.")
         }
         if r.fullAutomationErrorRate == nil, let artifact {
             let rate = max(0, 1 - artifact.report.crossValidatedAccuracy)
             r.fullAutomationErrorRate = (rate * 10_000).rounded() / 10_000
-            sources.append("If the AI answered everything, about \(InsightsFormat.percent(rate, 1)) of its answers would be wrong "
+            sources.append("If the AI answered everything, about \(DisplayFormat.percent(rate, 1)) of its answers would be wrong "
                 + "(model \(artifact.version), cross-validated).")
         }
         r.set(r.parameters(defaults: .standard))
