@@ -28,19 +28,19 @@ struct PlanCommand: ParsableCommand {
     var automatedShare: Double?
 
     @ArgumentParser.Option(help: ArgumentHelp("Average handle time of a conversation handled by a person.", valueName: "seconds"))
-    var handleTime: Double = 360
+    var handleTime = StaffingParameters.standard.handleTimeSeconds
 
     @ArgumentParser.Option(help: "Share of people-handled conversations to answer within --answer-within.")
-    var serviceLevel: Double = 0.8
+    var serviceLevel = StaffingParameters.standard.serviceLevelTarget
 
     @ArgumentParser.Option(help: ArgumentHelp("Answer-time threshold of the service level.", valueName: "seconds"))
-    var answerWithin: Double = 60
+    var answerWithin = StaffingParameters.standard.answerWithinSeconds
 
     @ArgumentParser.Option(help: "Highest acceptable agent occupancy.")
-    var maxOccupancy: Double = 0.85
+    var maxOccupancy = StaffingParameters.standard.maxOccupancy
 
     @ArgumentParser.Option(help: "Share of paid time agents are unavailable (breaks, training, absence).")
-    var shrinkage: Double = 0.3
+    var shrinkage = StaffingParameters.standard.shrinkage
 
     @ArgumentParser.Option(help: ArgumentHelp("Mean customer patience; when given, queues are modelled with Erlang A.", valueName: "seconds"))
     var patience: Double?
@@ -49,7 +49,7 @@ struct PlanCommand: ParsableCommand {
     var maxAbandonment: Double?
 
     @ArgumentParser.Option(help: "Cost of one scheduled agent-hour.")
-    var hourlyCost: Double = 30
+    var hourlyCost = StaffingParameters.standard.costPerAgentHour
 
     @ArgumentParser.Option(help: "Error rate of the AI when it answers every conversation.")
     var aiErrorRate: Double?
@@ -77,11 +77,12 @@ struct PlanCommand: ParsableCommand {
         do {
             let forecast = try Forecast.read(path: forecast!)
             let interval = try forecast.intervalMinutes(given: intervalMinutes)
-            let input = StaffingInput(
-                intervals: forecast.intervals, intervalMinutes: interval.minutes, automatedShare: automatedShare!,
+            let parameters = StaffingParameters(
                 handleTimeSeconds: handleTime, serviceLevelTarget: serviceLevel, answerWithinSeconds: answerWithin,
                 maxOccupancy: maxOccupancy, shrinkage: shrinkage, patienceSeconds: patience, maxAbandonment: maxAbandonment,
-                costPerAgentHour: hourlyCost, fullAutomationErrorRate: aiErrorRate)
+                costPerAgentHour: hourlyCost)
+            let input = StaffingInput(intervals: forecast.intervals, intervalMinutes: interval.minutes, automatedShare: automatedShare!,
+                                      parameters: parameters, fullAutomationErrorRate: aiErrorRate)
             let report = try StaffingReport(input: input, intervalMinutesInferred: interval.inferred)
             if json {
                 let encoder = JSONEncoder()

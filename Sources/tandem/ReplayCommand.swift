@@ -25,7 +25,7 @@ struct ReplayCommand: AsyncParsableCommand {
     var perDay = 2000
 
     @ArgumentParser.Option(help: "Average handle time for people, seconds.")
-    var handleTime = 360.0
+    var handleTime = StaffingParameters.standard.handleTimeSeconds
 
     @ArgumentParser.Option var textColumn = "text"
     @ArgumentParser.Option var labelColumn = "label"
@@ -49,7 +49,7 @@ struct ReplayCommand: AsyncParsableCommand {
         replay.targetRisk = targetRisk
         replay.auditRate = auditRate
         replay.dailyConversations = perDay
-        replay.handleTimeSeconds = handleTime
+        replay.staffingParameters.handleTimeSeconds = handleTime
         let report = try await replay.run()
         if json {
             try printJSON(report)

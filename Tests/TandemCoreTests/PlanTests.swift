@@ -192,6 +192,21 @@ struct PlanTotalsTests {
         #expect(Set(object.keys) == ["settings", "plan", "comparison"])
         #expect(try JSONDecoder().decode(StaffingReport.self, from: data) == report)
         #expect(report.settings.intervalMinutesInferred && report.settings.intervals == 48)
+        // The parameters sit flat among the settings, as `tandem plan --json` has always printed them.
+        let settings = try #require(object["settings"] as? [String: Any])
+        #expect(Set(settings.keys) == ["model", "intervals", "intervalMinutes", "intervalMinutesInferred", "automatedShare",
+                                       "handleTimeSeconds", "serviceLevelTarget", "answerWithinSeconds", "maxOccupancy", "shrinkage",
+                                       "costPerAgentHour", "fullAutomationErrorRate"])
+    }
+
+    @Test("tandem plan's defaults are the standard parameters")
+    func standardParameters() {
+        let standard = StaffingParameters.standard
+        #expect(standard == StaffingParameters(handleTimeSeconds: 360, serviceLevelTarget: 0.8, answerWithinSeconds: 60, maxOccupancy: 0.85,
+                                               shrinkage: 0.3, costPerAgentHour: 30))
+        #expect(standard.patienceSeconds == nil && standard.maxAbandonment == nil)
+        let input = planInput(.sample(totalConversations: 10))
+        #expect(input.parameters == standard)
     }
 
     @Test("the table has a row per interval, the totals and the comparison")

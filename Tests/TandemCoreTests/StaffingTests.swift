@@ -373,7 +373,7 @@ private func rejectedField(_ input: StaffingInput) -> String? {
 
 @Test func planRejectsInvalidInputNamingTheField() {
     var input = sampleInput()
-    input.shrinkage = 1
+    input.parameters.shrinkage = 1
     #expect(throws: StaffingError.invalidParameter(field: "shrinkage", value: 1, allowed: "at least 0 and below 1")) {
         try StaffingPlanner.plan(input)
     }
@@ -389,7 +389,7 @@ private func rejectedField(_ input: StaffingInput) -> String? {
     input.automatedShare = .nan
     #expect(rejectedField(input) == "automatedShare")
     input = sampleInput()
-    input.handleTimeSeconds = .infinity
+    input.parameters.handleTimeSeconds = .infinity
     #expect(rejectedField(input) == "handleTimeSeconds")
     input = sampleInput()
     input.fullAutomationErrorRate = 1.5
@@ -398,7 +398,7 @@ private func rejectedField(_ input: StaffingInput) -> String? {
     input.intervals = []
     #expect(throws: StaffingError.noIntervals) { try StaffingPlanner.plan(input) }
     input = sampleInput()
-    input.maxOccupancy = 1e-7
+    input.parameters.maxOccupancy = 1e-7
     #expect(throws: StaffingError.targetUnreachable(interval: "09:00", agentsTried: Erlang.maximumAgents)) {
         try StaffingPlanner.plan(input)
     }

@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import TandemCore
+import TandemOffline
 @testable import TandemServer
 import Testing
 import VaporTesting
@@ -295,11 +296,11 @@ struct InsightsPageTests {
                 #expect(html.contains("<svg id=\"\(id)\""), "the page lacks the chart \(id)")
             }
             #expect(html.contains("<p class=\"stat__value\">\(seeded.started)</p>"), "conversation count missing")
-            let automated = InsightsFormat.percent(Double(seeded.aiOnly) / Double(seeded.started))
+            let automated = DisplayFormat.percent(Double(seeded.aiOnly) / Double(seeded.started))
             #expect(html.contains("<p class=\"stat__value\">\(automated)</p>"), "automated share \(automated) missing")
-            #expect(html.contains("<p class=\"stat__value\">\(InsightsFormat.percent(report.accuracy.accuracy ?? 0, 1))</p>"))
+            #expect(html.contains("<p class=\"stat__value\">\(DisplayFormat.percent(report.accuracy.accuracy ?? 0, 1))</p>"))
             #expect(html.contains("<p class=\"stat__value\">50%</p>"), "durable resolution (1 of 2 came back) missing")
-            #expect(html.contains(InsightsFormat.money(o.cost.costPerResolved ?? 0, currency: report.currency)))
+            #expect(html.contains(DisplayFormat.money(o.cost.costPerResolved ?? 0, currency: report.currency)))
             #expect(html.contains("id=\"frontier-table\"") && html.contains(">current<"))
             for (intent, count) in seeded.notHelped {
                 let title = try await t.app.tandem.intentTitles(on: t.app.db)[intent] ?? intent
@@ -343,11 +344,11 @@ struct InsightsPageTests {
         #expect(svg.contains("&lt;img src=x onerror=alert(1)&gt; &amp; &quot;q&quot;"))
         #expect(svg.contains("id=\"x&quot;y\""))
         #expect(!svg.contains("style="))
-        #expect(InsightsFormat.percent(0.995, 1) == "99.5%" && InsightsFormat.percent(0.99, 1) == "99%" && InsightsFormat.percent(0.5) == "50%")
-        #expect(InsightsFormat.money(4.5, currency: "GBP") == "£4.50" && InsightsFormat.money(1, currency: "CHF") == "1.00 CHF")
-        #expect(InsightsFormat.money(2425.49, currency: "GBP", digits: 0) == "£2,425" && InsightsFormat.money(1_234_567.891, currency: "USD") == "$1,234,567.89")
-        #expect(InsightsFormat.money(-1.572, currency: "EUR") == "-€1.57" && InsightsFormat.money(999.999, currency: "GBP") == "£1,000.00")
-        #expect(InsightsFormat.duration(0.042) == "42 ms" && InsightsFormat.duration(95) == "1 min 35 s" && InsightsFormat.duration(7_380) == "2 h 3 min")
+        #expect(DisplayFormat.percent(0.995, 1) == "99.5%" && DisplayFormat.percent(0.99, 1) == "99%" && DisplayFormat.percent(0.5) == "50%")
+        #expect(DisplayFormat.money(4.5, currency: "GBP") == "£4.50" && DisplayFormat.money(1, currency: "CHF") == "1.00 CHF")
+        #expect(DisplayFormat.money(2425.49, currency: "GBP", digits: 0) == "£2,425" && DisplayFormat.money(1_234_567.891, currency: "USD") == "$1,234,567.89")
+        #expect(DisplayFormat.money(-1.572, currency: "EUR") == "-€1.57" && DisplayFormat.money(999.999, currency: "GBP") == "£1,000.00")
+        #expect(DisplayFormat.duration(0.042) == "42 ms" && DisplayFormat.duration(95) == "1 min 35 s" && DisplayFormat.duration(7_380) == "2 h 3 min")
     }
 
     // MARK: In Chromium

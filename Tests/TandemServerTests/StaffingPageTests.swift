@@ -110,10 +110,10 @@ struct StaffingPageTests {
                 costPerAgentHour: 25, fullAutomationErrorRate: 0.06))
             for scenario in report.comparison {
                 #expect(html.contains("<td class=\"num\">\(scenario.peakAgentsScheduled)</td>"), "\(scenario.name) peak agents")
-                #expect(html.contains(InsightsFormat.number(scenario.agentHoursScheduled, decimals: 1)), "\(scenario.name) agent-hours")
+                #expect(html.contains(DisplayFormat.number(scenario.agentHoursScheduled, decimals: 1)), "\(scenario.name) agent-hours")
             }
             #expect(html.contains("<th scope=\"row\">10:00</th>"), "the interval table")
-            #expect(html.contains("<td class=\"num\">\(InsightsFormat.number(690 * 0.06, decimals: 1))</td>"), "expected wrong answers when the AI answers everything")
+            #expect(html.contains("<td class=\"num\">\(DisplayFormat.number(690 * 0.06, decimals: 1))</td>"), "expected wrong answers when the AI answers everything")
             #expect(!html.contains("style="), "inline styles would break under the CSP")
             #expect(!html.contains("<script>"), "no inline scripts")
         }

@@ -75,8 +75,9 @@ private func minutes(_ value: Double) -> String {
     value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(format: "%g", value)
 }
 
-/// Everything a staffing plan is computed from. Times are in seconds unless the name says otherwise;
-/// shares and rates are fractions in 0...1.
+/// Everything a staffing plan is computed from: the forecast, the automated share, the service
+/// targets and costs (`parameters`) and the AI's error rates. Shares and rates are fractions in 0...1.
+/// Encodes as one flat object (the parameters' fields beside the others).
 public struct StaffingInput: Codable, Hashable, Sendable {
     /// One forecast interval: its label (e.g. "2025-03-03 09:00") and the conversations expected in it.
     public struct Interval: Codable, Hashable, Sendable {
@@ -94,43 +95,57 @@ public struct StaffingInput: Codable, Hashable, Sendable {
     public var intervalMinutes: Double
     /// Share of conversations the AI answers on its own; people handle conversations × (1 − share).
     public var automatedShare: Double
-    /// Mean handle time of a conversation handled by a person.
-    public var handleTimeSeconds: Double
-    /// Required fraction of people-handled conversations answered within `answerWithinSeconds`.
-    public var serviceLevelTarget: Double
-    public var answerWithinSeconds: Double
-    /// Highest acceptable agent occupancy.
-    public var maxOccupancy: Double
-    /// Share of paid time agents are not available (breaks, training, absence):
-    /// scheduled = ⌈needed / (1 − shrinkage)⌉.
-    public var shrinkage: Double
-    /// Mean customer patience; when given, queues are modelled with Erlang A, otherwise Erlang C.
-    public var patienceSeconds: Double?
-    /// Highest acceptable fraction of abandoning customers (Erlang A only).
-    public var maxAbandonment: Double?
-    public var costPerAgentHour: Double
+    public var parameters: StaffingParameters
     /// Expected share of wrong answers among those the AI gives at `automatedShare`.
     public var aiErrorRate: Double?
     /// Expected share of wrong answers if the AI answered every conversation (share 1).
     public var fullAutomationErrorRate: Double?
 
-    public init(intervals: [Interval], intervalMinutes: Double, automatedShare: Double, handleTimeSeconds: Double,
-                serviceLevelTarget: Double, answerWithinSeconds: Double, maxOccupancy: Double, shrinkage: Double,
-                patienceSeconds: Double? = nil, maxAbandonment: Double? = nil, costPerAgentHour: Double,
+    public init(intervals: [Interval], intervalMinutes: Double, automatedShare: Double, parameters: StaffingParameters = .standard,
                 aiErrorRate: Double? = nil, fullAutomationErrorRate: Double? = nil) {
         self.intervals = intervals
         self.intervalMinutes = intervalMinutes
         self.automatedShare = automatedShare
-        self.handleTimeSeconds = handleTimeSeconds
-        self.serviceLevelTarget = serviceLevelTarget
-        self.answerWithinSeconds = answerWithinSeconds
-        self.maxOccupancy = maxOccupancy
-        self.shrinkage = shrinkage
-        self.patienceSeconds = patienceSeconds
-        self.maxAbandonment = maxAbandonment
-        self.costPerAgentHour = costPerAgentHour
+        self.parameters = parameters
         self.aiErrorRate = aiErrorRate
         self.fullAutomationErrorRate = fullAutomationErrorRate
+    }
+
+    /// Every parameter spelled out (`StaffingParameters` has the meanings).
+    public init(intervals: [Interval], intervalMinutes: Double, automatedShare: Double, handleTimeSeconds: Double,
+                serviceLevelTarget: Double, answerWithinSeconds: Double, maxOccupancy: Double, shrinkage: Double,
+                patienceSeconds: Double? = nil, maxAbandonment: Double? = nil, costPerAgentHour: Double,
+                aiErrorRate: Double? = nil, fullAutomationErrorRate: Double? = nil) {
+        self.init(intervals: intervals, intervalMinutes: intervalMinutes, automatedShare: automatedShare,
+                  parameters: StaffingParameters(handleTimeSeconds: handleTimeSeconds, serviceLevelTarget: serviceLevelTarget,
+                                                 answerWithinSeconds: answerWithinSeconds, maxOccupancy: maxOccupancy,
+                                                 shrinkage: shrinkage, patienceSeconds: patienceSeconds,
+                                                 maxAbandonment: maxAbandonment, costPerAgentHour: costPerAgentHour),
+                  aiErrorRate: aiErrorRate, fullAutomationErrorRate: fullAutomationErrorRate)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case intervals, intervalMinutes, automatedShare, aiErrorRate, fullAutomationErrorRate
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        intervals = try c.decode([Interval].self, forKey: .intervals)
+        intervalMinutes = try c.decode(Double.self, forKey: .intervalMinutes)
+        automatedShare = try c.decode(Double.self, forKey: .automatedShare)
+        parameters = try StaffingParameters(from: decoder)
+        aiErrorRate = try c.decodeIfPresent(Double.self, forKey: .aiErrorRate)
+        fullAutomationErrorRate = try c.decodeIfPresent(Double.self, forKey: .fullAutomationErrorRate)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(intervals, forKey: .intervals)
+        try c.encode(intervalMinutes, forKey: .intervalMinutes)
+        try c.encode(automatedShare, forKey: .automatedShare)
+        try c.encodeIfPresent(aiErrorRate, forKey: .aiErrorRate)
+        try c.encodeIfPresent(fullAutomationErrorRate, forKey: .fullAutomationErrorRate)
+        try parameters.encode(to: encoder)
     }
 }
 
@@ -238,13 +253,14 @@ public enum StaffingPlanner {
     }
 
     private static func plan(_ input: StaffingInput, share: Double, errorRate: Double?) throws -> StaffingPlan {
+        let p = input.parameters
         let intervalSeconds = input.intervalMinutes * 60
-        let target = Erlang.Target(serviceLevel: input.serviceLevelTarget, answerWithin: input.answerWithinSeconds,
-                                   maxOccupancy: input.maxOccupancy, maxAbandonment: input.maxAbandonment)
+        let target = Erlang.Target(serviceLevel: p.serviceLevelTarget, answerWithin: p.answerWithinSeconds,
+                                   maxOccupancy: p.maxOccupancy, maxAbandonment: p.maxAbandonment)
         let intervals = try input.intervals.map { interval in
             let forPeople = interval.conversations * (1 - share)
-            let workload = Erlang.Workload(arrivalRate: forPeople / intervalSeconds, handleTime: input.handleTimeSeconds,
-                                           patience: input.patienceSeconds)
+            let workload = Erlang.Workload(arrivalRate: forPeople / intervalSeconds, handleTime: p.handleTimeSeconds,
+                                           patience: p.patienceSeconds)
             let performance: Erlang.Performance
             do {
                 performance = try Erlang.agentsNeeded(for: workload, target: target)
@@ -256,11 +272,11 @@ public enum StaffingPlanner {
                 conversations: interval.conversations,
                 conversationsForPeople: forPeople,
                 agentsNeeded: performance.agents,
-                agentsScheduled: scheduledAgents(needed: performance.agents, shrinkage: input.shrinkage),
+                agentsScheduled: scheduledAgents(needed: performance.agents, shrinkage: p.shrinkage),
                 serviceLevel: performance.serviceLevel,
                 averageSpeedOfAnswer: performance.averageSpeedOfAnswer,
                 occupancy: performance.occupancy,
-                abandonment: input.patienceSeconds == nil ? nil : performance.probabilityOfAbandonment)
+                abandonment: p.patienceSeconds == nil ? nil : performance.probabilityOfAbandonment)
         }
         let conversations = input.intervals.reduce(0) { $0 + $1.conversations }
         let forPeople = intervals.reduce(0) { $0 + $1.conversationsForPeople }
@@ -271,7 +287,7 @@ public enum StaffingPlanner {
         let answered = intervals.map { $0.conversationsForPeople * (1 - ($0.abandonment ?? 0)) }
         let answeredTotal = answered.reduce(0, +)
         return StaffingPlan(
-            model: input.patienceSeconds == nil ? .erlangC : .erlangA,
+            model: p.patienceSeconds == nil ? .erlangC : .erlangA,
             automatedShare: share,
             intervals: intervals,
             conversations: conversations,
@@ -283,35 +299,36 @@ public enum StaffingPlanner {
             serviceLevel: forPeople > 0 ? intervals.reduce(0) { $0 + $1.conversationsForPeople * $1.serviceLevel } / forPeople : nil,
             averageSpeedOfAnswer: answeredTotal > 0
                 ? zip(intervals, answered).reduce(0) { $0 + $1.1 * $1.0.averageSpeedOfAnswer } / answeredTotal : nil,
-            cost: agentHours * input.costPerAgentHour,
+            cost: agentHours * p.costPerAgentHour,
             expectedWrongAIAnswers: forAI == 0 ? 0 : errorRate.map { forAI * $0 })
     }
 
     private static func validate(_ input: StaffingInput) throws {
+        let p = input.parameters
         guard !input.intervals.isEmpty else { throw StaffingError.noIntervals }
         for (index, interval) in input.intervals.enumerated() where !(interval.conversations.isFinite && interval.conversations >= 0) {
             throw StaffingError.invalidConversations(interval: interval.start, position: index + 1, value: interval.conversations)
         }
         try Erlang.requirePositive(input.intervalMinutes, field: "intervalMinutes")
         try requireShare(input.automatedShare, field: "automatedShare")
-        try Erlang.requirePositive(input.handleTimeSeconds, field: "handleTimeSeconds")
-        if !(input.serviceLevelTarget > 0 && input.serviceLevelTarget < 1) {
-            throw StaffingError.invalidParameter(field: "serviceLevelTarget", value: input.serviceLevelTarget, allowed: "above 0 and below 1")
+        try Erlang.requirePositive(p.handleTimeSeconds, field: "handleTimeSeconds")
+        if !(p.serviceLevelTarget > 0 && p.serviceLevelTarget < 1) {
+            throw StaffingError.invalidParameter(field: "serviceLevelTarget", value: p.serviceLevelTarget, allowed: "above 0 and below 1")
         }
-        try Erlang.requireNonNegative(input.answerWithinSeconds, field: "answerWithinSeconds")
-        try Erlang.requireFraction(input.maxOccupancy, field: "maxOccupancy")
-        if !(input.shrinkage >= 0 && input.shrinkage < 1) {
-            throw StaffingError.invalidParameter(field: "shrinkage", value: input.shrinkage, allowed: "at least 0 and below 1")
+        try Erlang.requireNonNegative(p.answerWithinSeconds, field: "answerWithinSeconds")
+        try Erlang.requireFraction(p.maxOccupancy, field: "maxOccupancy")
+        if !(p.shrinkage >= 0 && p.shrinkage < 1) {
+            throw StaffingError.invalidParameter(field: "shrinkage", value: p.shrinkage, allowed: "at least 0 and below 1")
         }
-        if let patience = input.patienceSeconds { try Erlang.requirePositive(patience, field: "patienceSeconds") }
-        if let maxAbandonment = input.maxAbandonment {
-            guard input.patienceSeconds != nil else {
+        if let patience = p.patienceSeconds { try Erlang.requirePositive(patience, field: "patienceSeconds") }
+        if let maxAbandonment = p.maxAbandonment {
+            guard p.patienceSeconds != nil else {
                 throw StaffingError.invalidParameter(field: "maxAbandonment", value: maxAbandonment,
                                                      allowed: "left out unless patienceSeconds is given (only Erlang A models abandonment)")
             }
             try Erlang.requireFraction(maxAbandonment, field: "maxAbandonment")
         }
-        try Erlang.requireNonNegative(input.costPerAgentHour, field: "costPerAgentHour")
+        try Erlang.requireNonNegative(p.costPerAgentHour, field: "costPerAgentHour")
         if let rate = input.aiErrorRate { try requireShare(rate, field: "aiErrorRate") }
         if let rate = input.fullAutomationErrorRate { try requireShare(rate, field: "fullAutomationErrorRate") }
     }

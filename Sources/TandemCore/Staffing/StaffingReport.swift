@@ -4,7 +4,8 @@ import Foundation
 /// how it compares with no AI and with the AI answering everything. Encodes as one JSON object.
 public struct StaffingReport: Codable, Hashable, Sendable {
     /// The settings the plan was computed with, so a saved report can be reproduced. Fields
-    /// without a comment mean what the `StaffingInput` field of the same name means.
+    /// without a comment mean what the `StaffingInput` field of the same name means; the
+    /// parameters are encoded flat beside them.
     public struct Settings: Codable, Hashable, Sendable {
         public var model: StaffingPlan.Model
         /// Intervals in the forecast.
@@ -13,16 +14,46 @@ public struct StaffingReport: Codable, Hashable, Sendable {
         /// Whether the interval length was inferred from the starts rather than given.
         public var intervalMinutesInferred: Bool
         public var automatedShare: Double
-        public var handleTimeSeconds: Double
-        public var serviceLevelTarget: Double
-        public var answerWithinSeconds: Double
-        public var maxOccupancy: Double
-        public var shrinkage: Double
-        public var patienceSeconds: Double?
-        public var maxAbandonment: Double?
-        public var costPerAgentHour: Double
+        public var parameters: StaffingParameters
         /// Error rate of the AI when it answers every conversation.
         public var fullAutomationErrorRate: Double?
+
+        private enum CodingKeys: String, CodingKey {
+            case model, intervals, intervalMinutes, intervalMinutesInferred, automatedShare, fullAutomationErrorRate
+        }
+
+        init(model: StaffingPlan.Model, intervals: Int, intervalMinutes: Double, intervalMinutesInferred: Bool,
+             automatedShare: Double, parameters: StaffingParameters, fullAutomationErrorRate: Double?) {
+            self.model = model
+            self.intervals = intervals
+            self.intervalMinutes = intervalMinutes
+            self.intervalMinutesInferred = intervalMinutesInferred
+            self.automatedShare = automatedShare
+            self.parameters = parameters
+            self.fullAutomationErrorRate = fullAutomationErrorRate
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            model = try c.decode(StaffingPlan.Model.self, forKey: .model)
+            intervals = try c.decode(Int.self, forKey: .intervals)
+            intervalMinutes = try c.decode(Double.self, forKey: .intervalMinutes)
+            intervalMinutesInferred = try c.decode(Bool.self, forKey: .intervalMinutesInferred)
+            automatedShare = try c.decode(Double.self, forKey: .automatedShare)
+            parameters = try StaffingParameters(from: decoder)
+            fullAutomationErrorRate = try c.decodeIfPresent(Double.self, forKey: .fullAutomationErrorRate)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(model, forKey: .model)
+            try c.encode(intervals, forKey: .intervals)
+            try c.encode(intervalMinutes, forKey: .intervalMinutes)
+            try c.encode(intervalMinutesInferred, forKey: .intervalMinutesInferred)
+            try c.encode(automatedShare, forKey: .automatedShare)
+            try c.encodeIfPresent(fullAutomationErrorRate, forKey: .fullAutomationErrorRate)
+            try parameters.encode(to: encoder)
+        }
     }
 
     /// One line of the comparison: the totals of a plan, without its intervals. Fields without
@@ -60,10 +91,7 @@ public struct StaffingReport: Codable, Hashable, Sendable {
         settings = Settings(
             model: plans.chosen.model, intervals: input.intervals.count, intervalMinutes: input.intervalMinutes,
             intervalMinutesInferred: intervalMinutesInferred, automatedShare: input.automatedShare,
-            handleTimeSeconds: input.handleTimeSeconds, serviceLevelTarget: input.serviceLevelTarget,
-            answerWithinSeconds: input.answerWithinSeconds, maxOccupancy: input.maxOccupancy, shrinkage: input.shrinkage,
-            patienceSeconds: input.patienceSeconds, maxAbandonment: input.maxAbandonment, costPerAgentHour: input.costPerAgentHour,
-            fullAutomationErrorRate: input.fullAutomationErrorRate)
+            parameters: input.parameters, fullAutomationErrorRate: input.fullAutomationErrorRate)
         plan = plans.chosen
         let baseline = plans.withoutAI.cost
         comparison = [("no AI", plans.withoutAI), ("AI at target", plans.chosen), ("AI answers everything", plans.fullAutomation)]
@@ -77,17 +105,17 @@ public struct StaffingReport: Codable, Hashable, Sendable {
 
     /// The report as aligned text: settings, one row per interval, totals, then the comparison.
     public func table() -> String {
-        let s = settings
+        let s = settings, p = settings.parameters
         let abandonment = plan.model == .erlangA
         var lines: [String] = []
-        let modelName = abandonment ? "Erlang A, mean patience \(number(s.patienceSeconds ?? 0)) s" : "Erlang C"
+        let modelName = abandonment ? "Erlang A, mean patience \(number(p.patienceSeconds ?? 0)) s" : "Erlang C"
         lines.append("Staffing plan (\(modelName)): \(number(plan.conversations)) conversations in \(s.intervals) intervals of "
             + "\(number(s.intervalMinutes)) minutes\(s.intervalMinutesInferred ? " (inferred from the starts)" : "")")
         lines.append("AI answers \(percent(s.automatedShare)), people \(number(plan.conversationsForPeople, decimals: 1)) conversations; "
-            + "handle time \(number(s.handleTimeSeconds)) s; target \(percent(s.serviceLevelTarget)) answered within "
-            + "\(number(s.answerWithinSeconds)) s, occupancy at most \(percent(s.maxOccupancy))"
-            + (s.maxAbandonment.map { ", abandonment at most \(percent($0))" } ?? "")
-            + "; shrinkage \(percent(s.shrinkage)); \(money(s.costPerAgentHour)) per agent-hour")
+            + "handle time \(number(p.handleTimeSeconds)) s; target \(percent(p.serviceLevelTarget)) answered within "
+            + "\(number(p.answerWithinSeconds)) s, occupancy at most \(percent(p.maxOccupancy))"
+            + (p.maxAbandonment.map { ", abandonment at most \(percent($0))" } ?? "")
+            + "; shrinkage \(percent(p.shrinkage)); \(money(p.costPerAgentHour)) per agent-hour")
         lines.append("")
 
         var header = ["start", "conversations", "to people", "agents needed", "with shrinkage", "service level", "avg wait", "occupancy"]
@@ -148,35 +176,19 @@ private func aligned(_ rows: [[String]], leftColumns: Set<Int>) -> [String] {
     }
 }
 
-/// A number with thousands separators and at most `decimals` decimals (exactly that many when
-/// `fixed`). Written out rather than with `NumberFormatter`, whose digit settings differ between
-/// Foundation implementations.
+/// The table's figures through `DisplayFormat`: at most `decimals` decimals (exactly that many
+/// when `fixed`), "-" for what is not a number.
 private func number(_ value: Double, decimals: Int = 0, fixed: Bool = false) -> String {
-    guard value.isFinite else { return value.isNaN ? "-" : (value > 0 ? "∞" : "-∞") }
-    var text = String(format: "%.\(decimals)f", abs(value))
-    if !fixed && text.contains(".") {
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-    }
-    let parts = text.split(separator: ".", maxSplits: 1)
-    var whole = String(parts[0])
-    var grouped = ""
-    while whole.count > 3 {
-        grouped = "," + whole.suffix(3) + grouped
-        whole.removeLast(3)
-    }
-    grouped = whole + grouped
-    let sign = value < 0 && text.contains(where: { $0 != "0" && $0 != "." }) ? "-" : ""
-    return sign + grouped + (parts.count > 1 ? "." + parts[1] : "")
+    DisplayFormat.number(value, decimals: decimals, trimmingZeros: !fixed, notANumber: "-")
 }
 
-/// An amount of money: two decimals, thousands separated.
+/// An amount of money: two decimals, thousands separated (the currency is the reader's).
 private func money(_ value: Double) -> String {
     number(value, decimals: 2, fixed: true)
 }
 
 private func percent(_ share: Double) -> String {
-    String(format: "%.1f%%", share * 100)
+    DisplayFormat.percent(share, 1, fixed: true)
 }
 
 private func seconds(_ value: Double) -> String {

@@ -4,7 +4,7 @@ import Foundation
 extension EvaluationReport {
     /// `report.html`: a self-contained page (inline CSS and SVG, no scripts).
     public var html: String {
-        func pct(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f%%", v * 100) }
+        func pct(_ v: Double, _ digits: Int = 1) -> String { DisplayFormat.percent(v, digits, fixed: true) }
         func num(_ v: Double?, _ digits: Int = 3) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "—" }
         let t = training
         var cards = [
@@ -23,11 +23,11 @@ extension EvaluationReport {
         let chosen = riskCoverage.last { p in threshold.map { p.threshold >= $0 } ?? false }
         let chart = SVGChart.line(
             title: "Risk–coverage curve on the test set",
-            series: [.init(label: "error rate among the most confident messages", points: riskCoverage.map { ($0.coverage, $0.risk) }, colour: "#0b57d0")],
+            series: [.init(label: "error rate among the most confident messages", points: riskCoverage.map { ($0.coverage, $0.risk) })],
             xLabel: "share of test messages answered automatically", yLabel: "error rate among them",
             xRange: 0...1, yRange: 0...maxRisk, xFormat: { pct($0, 0) }, yFormat: { pct($0, 1) },
             reference: (t.options.targetRisk, "target \(pct(t.options.targetRisk, 1))"),
-            marker: chosen.map { ($0.coverage, $0.risk, "certified threshold \(num(threshold))") })
+            marker: chosen.map { ($0.coverage, $0.risk, "certified threshold \(num(threshold))") }, id: "chart-risk-coverage")
 
         let costRows = costs.map { row in
             "<tr><th scope=\"row\">\(escapeHTML(row.label))</th><td>\(pct(row.automatedShare))</td><td>\(pct(row.realisedRisk, 2))</td><td>\(num(row.threshold))</td><td>\(escapeHTML(options.currency)) \(String(format: "%.0f", row.costPer1000))</td></tr>"

@@ -50,8 +50,8 @@ public struct Replay {
     public var confidenceLevel = 0.95
     public var auditRate = 0.05
     public var dailyConversations = 2000
-    public var handleTimeSeconds = 360.0
-    public var costPerAgentHour = 30.0
+    /// Service targets and costs of the staffing plan at the replayed automated share.
+    public var staffingParameters = StaffingParameters.standard
     public var log: @Sendable (String) -> Void
 
     public init(train: LabelledData, test: LabelledData, environment: TandemEnvironment, log: @escaping @Sendable (String) -> Void) {
@@ -143,8 +143,7 @@ public struct Replay {
         let fullAutomationError = Double(topWrong) / Double(max(test.texts.count, 1))
         let staffing = try StaffingReport(input: StaffingInput(
             intervals: forecast.intervals, intervalMinutes: try forecast.inferredIntervalMinutes(), automatedShare: share,
-            handleTimeSeconds: handleTimeSeconds, serviceLevelTarget: 0.8, answerWithinSeconds: 60, maxOccupancy: 0.85, shrinkage: 0.3,
-            costPerAgentHour: costPerAgentHour, aiErrorRate: answered > 0 ? Double(wrong) / Double(answered) : nil,
+            parameters: staffingParameters, aiErrorRate: answered > 0 ? Double(wrong) / Double(answered) : nil,
             fullAutomationErrorRate: fullAutomationError), intervalMinutesInferred: true)
         return Report(messages: test.texts.count, intents: grouped.count, answered: answered, automatedShare: share,
                       realisedErrorRate: answered > 0 ? Double(wrong) / Double(answered) : nil, actions: actions, rules: rules,

@@ -4,8 +4,9 @@ import TandemCore
 import Vapor
 
 /// What the staffing planner is asked: the same inputs as `tandem plan`, named as the
-/// `StaffingInput` fields they become. Every field is optional; `StaffingService.defaults`
-/// fills the gaps from the workspace and the serving model.
+/// `StaffingInput` and `StaffingParameters` fields they become. Every field is optional;
+/// `StaffingService.defaults` fills the gaps from the workspace, the serving model and
+/// `StaffingParameters.standard`.
 struct StaffingRequest: Content, Equatable {
     /// Forecast CSV (interval_start, conversations). Without it, a typical day of
     /// `sampleConversations` conversations in 48 half-hour intervals is planned.
@@ -26,6 +27,30 @@ struct StaffingRequest: Content, Equatable {
     var fullAutomationErrorRate: Double?
 }
 
+extension StaffingRequest {
+    /// The request's service targets and costs, each one it leaves out taken from `defaults`.
+    func parameters(defaults d: StaffingParameters = .standard) -> StaffingParameters {
+        StaffingParameters(handleTimeSeconds: handleTimeSeconds ?? d.handleTimeSeconds,
+                           serviceLevelTarget: serviceLevelTarget ?? d.serviceLevelTarget,
+                           answerWithinSeconds: answerWithinSeconds ?? d.answerWithinSeconds,
+                           maxOccupancy: maxOccupancy ?? d.maxOccupancy, shrinkage: shrinkage ?? d.shrinkage,
+                           patienceSeconds: patienceSeconds ?? d.patienceSeconds, maxAbandonment: maxAbandonment ?? d.maxAbandonment,
+                           costPerAgentHour: costPerAgentHour ?? d.costPerAgentHour)
+    }
+
+    /// Sets every parameter field to `parameters`' value.
+    mutating func set(_ parameters: StaffingParameters) {
+        handleTimeSeconds = parameters.handleTimeSeconds
+        serviceLevelTarget = parameters.serviceLevelTarget
+        answerWithinSeconds = parameters.answerWithinSeconds
+        maxOccupancy = parameters.maxOccupancy
+        shrinkage = parameters.shrinkage
+        patienceSeconds = parameters.patienceSeconds
+        maxAbandonment = parameters.maxAbandonment
+        costPerAgentHour = parameters.costPerAgentHour
+    }
+}
+
 /// A plan and the numbers its charts need: the report `tandem plan --json` prints, the people
 /// each interval needs with no AI (for the chart), and where the defaults came from.
 struct StaffingResult: Content {
@@ -41,9 +66,6 @@ struct StaffingResult: Content {
 /// planner of `tandem plan` (TandemCore's `StaffingReport`), with defaults from the workspace.
 enum StaffingService {
     static let defaultSampleConversations = 2_000
-    /// The planner's usual service targets and costs, as `tandem plan` defaults them.
-    static let standard = StaffingRequest(handleTimeSeconds: 360, serviceLevelTarget: 0.8, answerWithinSeconds: 60,
-                                          maxOccupancy: 0.85, shrinkage: 0.3, costPerAgentHour: 30)
     /// Below this many conversations a day, recent traffic is too thin to be a useful sample day.
     static let minimumObservedPerDay = 50.0
 
@@ -72,13 +94,14 @@ enum StaffingService {
             }
         }
         let certified = artifact.flatMap {
-            InsightsSeries.frontier(of: $0, settings: settings, conversationsPerDay: 0, aiMessagesPerConversation: 1)?.points.first(where: \.current)
+            InsightsSeries.frontier(of: $0, targetRisk: settings.targetRisk, costs: InsightsSeries.Settings(settings).costs,
+                                    conversationsPerDay: 0, aiMessagesPerConversation: 1)?.points.first(where: \.current)
         }
         if r.automatedShare == nil {
             if let artifact, let certified {
                 r.automatedShare = (certified.automatedShare * 1_000).rounded() / 1_000
-                sources.append("AI share \(InsightsFormat.percent(certified.automatedShare, 1)): what model \(artifact.version) is certified "
-                    + "to answer at the \(InsightsFormat.percent(1 - settings.targetRisk, 1)) target accuracy.")
+                sources.append("AI share \(DisplayFormat.percent(certified.automatedShare, 1)): what model \(artifact.version) is certified "
+                    + "to answer at the \(DisplayFormat.percent(1 - settings.targetRisk, 1)) target accuracy.")
             } else {
                 r.automatedShare = 0
                 sources.append("AI share 0%: no model is serving.")
@@ -87,31 +110,23 @@ enum StaffingService {
         // Up to the certified share, the guarantee bounds the AI's error rate by the target.
         if r.aiErrorRate == nil, let certified, certified.threshold != nil, (r.automatedShare ?? 0) <= certified.automatedShare + 1e-9 {
             r.aiErrorRate = settings.targetRisk
-            sources.append("Wrong AI answers at the target: at most \(InsightsFormat.percent(settings.targetRisk, 1)) of the AI's answers, "
+            sources.append("Wrong AI answers at the target: at most \(DisplayFormat.percent(settings.targetRisk, 1)) of the AI's answers, "
                 + "the workspace target its threshold is certified for.")
         }
         if r.fullAutomationErrorRate == nil, let artifact {
             let rate = max(0, 1 - artifact.report.crossValidatedAccuracy)
             r.fullAutomationErrorRate = (rate * 10_000).rounded() / 10_000
-            sources.append("If the AI answered everything, about \(InsightsFormat.percent(rate, 1)) of its answers would be wrong "
+            sources.append("If the AI answered everything, about \(DisplayFormat.percent(rate, 1)) of its answers would be wrong "
                 + "(model \(artifact.version), cross-validated).")
         }
-        r.handleTimeSeconds = r.handleTimeSeconds ?? standard.handleTimeSeconds
-        r.serviceLevelTarget = r.serviceLevelTarget ?? standard.serviceLevelTarget
-        r.answerWithinSeconds = r.answerWithinSeconds ?? standard.answerWithinSeconds
-        r.maxOccupancy = r.maxOccupancy ?? standard.maxOccupancy
-        r.shrinkage = r.shrinkage ?? standard.shrinkage
-        r.costPerAgentHour = r.costPerAgentHour ?? standard.costPerAgentHour
+        r.set(r.parameters(defaults: .standard))
         return (r, sources)
     }
 
-    /// Plans a request whose defaults are filled (`defaults(for:…)`). Errors name the field
+    /// Plans a request whose defaults are filled (`defaults(for:…)`; parameters still missing
+    /// take `StaffingParameters.standard`). Errors name the field
     /// (or the forecast's line) that is wrong.
     static func plan(_ r: StaffingRequest, sources: [String] = []) throws -> StaffingResult {
-        func required(_ value: Double?, _ field: String) throws -> Double {
-            guard let value else { throw AppError.missingField(field) }
-            return value
-        }
         do {
             let forecast: Forecast
             if let csv = r.forecast {
@@ -126,15 +141,9 @@ enum StaffingService {
                 throw AppError.invalidField("maxAbandonment", "needs patienceSeconds (abandonment is modelled with Erlang A)")
             }
             let interval = try forecast.intervalMinutes(given: r.intervalMinutes)
-            let input = StaffingInput(
-                intervals: forecast.intervals, intervalMinutes: interval.minutes, automatedShare: try required(r.automatedShare, "automatedShare"),
-                handleTimeSeconds: try required(r.handleTimeSeconds, "handleTimeSeconds"),
-                serviceLevelTarget: try required(r.serviceLevelTarget, "serviceLevelTarget"),
-                answerWithinSeconds: try required(r.answerWithinSeconds, "answerWithinSeconds"),
-                maxOccupancy: try required(r.maxOccupancy, "maxOccupancy"), shrinkage: try required(r.shrinkage, "shrinkage"),
-                patienceSeconds: r.patienceSeconds, maxAbandonment: r.maxAbandonment,
-                costPerAgentHour: try required(r.costPerAgentHour, "costPerAgentHour"),
-                aiErrorRate: r.aiErrorRate, fullAutomationErrorRate: r.fullAutomationErrorRate)
+            guard let share = r.automatedShare else { throw AppError.missingField("automatedShare") }
+            let input = StaffingInput(intervals: forecast.intervals, intervalMinutes: interval.minutes, automatedShare: share,
+                                      parameters: r.parameters(), aiErrorRate: r.aiErrorRate, fullAutomationErrorRate: r.fullAutomationErrorRate)
             let plans = try StaffingPlanner.compare(input)
             return StaffingResult(request: r, report: StaffingReport(input: input, plans: plans, intervalMinutesInferred: interval.inferred),
                                   scheduledWithoutAI: plans.withoutAI.intervals.map(\.agentsScheduled), sources: sources)

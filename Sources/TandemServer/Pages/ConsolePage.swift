@@ -1,0 +1,47 @@
+import Fluent
+import Foundation
+import TandemCore
+
+/// `/console` (console.leaf): the queue of conversations waiting for a person, and the agent's own.
+struct ConsolePage: Encodable {
+    struct Item: Encodable {
+        var id: String
+        var customerName: String
+        var status: String
+        var handoffReason: String
+        var waiting: String
+        var late: Bool
+        var urgent: Bool
+        var assignedTo: String?
+        var lastMessage: String
+    }
+
+    var title = "Queue"
+    var agent: PageAgent
+    var queue: [Item]
+    var mine: [Item]
+    var slaSeconds: Int
+
+    /// The page for `agent`, with `queue` the conversations waiting (in queue order).
+    static func load(agent: AgentRecord, queue: [ConversationRecord], settings: WorkspaceSettings, now: Date,
+                     on db: Database) async throws -> ConsolePage {
+        let mine = try await ConversationRecord.query(on: db).filter(\.$assignedAgentID == agent.id)
+            .filter(\.$status == .assigned).sort(\.$claimedAt).all()
+        let agents = try await AgentRecord.query(on: db).all()
+        let names = Dictionary(uniqueKeysWithValues: agents.compactMap { a in a.id.map { ($0, a.name) } })
+        func items(_ conversations: [ConversationRecord]) async throws -> [Item] {
+            var items: [Item] = []
+            for c in conversations {
+                let last = try await MessageRecord.query(on: db).filter(\.$conversation.$id == c.requireID())
+                    .filter(\.$role == .customer).sort(\.$seq, .descending).first()
+                let waited = c.queuedAt.map { now.timeIntervalSince($0) } ?? 0
+                items.append(Item(id: try c.requireID().uuidString, customerName: c.customerName ?? "Customer", status: c.status.rawValue,
+                                  handoffReason: c.handoffReason ?? "", waiting: DisplayFormat.waited(waited),
+                                  late: c.status == .queued && waited > Double(settings.slaSeconds), urgent: c.priority > 0,
+                                  assignedTo: c.assignedAgentID.flatMap { names[$0] }, lastMessage: last.map { String($0.text.prefix(140)) } ?? ""))
+            }
+            return items
+        }
+        return ConsolePage(agent: PageAgent(agent), queue: try await items(queue), mine: try await items(mine), slaSeconds: settings.slaSeconds)
+    }
+}
