@@ -43,16 +43,7 @@ struct BrowserTests {
         print("Browser test screenshots: \(shots.path)")
 
         try await TestApp.with(.sqlite) { t in
-            let base = try await t.listen()
-            let outcome: Result<Void, any Error>
-            do {
-                try await WebDriver.with { driver in try await flow(t, base: base, driver: driver, shots: shots) }
-                outcome = .success(())
-            } catch {
-                print("Browser test failed: \(error)")
-                outcome = .failure(error)
-            }
-            try outcome.get()
+            try await t.browse("Browser test") { base, driver in try await flow(t, base: base, driver: driver, shots: shots) }
         }
     }
 

@@ -366,16 +366,7 @@ struct InsightsPageTests {
         try await TestApp.with(.sqlite) { t in
             let seeded = try await Self.seed(t, days: 14, returningDaysAgo: 9, leavePending: 4, wrongVerdict: true)
             try await Self.spreadOverDays(t, seeded.days, delays: true)
-            let base = try await t.listen()
-            let outcome: Result<Void, any Error>
-            do {
-                try await WebDriver.with { driver in try await flow(t, base: base, driver: driver, shots: shots) }
-                outcome = .success(())
-            } catch {
-                print("Insights browser test failed: \(error)")
-                outcome = .failure(error)
-            }
-            try outcome.get()
+            try await t.browse("Insights browser test") { base, driver in try await flow(t, base: base, driver: driver, shots: shots) }
         }
     }
 

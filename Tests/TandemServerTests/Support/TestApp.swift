@@ -157,6 +157,18 @@ struct TestApp {
         return "http://127.0.0.1:\(port)"
     }
 
+    /// Serves the app on a free port and runs `flow` with a browser pointed at it. A failure is
+    /// printed before it is rethrown, so the log shows it next to the browser's own output.
+    func browse(_ name: String, _ flow: (_ base: String, _ driver: WebDriver) async throws -> Void) async throws {
+        let base = try await listen()
+        do {
+            try await WebDriver.with { driver in try await flow(base, driver) }
+        } catch {
+            print("\(name) failed: \(error)")
+            throw error
+        }
+    }
+
     func shutdown() async {
         app.tandem.events.finish()  // ends open event streams so the server can stop at once
         await app.server.shutdown()

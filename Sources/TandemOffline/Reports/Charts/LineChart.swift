@@ -47,7 +47,10 @@ public enum SVGChart {
         }
         if let marker {
             svg += SVG.circle(cx: px(marker.x), cy: py(marker.y), r: 5, className: "\(block)__marker", title: marker.label)
-            svg += SVG.text(marker.label, x: px(marker.x) + 8, y: py(marker.y) - 8, className: "\(block)__marker-label")
+            // Labelled on the side with room, so it never runs off the chart.
+            let onRight = px(marker.x) < left + plotWidth / 2
+            svg += SVG.text(marker.label, x: px(marker.x) + (onRight ? 8 : -8), y: py(marker.y) - 8, anchor: onRight ? "start" : "end",
+                            className: "\(block)__marker-label")
         }
         if series.count > 1 {
             svg += SVG.legend(series.map { ($0.label, "\(block)__swatch--\($0.style)") }, right: left + plotWidth, y: top + 10, block: block)
