@@ -47,8 +47,10 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
     app.middleware = .init()
     app.middleware.use(RequestIDMiddleware())
     app.middleware.use(RouteLoggingMiddleware(logLevel: .debug))
+    // Outside the error middleware, so error responses carry the security headers too.
+    app.middleware.use(SecurityHeadersMiddleware(environment: environment))
     app.middleware.use(TandemErrorMiddleware())
-    app.middleware.use(SecurityHeadersMiddleware())
+    app.middleware.use(SameOriginMiddleware())
     app.middleware.use(FileMiddleware(publicDirectory: resources.appendingPathComponent("Public").path + "/"))
     app.middleware.use(AgentAuthenticator())
 
@@ -148,22 +150,6 @@ struct BackgroundTasks: LifecycleHandler {
         let tasks = box.tasks.withLockedValue { $0 }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
-    }
-}
-
-/// Security headers on every response: pages may load only this server's scripts, styles and
-/// images (no inline script can run even if markup slipped through), and must not be framed
-/// except the chat widget.
-struct SecurityHeadersMiddleware: AsyncMiddleware {
-    func respond(to request: Request, chainingTo next: AsyncResponder) async throws -> Response {
-        let response = try await next.respond(to: request)
-        let embeddable = request.url.path == "/chat"
-        response.headers.replaceOrAdd(name: "Content-Security-Policy", value:
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors \(embeddable ? "*" : "'none'")")
-        response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
-        response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
-        if !embeddable { response.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY") }
-        return response
     }
 }
 

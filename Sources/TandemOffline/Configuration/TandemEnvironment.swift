@@ -21,6 +21,11 @@ public struct TandemEnvironment: Sendable, Equatable {
     public var publicURLOverride: String?
     /// The address people use to reach this server, for links.
     public var publicURL: String { publicURLOverride ?? "http://\(host):\(port)" }
+    /// Served over https (by the public URL): the session cookie is then `Secure` and HSTS is sent.
+    public var isHTTPS: Bool { publicURL.lowercased().hasPrefix("https://") }
+    /// Origins allowed to frame the chat widget (`TANDEM_WIDGET_ORIGINS`, comma-separated, e.g.
+    /// `https://www.example.com`); besides this server itself, none by default.
+    public var widgetOrigins: [String]
     /// Load the demo workspace into an empty database (`TANDEM_DEMO`, default true).
     public var loadDemo: Bool
     /// Password of the demo agents (`TANDEM_DEMO_PASSWORD`).
@@ -53,6 +58,8 @@ public struct TandemEnvironment: Sendable, Equatable {
         host = value("TANDEM_HOST") ?? "127.0.0.1"
         port = value("TANDEM_PORT").flatMap(Int.init) ?? value("PORT").flatMap(Int.init) ?? 8080
         publicURLOverride = value("TANDEM_PUBLIC_URL")
+        widgetOrigins = (value("TANDEM_WIDGET_ORIGINS") ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter(Self.isOrigin)
         loadDemo = flag("TANDEM_DEMO", true)
         demoPassword = value("TANDEM_DEMO_PASSWORD") ?? "tandem-demo"
         trainOnStart = flag("TANDEM_TRAIN_ON_START", true)
@@ -65,5 +72,12 @@ public struct TandemEnvironment: Sendable, Equatable {
     }
 
     /// The SQLite file used when no `DATABASE_URL` is set.
+    /// `scheme://host[:port]` and nothing else, so a setting cannot inject into a header.
+    static func isOrigin(_ text: String) -> Bool {
+        guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
+              url.path.isEmpty, url.query == nil, url.fragment == nil else { return false }
+        return text.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7f && $0 != ";" && $0 != "," }
+    }
+
     public var sqlitePath: String { (dataDirectory as NSString).appendingPathComponent("tandem.sqlite") }
 }

@@ -29,7 +29,7 @@ struct AuthController: RouteCollection {
             throw AppError.unauthenticated
         }
         let response = try await LoginResponse(token: token, expiresAt: expires, agent: AgentDTO(agent)).encodeResponse(for: req)
-        response.cookies[AgentAuthenticator.cookie] = Self.cookie(token: token, expires: expires)
+        response.cookies[SessionCookie.name(req.tandem.environment)] = SessionCookie.value(token: token, expires: expires, req.tandem.environment)
         return response
     }
 
@@ -56,13 +56,9 @@ struct AuthController: RouteCollection {
     private static let dummyHash = (try? Bcrypt.hash("tandem-timing-equaliser")) ?? ""
 
     static func revoke(_ req: Request) async throws {
-        let token = req.headers.bearerAuthorization?.token ?? req.cookies[AgentAuthenticator.cookie]?.string
+        let token = req.headers.bearerAuthorization?.token ?? SessionCookie.token(in: req)
         guard let token else { return }
         try await AgentTokenRecord.revoke(token: token, on: req.db)
-    }
-
-    static func cookie(token: String, expires: Date) -> HTTPCookies.Value {
-        HTTPCookies.Value(string: token, expires: expires, path: "/", isSecure: false, isHTTPOnly: true, sameSite: .strict)
     }
 }
 

@@ -7,10 +7,8 @@ extension AgentRecord: Authenticatable {}
 /// Agents authenticate with a bearer token (API) or the `tandem_session` cookie holding the
 /// same kind of token (pages). Tokens are looked up by their SHA-256 and expire.
 struct AgentAuthenticator: AsyncRequestAuthenticator {
-    static let cookie = "tandem_session"
-
     func authenticate(request: Request) async throws {
-        let token = request.headers.bearerAuthorization?.token ?? request.cookies[Self.cookie]?.string
+        let token = request.headers.bearerAuthorization?.token ?? SessionCookie.token(in: request)
         guard let token, !token.isEmpty else { return }
         guard let record = try await AgentTokenRecord.find(token: token, on: request.db), record.expiresAt > request.tandem.clock.now, record.agent.active else { return }
         request.auth.login(record.agent)
@@ -38,10 +36,12 @@ extension Request {
 
     /// The conversation named in the path, if the request carries its customer token. Anything
     /// else (unknown id, another conversation's token, no token) is "not found", so a customer
-    /// cannot learn whether other conversations exist.
-    func customerConversation() async throws -> ConversationRecord {
+    /// cannot learn whether other conversations exist. The token travels in the Authorization
+    /// header; only the event stream may take it from the query string (`EventSource` cannot
+    /// send headers), since URLs end up in logs and histories.
+    func customerConversation(tokenInQuery: Bool = false) async throws -> ConversationRecord {
         guard let id = parameters.get("id", as: UUID.self) else { throw AppError.notFound("Conversation") }
-        let token = headers.bearerAuthorization?.token ?? query[String.self, at: "token"]
+        let token = headers.bearerAuthorization?.token ?? (tokenInQuery ? query[String.self, at: "token"] : nil)
         guard let token, let conversation = try await ConversationRecord.find(customerToken: token, on: db), conversation.id == id else {
             throw AppError.notFound("Conversation \(id)")
         }
@@ -50,6 +50,9 @@ extension Request {
 
     /// The request body decoded as `T`, with errors that name the field.
     func decoded<T: Decodable>(_ type: T.Type) throws -> T {
+        guard let type = headers.contentType, type.type == "application", type.subType == "json" || type.subType.hasSuffix("+json") else {
+            throw AppError.unsupportedMediaType(headers.first(name: .contentType) ?? "no Content-Type")
+        }
         guard let body = body.data, body.readableBytes > 0 else { throw AppError.invalidJSON("the body is empty") }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: body))

@@ -80,7 +80,7 @@ struct CustomerController: RouteCollection {
     /// Server-sent events for this conversation: `message` (a MessageDTO), status changes
     /// (`conversation.*` with a ConversationDTO). `Last-Event-ID` or `after` resumes.
     func events(_ req: Request) async throws -> Response {
-        let conversation = try await req.customerConversation()
+        let conversation = try await req.customerConversation(tokenInQuery: true)
         let id = try conversation.requireID()
         return try await EventStream.response(for: req) { event in
             event.conversationID == id && event.kind.isCustomerVisible

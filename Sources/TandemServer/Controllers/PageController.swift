@@ -52,14 +52,14 @@ struct PageController: RouteCollection {
             return response
         }
         let response = req.redirect(to: LoginPage.safeNext(form.next))
-        response.cookies[AgentAuthenticator.cookie] = AuthController.cookie(token: token, expires: expires)
+        response.cookies[SessionCookie.name(req.tandem.environment)] = SessionCookie.value(token: token, expires: expires, req.tandem.environment)
         return response
     }
 
     func logout(_ req: Request) async throws -> Response {
         try await AuthController.revoke(req)
         let response = req.redirect(to: "/console/login")
-        response.cookies[AgentAuthenticator.cookie] = .expired
+        response.cookies[SessionCookie.name(req.tandem.environment)] = SessionCookie.expired(req.tandem.environment)
         return response
     }
 

@@ -15,6 +15,10 @@ enum AppError: Error, Equatable {
     case unavailable(String)
     /// The stored workspace settings do not decode; the AI hands everything to people meanwhile.
     case corruptSettings(String)
+    /// A JSON route got another content type.
+    case unsupportedMediaType(String)
+    /// A cookie-authenticated change from another origin (or with no origin at all).
+    case crossOrigin
 
     var status: HTTPResponseStatus {
         switch self {
@@ -22,7 +26,8 @@ enum AppError: Error, Equatable {
         case .tooLarge: return .payloadTooLarge
         case .notFound: return .notFound
         case .unauthenticated: return .unauthorized
-        case .forbidden: return .forbidden
+        case .forbidden, .crossOrigin: return .forbidden
+        case .unsupportedMediaType: return .unsupportedMediaType
         case .conflict: return .conflict
         case .unavailable, .corruptSettings: return .serviceUnavailable
         }
@@ -37,6 +42,8 @@ enum AppError: Error, Equatable {
         case .notFound: return "not_found"
         case .unauthenticated: return "unauthenticated"
         case .forbidden: return "forbidden"
+        case .crossOrigin: return "cross_origin"
+        case .unsupportedMediaType: return "unsupported_media_type"
         case .conflict: return "conflict"
         case .unavailable: return "unavailable"
         case .corruptSettings: return "corrupt_settings"
@@ -52,6 +59,9 @@ enum AppError: Error, Equatable {
         case .notFound(let what): return "\(what) was not found."
         case .unauthenticated: return "Log in first (send a bearer token or the session cookie)."
         case .forbidden(let required): return "This needs the \(required) role."
+        case .crossOrigin:
+            return "A change made with the session cookie must come from this site's own pages (Origin or Sec-Fetch-Site did not match). API clients send a bearer token instead."
+        case .unsupportedMediaType(let got): return "Send the body as application/json (got \(got))."
         case .conflict(let why): return why
         case .unavailable(let why): return why
         case .corruptSettings(let why):
