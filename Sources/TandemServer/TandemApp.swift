@@ -61,7 +61,10 @@ public enum TandemApp {
             "  Storage:        \(environment.databaseURL == nil ? "SQLite at \(environment.sqlitePath)" : "PostgreSQL")",
         ]
         if environment.loadDemo {
-            lines.append("  Demo logins:    agent@demo.tandem, supervisor@demo.tandem, admin@demo.tandem — password \(environment.demoPassword)")
+            lines.append("  Demo logins:    agent@demo.tandem, supervisor@demo.tandem, admin@demo.tandem — password \(environment.demoPassword)"
+                         + (environment.demoPasswordIsDocumented ? "" : " (random, shown only now; set TANDEM_DEMO_PASSWORD to choose one)"))
+        } else if !environment.isLoopback {
+            lines.append("  Accounts:       no demo accounts off loopback; create the first admin with `tandem admin create`")
         }
         return lines.joined(separator: "\n")
     }

@@ -74,6 +74,9 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
         }
     }
     _ = try await app.tandem.workspace(on: app.db)
+    if !environment.isLoopback {
+        try await DemoWorkspace.lockPublishedPasswords(on: app.db, verify: { try app.password.verify($0, created: $1) }, logger: app.logger)
+    }
 
     app.jobs = JobRunner(handlers: [
         .train: (ModelLifecycle.train, 2),

@@ -26,10 +26,29 @@ public struct TandemEnvironment: Sendable, Equatable {
     /// Origins allowed to frame the chat widget (`TANDEM_WIDGET_ORIGINS`, comma-separated, e.g.
     /// `https://www.example.com`); besides this server itself, none by default.
     public var widgetOrigins: [String]
-    /// Load the demo workspace into an empty database (`TANDEM_DEMO`, default true).
-    public var loadDemo: Bool
-    /// Password of the demo agents (`TANDEM_DEMO_PASSWORD`).
-    public var demoPassword: String
+    /// Listening on a loopback address only: nobody else can reach this server.
+    public var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host.lowercased()) || host.hasPrefix("127.") }
+    /// Load the demo workspace into an empty database (`TANDEM_DEMO`). By default only on a
+    /// loopback bind: a server others can reach gets no demo accounts unless asked for.
+    public var loadDemo: Bool {
+        get { demoOverride ?? isLoopback }
+        set { demoOverride = newValue }
+    }
+    private var demoOverride: Bool?
+    /// Password of the demo agents (`TANDEM_DEMO_PASSWORD`). By default the documented
+    /// `tandem-demo` on a loopback bind, and a random one otherwise (printed once at start).
+    public var demoPassword: String {
+        get { demoPasswordOverride ?? (isLoopback ? Self.documentedDemoPassword : generatedDemoPassword) }
+        set { demoPasswordOverride = newValue }
+    }
+    private var demoPasswordOverride: String?
+    private let generatedDemoPassword: String
+    /// The demo password the README and the login page name.
+    public static let documentedDemoPassword = "tandem-demo"
+    /// Whether the demo accounts' password is the published one (the login page then shows it).
+    public var demoPasswordIsDocumented: Bool { demoPassword == Self.documentedDemoPassword }
+    /// The login page lists the demo accounts only when their password is the published one.
+    public var showsDemoLogins: Bool { loadDemo && demoPasswordIsDocumented }
     /// Train a model from the knowledge base at start when none is active (`TANDEM_TRAIN_ON_START`).
     public var trainOnStart: Bool
     /// Longest customer or agent message accepted, in characters (`TANDEM_MAX_MESSAGE_CHARS`).
@@ -60,8 +79,9 @@ public struct TandemEnvironment: Sendable, Equatable {
         publicURLOverride = value("TANDEM_PUBLIC_URL")
         widgetOrigins = (value("TANDEM_WIDGET_ORIGINS") ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter(Self.isOrigin)
-        loadDemo = flag("TANDEM_DEMO", true)
-        demoPassword = value("TANDEM_DEMO_PASSWORD") ?? "tandem-demo"
+        demoOverride = value("TANDEM_DEMO") == nil ? nil : flag("TANDEM_DEMO", true)
+        demoPasswordOverride = value("TANDEM_DEMO_PASSWORD")
+        generatedDemoPassword = Self.randomPassword()
         trainOnStart = flag("TANDEM_TRAIN_ON_START", true)
         maxMessageCharacters = value("TANDEM_MAX_MESSAGE_CHARS").flatMap(Int.init).map { max(1, $0) } ?? 2000
         nodeID = value("TANDEM_NODE_ID") ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
@@ -72,6 +92,13 @@ public struct TandemEnvironment: Sendable, Equatable {
     }
 
     /// The SQLite file used when no `DATABASE_URL` is set.
+    /// 16 characters from a 54-letter alphabet without look-alikes (about 92 bits).
+    static func randomPassword() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<16).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+    }
+
     /// `scheme://host[:port]` and nothing else, so a setting cannot inject into a header.
     static func isOrigin(_ text: String) -> Bool {
         guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,

@@ -171,6 +171,9 @@ struct AdminController: RouteCollection {
         admin.put("workspace", use: updateWorkspace)
         supervisor.get("agents", use: agents)
         admin.post("agents", use: createAgent)
+        admin.patch("agents", ":id", use: updateAgent)
+        admin.post("agents", ":id", "password", use: resetPassword)
+        admin.delete("agents", ":id", "sessions", use: revokeSessions)
         supervisor.get("models", use: models)
         supervisor.post("models", "train", use: train)
         supervisor.post("models", ":id", "activate", use: activate)
@@ -228,18 +231,73 @@ struct AdminController: RouteCollection {
 
     func createAgent(_ req: Request) async throws -> Response {
         let body = try req.decoded(CreateAgentBody.self)
-        guard let role = AgentRole(rawValue: body.role) else { throw AppError.invalidField("role", "agent, supervisor or admin") }
-        guard body.email.contains("@"), body.email.count <= 254 else { throw AppError.invalidField("email", "not an e-mail address") }
-        guard body.password.count >= 10 else { throw AppError.invalidField("password", "at least 10 characters") }
-        guard !body.name.isEmpty, body.name.count <= 120 else { throw AppError.invalidField("name", "1–120 characters") }
-        if let max = body.maxConcurrent, !(1...50).contains(max) { throw AppError.invalidField("maxConcurrent", "1–50") }
-        if try await AgentRecord.find(email: body.email, on: req.db) != nil {
-            throw AppError.conflict("An agent with that e-mail exists already.")
-        }
-        let agent = AgentRecord(email: body.email, name: body.name, role: role, passwordHash: try await req.password.async.hash(body.password))
-        agent.maxConcurrent = body.maxConcurrent
-        try await agent.create(on: req.db)
+        let role = try AgentRole.parse(body.role, field: "role")
+        let hasher = req.password.async
+        let agent = try await Accounts.create(email: body.email, name: body.name, role: role, password: body.password,
+                                              maxConcurrent: body.maxConcurrent, hash: { try await hasher.hash($0) }, on: req.db)
         return try await AgentDTO(agent).encodeResponse(status: .created, for: req)
+    }
+
+    struct UpdateAgentBody: Decodable {
+        var active: Bool?
+        var role: String?
+        var maxConcurrent: Int?
+    }
+
+    /// Deactivate or reactivate, change the role or the concurrency limit. Deactivation ends
+    /// the agent's sessions at once; the last active admin cannot be deactivated or demoted.
+    func updateAgent(_ req: Request) async throws -> AgentDTO {
+        let agent = try await targetAgent(req)
+        let body = try req.decoded(UpdateAgentBody.self)
+        let role = try body.role.map { try AgentRole.parse($0, field: "role") }
+        if let max = body.maxConcurrent, !(1...50).contains(max) { throw AppError.invalidField("maxConcurrent", "1–50") }
+        let losesAdmin = agent.role == .admin && agent.active && (body.active == false || (role != nil && role != .admin))
+        if losesAdmin, try await !Accounts.anotherAdminRemains(besides: agent, on: req.db) {
+            throw AppError.conflict("\(agent.email) is the last active admin; make another admin first.")
+        }
+        try await req.db.writeTransaction { db in
+            if let active = body.active { agent.active = active }
+            if let role { agent.role = role }
+            if let max = body.maxConcurrent { agent.maxConcurrent = max }
+            try await agent.save(on: db)
+            if body.active == false { try await Accounts.revokeSessions(of: agent, on: db) }
+        }
+        let actor = try req.agent.email
+        req.logger.notice("agent changed", metadata: ["agent": .string(agent.email), "by": .string(actor),
+                                                       "active": .stringConvertible(agent.active), "role": .string(agent.role.rawValue)])
+        return AgentDTO(agent)
+    }
+
+    struct PasswordBody: Decodable { var password: String }
+
+    /// An admin sets a new password for an agent (who forgot theirs); their sessions end.
+    func resetPassword(_ req: Request) async throws -> HTTPStatus {
+        let agent = try await targetAgent(req)
+        let body = try req.decoded(PasswordBody.self)
+        try Accounts.validate(password: body.password, field: "password")
+        let hash = try await req.password.async.hash(body.password)
+        try await req.db.writeTransaction { db in
+            agent.passwordHash = hash
+            try await agent.save(on: db)
+            try await Accounts.revokeSessions(of: agent, on: db)
+        }
+        let actor = try req.agent.email
+        req.logger.notice("password reset", metadata: ["agent": .string(agent.email), "by": .string(actor)])
+        return .noContent
+    }
+
+    /// Signs the agent out everywhere.
+    func revokeSessions(_ req: Request) async throws -> HTTPStatus {
+        let agent = try await targetAgent(req)
+        try await Accounts.revokeSessions(of: agent, on: req.db)
+        return .noContent
+    }
+
+    private func targetAgent(_ req: Request) async throws -> AgentRecord {
+        guard let id = req.parameters.get("id", as: UUID.self), let agent = try await AgentRecord.find(id, on: req.db) else {
+            throw AppError.notFound("Agent")
+        }
+        return agent
     }
 
     func models(_ req: Request) async throws -> [ModelVersionDTO] {

@@ -67,6 +67,7 @@ struct AgentController: RouteCollection {
     func boot(routes: RoutesBuilder) throws {
         let agent = routes.grouped("api", "v1", "agent").grouped(RoleGuard(role: .agent))
         agent.get("me", use: me)
+        agent.post("password", use: changePassword)
         agent.get("queue", use: queue)
         agent.get("conversations", use: list)
         agent.get("conversations", ":id", use: show)
@@ -80,6 +81,30 @@ struct AgentController: RouteCollection {
     }
 
     func me(_ req: Request) async throws -> AgentDTO { AgentDTO(try req.agent) }
+
+    struct ChangePasswordBody: Decodable {
+        var currentPassword: String
+        var newPassword: String
+    }
+
+    /// An agent changes their own password, proving the current one; their other sessions end.
+    func changePassword(_ req: Request) async throws -> HTTPStatus {
+        let agent = try req.agent
+        let body = try req.decoded(ChangePasswordBody.self)
+        guard try await req.password.async.verify(body.currentPassword, created: agent.passwordHash) else {
+            throw AppError.invalidField("currentPassword", "does not match")
+        }
+        try Accounts.validate(password: body.newPassword, field: "newPassword")
+        guard body.newPassword != body.currentPassword else { throw AppError.invalidField("newPassword", "the same as the current one") }
+        let hash = try await req.password.async.hash(body.newPassword)
+        let current = req.headers.bearerAuthorization?.token ?? SessionCookie.token(in: req)
+        try await req.db.writeTransaction { db in
+            agent.passwordHash = hash
+            try await agent.save(on: db)
+            try await Accounts.revokeSessions(of: agent, keeping: current, on: db)
+        }
+        return .noContent
+    }
 
     func queue(_ req: Request) async throws -> [ConversationDTO] {
         try await req.conversations.queue().map(req.conversations.dto)

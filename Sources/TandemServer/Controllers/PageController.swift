@@ -38,7 +38,7 @@ struct PageController: RouteCollection {
     }
 
     func loginPage(_ req: Request) async throws -> View {
-        try await req.view.render("login", LoginPage(next: try? req.query.get(String.self, at: "next"), demo: req.tandem.environment.loadDemo))
+        try await req.view.render("login", LoginPage(next: try? req.query.get(String.self, at: "next"), demo: req.tandem.environment.showsDemoLogins))
     }
 
     func login(_ req: Request) async throws -> Response {
@@ -46,7 +46,7 @@ struct PageController: RouteCollection {
         guard let email = form.email, let password = form.password,
               let (token, expires, _) = try await AuthController.verify(email: email, password: password, on: req) else {
             let page = LoginPage(error: "That e-mail and password do not match an active agent.", next: form.next, email: form.email,
-                                 demo: req.tandem.environment.loadDemo)
+                                 demo: req.tandem.environment.showsDemoLogins)
             let response = try await req.view.render("login", page).encodeResponse(for: req)
             response.status = .unauthorized
             return response

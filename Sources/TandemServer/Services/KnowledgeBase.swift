@@ -1,6 +1,8 @@
 import Fluent
 import Foundation
 import TandemCore
+import TandemOffline
+import Vapor
 
 /// The knowledge base as a document, for import and export (JSON, or CSV with one row per
 /// example phrasing) and for the demo workspace.
@@ -187,5 +189,23 @@ enum DemoWorkspace {
             try await AgentRecord(email: agent.email, name: agent.name, role: agent.role, passwordHash: try hash(password)).create(on: db)
         }
         return true
+    }
+
+    /// On a server others can reach, demo accounts that still have the published password (a
+    /// database first used by `make run`, say) are deactivated and their sessions ended; an
+    /// admin can reactivate them after resetting the password. Returns how many.
+    @discardableResult
+    static func lockPublishedPasswords(on db: Database, verify: (String, String) throws -> Bool, logger: Logger) async throws -> Int {
+        var locked = 0
+        for account in agents {
+            guard let agent = try await AgentRecord.find(email: account.email, on: db), agent.active,
+                  (try? verify(TandemEnvironment.documentedDemoPassword, agent.passwordHash)) == true else { continue }
+            agent.active = false
+            try await agent.save(on: db)
+            try await AgentTokenRecord.query(on: db).filter(\.$agent.$id == agent.requireID()).delete()
+            locked += 1
+            logger.warning("deactivated \(account.email): it has the published demo password and this server is not on loopback")
+        }
+        return locked
     }
 }
