@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import TandemCore
 import TandemOffline
 @testable import TandemServer
 import Testing
@@ -131,6 +132,34 @@ struct AccountsTests {
             let old = try await t.send(.POST, "/api/v1/auth/login", json: ["email": "agent@demo.tandem", "password": "tandem-demo"])
             #expect(old.status == .unauthorized)
             _ = try await t.login("agent@demo.tandem", password: "my own long secret")
+        }
+    }
+
+    @Test("sessions end after two idle hours, slide while used, end at twelve hours anyway, and are purged", arguments: TestDatabase.available)
+    func idleSessions(database: TestDatabase) async throws {
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_790_000_000))
+        try await TestApp.with(database, model: false, clock: clock) { t in
+            func live(_ token: String) async throws -> Bool {
+                try await t.send(.GET, "/api/v1/agent/me", token: token).status == .ok
+            }
+            let used = try await t.login("agent@demo.tandem")
+            let idle = try await t.login("supervisor@demo.tandem")
+            for _ in 0..<5 {  // 5 × 119 min: well past the idle window in total, never idle that long
+                clock.advance(by: 119 * 60)
+                #expect(try await live(used), "use renews the idle window")
+            }
+            #expect(try await !live(idle), "unused for 595 minutes")
+            clock.advance(by: 121 * 60)
+            #expect(try await !live(used), "unused for 121 minutes")
+
+            let steady = try await t.login("admin@demo.tandem")
+            for _ in 0..<11 { clock.advance(by: 60 * 60); #expect(try await live(steady)) }
+            clock.advance(by: 61 * 60)
+            #expect(try await !live(steady), "12 hours after sign-in, however busy")
+
+            let purged = try await Sessions.purge(now: clock.now, idle: t.app.tandem.environment.sessionIdleTimeout, on: t.app.db)
+            #expect(purged == 3)
+            #expect(try await AgentTokenRecord.query(on: t.app.db).count() == 0)
         }
     }
 }

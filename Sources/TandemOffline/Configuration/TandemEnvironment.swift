@@ -59,6 +59,8 @@ public struct TandemEnvironment: Sendable, Equatable {
     public var encoder: String
     /// PostgreSQL schema to use instead of `public` (`TANDEM_DATABASE_SCHEMA`; tests isolate runs this way).
     public var databaseSchema: String?
+    /// Seconds an agent's session may stay unused before it ends (`TANDEM_SESSION_IDLE_MINUTES`, default 120).
+    public var sessionIdleTimeout: TimeInterval
     /// Bcrypt cost for agents' passwords (`TANDEM_BCRYPT_COST`, default 12).
     public var bcryptCost: Int
     /// `TANDEM_SHARED_DIR`: the read-only data folder benchmarks read Banking77 from.
@@ -88,6 +90,7 @@ public struct TandemEnvironment: Sendable, Equatable {
         encoder = value("TANDEM_ENCODER") ?? "model"
         databaseSchema = value("TANDEM_DATABASE_SCHEMA")
         sharedDirectory = value("TANDEM_SHARED_DIR") ?? "../shared"
+        sessionIdleTimeout = (value("TANDEM_SESSION_IDLE_MINUTES").flatMap(Double.init).map { max(1, $0) } ?? 120) * 60
         bcryptCost = value("TANDEM_BCRYPT_COST").flatMap(Int.init).map { min(max($0, 4), 31) } ?? 12
     }
 

@@ -10,7 +10,13 @@ struct AgentAuthenticator: AsyncRequestAuthenticator {
     func authenticate(request: Request) async throws {
         let token = request.headers.bearerAuthorization?.token ?? SessionCookie.token(in: request)
         guard let token, !token.isEmpty else { return }
-        guard let record = try await AgentTokenRecord.find(token: token, on: request.db), record.expiresAt > request.tandem.clock.now, record.agent.active else { return }
+        guard let record = try await AgentTokenRecord.find(token: token, on: request.db), record.agent.active else { return }
+        let now = request.tandem.clock.now
+        guard Sessions.isLive(record, now: now, idle: request.tandem.environment.sessionIdleTimeout) else { return }
+        if Sessions.needsRenewal(record, now: now) {
+            record.lastUsedAt = now
+            try await record.save(on: request.db)
+        }
         request.auth.login(record.agent)
     }
 }

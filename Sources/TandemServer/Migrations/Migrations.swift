@@ -9,7 +9,7 @@ enum Migrations {
         CreateWorkspaces(), CreateIntents(), CreateIntentExamples(), CreateAgents(), CreateAgentTokens(),
         CreateConversations(), CreateMessages(), CreateDecisions(), CreateLabels(), CreateModelVersions(),
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
-        OnePendingTrainingJob(),
+        OnePendingTrainingJob(), AgentTokenLastUsed(),
     ]
 }
 
@@ -327,5 +327,20 @@ struct OnePendingTrainingJob: AsyncMigration {
     func revert(on db: Database) async throws {
         guard let sql = db as? SQLDatabase else { return }
         try await sql.raw("DROP INDEX jobs_one_pending_train").run()
+    }
+}
+
+/// Sessions expire after a while unused as well as at their end (`Sessions`).
+struct AgentTokenLastUsed: AsyncMigration {
+    var name: String { "018_agent_token_last_used" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("agent_tokens").field("last_used_at", .datetime).update()
+        if let sql = db as? SQLDatabase {
+            try await sql.create(index: "agent_tokens_expires_at").on("agent_tokens").column("expires_at").run()
+        }
+    }
+    func revert(on db: Database) async throws {
+        if let sql = db as? SQLDatabase { try await sql.drop(index: "agent_tokens_expires_at").run() }
+        try await db.schema("agent_tokens").deleteField("last_used_at").update()
     }
 }

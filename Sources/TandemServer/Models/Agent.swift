@@ -40,6 +40,8 @@ final class AgentTokenRecord: Model, @unchecked Sendable {
     @Parent(key: "agent_id") var agent: AgentRecord
     @Field(key: "token_hash") var tokenHash: String
     @Field(key: "expires_at") var expiresAt: Date
+    /// When the session was last used (renewed at most once a minute); idle ones expire.
+    @OptionalField(key: "last_used_at") var lastUsedAt: Date?
     @OptionalField(key: "created_at") var createdAt: Date?
 
     init() {}

@@ -77,3 +77,33 @@ public enum Accounts {
 extension AppError: LocalizedError {
     var errorDescription: String? { message }
 }
+
+/// Agents' sessions end at their expiry (12 h after sign-in) or after `TANDEM_SESSION_IDLE_MINUTES`
+/// unused, whichever comes first; each use renews the idle window (recorded at most once a
+/// minute, so reads do not all become writes). Ended sessions are purged in the background.
+enum Sessions {
+    static let renewEvery: TimeInterval = 60
+
+    static func isLive(_ session: AgentTokenRecord, now: Date, idle: TimeInterval) -> Bool {
+        let lastUsed = session.lastUsedAt ?? session.createdAt ?? now
+        return session.expiresAt > now && now.timeIntervalSince(lastUsed) < idle
+    }
+
+    static func needsRenewal(_ session: AgentTokenRecord, now: Date) -> Bool {
+        now.timeIntervalSince(session.lastUsedAt ?? session.createdAt ?? .distantPast) >= renewEvery
+    }
+
+    /// Deletes sessions past their expiry or idle for longer than `idle`. Returns how many.
+    @discardableResult
+    static func purge(now: Date, idle: TimeInterval, on db: Database) async throws -> Int {
+        let idleSince = now.addingTimeInterval(-idle)
+        let ended = try await AgentTokenRecord.query(on: db).group(.or) { or in
+            or.filter(\.$expiresAt <= now)
+            or.filter(\.$lastUsedAt < idleSince)
+            or.group(.and) { $0.filter(\.$lastUsedAt == nil).filter(\.$createdAt < idleSince) }
+        }
+        let count = try await ended.count()
+        if count > 0 { try await ended.delete() }
+        return count
+    }
+}
