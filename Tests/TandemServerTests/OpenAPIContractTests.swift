@@ -119,9 +119,9 @@ private func conversation(_ fields: String) -> String {
 
     @Test func undocumentedStatus() {
         #expect(createConversation(Data(), status: 418) ==
-            ["POST /api/v1/conversations: status 418 not documented (documented: 201, 400, 413, 415)"])
+            ["POST /api/v1/conversations: status 418 not documented (documented: 201, 400, 413, 415, 429)"])
         #expect(createConversation(Data(), status: 500) ==
-            ["POST /api/v1/conversations: status 500 not documented (documented: 201, 400, 413, 415)"])
+            ["POST /api/v1/conversations: status 500 not documented (documented: 201, 400, 413, 415, 429)"])
     }
 
     @Test func undocumentedPathsAreNotChecked() {
@@ -145,7 +145,7 @@ private func conversation(_ fields: String) -> String {
             [#"GET /api/v1/conversations/\#(conversationID)/messages 200: $[1].seq: expected integer, got string "2""#])
         // The same template answers POST with its own responses.
         #expect(contract.violations(method: "POST", path: path, status: 202, contentType: "application/json", body: Data()) ==
-            ["POST /api/v1/conversations/\(conversationID)/messages: status 202 not documented (documented: 200, 201, 400, 404, 409, 413, 415)"])
+            ["POST /api/v1/conversations/\(conversationID)/messages: status 202 not documented (documented: 200, 201, 400, 404, 409, 413, 415, 429)"])
     }
 
     @Test func contentTypes() {

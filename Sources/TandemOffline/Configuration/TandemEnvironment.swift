@@ -59,6 +59,10 @@ public struct TandemEnvironment: Sendable, Equatable {
     public var encoder: String
     /// PostgreSQL schema to use instead of `public` (`TANDEM_DATABASE_SCHEMA`; tests isolate runs this way).
     public var databaseSchema: String?
+    /// Per-minute limits on anonymous and sign-in requests (README, "Limits").
+    public var limits: RequestLimits
+    /// Proxies whose `X-Forwarded-For` names the client (`TANDEM_TRUSTED_PROXIES`, comma-separated addresses).
+    public var trustedProxies: Set<String>
     /// Seconds an agent's session may stay unused before it ends (`TANDEM_SESSION_IDLE_MINUTES`, default 120).
     public var sessionIdleTimeout: TimeInterval
     /// Bcrypt cost for agents' passwords (`TANDEM_BCRYPT_COST`, default 12).
@@ -90,6 +94,14 @@ public struct TandemEnvironment: Sendable, Equatable {
         encoder = value("TANDEM_ENCODER") ?? "model"
         databaseSchema = value("TANDEM_DATABASE_SCHEMA")
         sharedDirectory = value("TANDEM_SHARED_DIR") ?? "../shared"
+        func perMinute(_ key: String, _ fallback: Double) -> Double { value(key).flatMap(Double.init).map { max(1, $0) } ?? fallback }
+        limits = RequestLimits(enabled: flag("TANDEM_RATE_LIMITS", true),
+                               conversationsPerAddress: perMinute("TANDEM_LIMIT_CONVERSATIONS", 10),
+                               messagesPerAddress: perMinute("TANDEM_LIMIT_MESSAGES_PER_ADDRESS", 120),
+                               messagesPerConversation: perMinute("TANDEM_LIMIT_MESSAGES", 20),
+                               loginsPerAddress: perMinute("TANDEM_LIMIT_LOGINS_PER_ADDRESS", 20),
+                               loginsPerEmail: perMinute("TANDEM_LIMIT_LOGINS_PER_EMAIL", 5))
+        trustedProxies = Set((value("TANDEM_TRUSTED_PROXIES") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         sessionIdleTimeout = (value("TANDEM_SESSION_IDLE_MINUTES").flatMap(Double.init).map { max(1, $0) } ?? 120) * 60
         bcryptCost = value("TANDEM_BCRYPT_COST").flatMap(Int.init).map { min(max($0, 4), 31) } ?? 12
     }
@@ -110,4 +122,15 @@ public struct TandemEnvironment: Sendable, Equatable {
     }
 
     public var sqlitePath: String { (dataDirectory as NSString).appendingPathComponent("tandem.sqlite") }
+}
+
+/// Requests per minute, per client address or per conversation or e-mail; `enabled` false
+/// (`TANDEM_RATE_LIMITS=off`) lifts them all, as `tandem bench serve` does for its own server.
+public struct RequestLimits: Sendable, Equatable {
+    public var enabled: Bool
+    public var conversationsPerAddress: Double
+    public var messagesPerAddress: Double
+    public var messagesPerConversation: Double
+    public var loginsPerAddress: Double
+    public var loginsPerEmail: Double
 }

@@ -39,7 +39,12 @@ struct AuthController: RouteCollection {
     }
 
     /// Checks the password (Bcrypt) and issues a session token.
+    /// Sign-ins are limited per address and per e-mail before any password is checked, so
+    /// guessing is slow and bcrypt cannot be used to exhaust the server.
     static func verify(email: String, password: String, on req: Request) async throws -> (String, Date, AgentRecord)? {
+        let limits = req.tandem.rateLimits
+        try req.limit("login:\(req.clientAddress)", limits.loginsPerAddress, "sign-in attempts from this address")
+        try req.limit("login:\(email.lowercased().trimmingCharacters(in: .whitespaces))", limits.loginsPerEmail, "sign-in attempts for this account")
         guard let agent = try await AgentRecord.find(email: email, on: req.db),
               agent.active else {
             // Spend the same time as a real check so response times do not reveal which e-mails exist.

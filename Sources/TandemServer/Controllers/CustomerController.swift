@@ -28,6 +28,7 @@ struct CustomerController: RouteCollection {
         if let email = body.email, email.count > 254 || !email.contains("@") { throw AppError.invalidField("email", "not an e-mail address") }
         let channel = body.channel ?? "web"
         guard channel.count <= 32 else { throw AppError.invalidField("channel", "at most 32 characters") }
+        try req.limit("conversations:\(req.clientAddress)", req.tandem.rateLimits.conversationsPerAddress, "new conversations from this address")
         let (conversation, token, greeting) = try await req.conversations.create(name: body.name, email: body.email, channel: channel)
         let response = CreatedConversationResponse(conversation: req.conversations.dto(conversation), token: token, messages: greeting.map(MessageDTO.init))
         return try await response.encodeResponse(status: .created, for: req)
@@ -52,12 +53,16 @@ struct CustomerController: RouteCollection {
         let body = try req.decoded(PostBody.self)
         let key = req.headers.first(name: "Idempotency-Key")
         if let key, key.isEmpty || key.count > 200 { throw AppError.invalidField("Idempotency-Key", "1–200 characters") }
+        let limits = req.tandem.rateLimits
+        try req.limit("messages:\(try conversation.requireID())", limits.messagesPerConversation, "messages in this conversation")
+        try req.limit("messages:\(req.clientAddress)", limits.messagesPerAddress, "messages from this address")
         let result = try await req.conversations.customerMessage(conversation, text: body.text, idempotencyKey: key)
         return try await result.encodeResponse(status: result.duplicate ? .ok : .created, for: req)
     }
 
     func handoff(_ req: Request) async throws -> ConversationDTO {
         let conversation = try await req.customerConversation()
+        try req.limit("handoffs:\(try conversation.requireID())", req.tandem.rateLimits.handoffsPerConversation, "requests for a person")
         return req.conversations.dto(try await req.conversations.requestHuman(conversation))
     }
 

@@ -19,6 +19,8 @@ enum AppError: Error, Equatable {
     case unsupportedMediaType(String)
     /// A cookie-authenticated change from another origin (or with no origin at all).
     case crossOrigin
+    /// Too many requests; try again after `retryAfter` seconds.
+    case rateLimited(retryAfter: Int, what: String)
 
     var status: HTTPResponseStatus {
         switch self {
@@ -28,6 +30,7 @@ enum AppError: Error, Equatable {
         case .unauthenticated: return .unauthorized
         case .forbidden, .crossOrigin: return .forbidden
         case .unsupportedMediaType: return .unsupportedMediaType
+        case .rateLimited: return .tooManyRequests
         case .conflict: return .conflict
         case .unavailable, .corruptSettings: return .serviceUnavailable
         }
@@ -44,6 +47,7 @@ enum AppError: Error, Equatable {
         case .forbidden: return "forbidden"
         case .crossOrigin: return "cross_origin"
         case .unsupportedMediaType: return "unsupported_media_type"
+        case .rateLimited: return "rate_limited"
         case .conflict: return "conflict"
         case .unavailable: return "unavailable"
         case .corruptSettings: return "corrupt_settings"
@@ -62,6 +66,7 @@ enum AppError: Error, Equatable {
         case .crossOrigin:
             return "A change made with the session cookie must come from this site's own pages (Origin or Sec-Fetch-Site did not match). API clients send a bearer token instead."
         case .unsupportedMediaType(let got): return "Send the body as application/json (got \(got))."
+        case .rateLimited(let seconds, let what): return "Too many \(what); try again in \(seconds) s. Nothing was stored."
         case .conflict(let why): return why
         case .unavailable(let why): return why
         case .corruptSettings(let why):
@@ -101,6 +106,7 @@ struct TandemErrorMiddleware: AsyncMiddleware {
             }
             let response = Response(status: status)
             try response.content.encode(ErrorBody(error: detail))
+            if case AppError.rateLimited(let seconds, _) = error { response.headers.replaceOrAdd(name: .retryAfter, value: "\(seconds)") }
             if status == .unauthorized, request.url.path.hasPrefix("/console") {
                 // Pages send the browser to the login screen instead.
                 return request.redirect(to: "/console/login?next=\(request.url.path.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? "/console")")

@@ -14,12 +14,16 @@ final class TandemServices: Sendable {
     let intelligence: Intelligence
     let events: EventBus
     let metrics: Metrics
+    let rateLimiter: RateLimiter
+    let rateLimits: RateLimits
     /// Last-read workspace settings, for places that must not wait on the database (DTOs).
     private let settings = NIOLockedValueBox(WorkspaceSettings())
     private let titles = NIOLockedValueBox<(at: Date, value: [String: String])>((.distantPast, [:]))
 
     init(environment: TandemEnvironment, clock: any WallClock, intelligence: Intelligence, events: EventBus) {
         metrics = Metrics(node: environment.nodeID)
+        rateLimiter = RateLimiter(clock: clock)
+        rateLimits = RateLimits(environment)
         self.environment = environment
         self.clock = clock
         self.intelligence = intelligence

@@ -1,0 +1,90 @@
+import Foundation
+import NIOConcurrencyHelpers
+import TandemCore
+import TandemOffline
+import Vapor
+
+/// Token buckets: each key may spend `burst` at once and earns `perMinute` back over a minute.
+/// A refused request costs nothing, so a client that waits `Retry-After` gets through. Buckets
+/// live in this node's memory (a node counts only what it served: behind a load balancer that
+/// spreads one client over N nodes the limit is N times as loose), and full buckets are
+/// dropped, so memory grows with active clients only.
+final class RateLimiter: Sendable {
+    struct Limit: Sendable, Equatable {
+        var perMinute: Double
+        var burst: Double
+        static let unlimited = Limit(perMinute: .infinity, burst: .infinity)
+    }
+
+    private struct Bucket { var tokens: Double; var at: Date }
+    private let buckets = NIOLockedValueBox<[String: Bucket]>([:])
+    private let clock: any WallClock
+
+    init(clock: any WallClock) { self.clock = clock }
+
+    /// Spends one token for `key`, or says how many seconds until one is there.
+    func take(_ key: String, _ limit: Limit) -> TimeInterval? {
+        guard limit.perMinute.isFinite else { return nil }
+        let now = clock.now
+        return buckets.withLockedValue { buckets in
+            var bucket = buckets[key] ?? Bucket(tokens: limit.burst, at: now)
+            bucket.tokens = min(limit.burst, bucket.tokens + max(0, now.timeIntervalSince(bucket.at)) * limit.perMinute / 60)
+            bucket.at = now
+            guard bucket.tokens >= 1 else {
+                buckets[key] = bucket
+                return (1 - bucket.tokens) * 60 / limit.perMinute
+            }
+            bucket.tokens -= 1
+            buckets[key] = bucket
+            if buckets.count > 10_000 { Self.dropFull(&buckets, now: now, limit: limit) }
+            return nil
+        }
+    }
+
+    private static func dropFull(_ buckets: inout [String: Bucket], now: Date, limit: Limit) {
+        buckets = buckets.filter { _, b in b.tokens + now.timeIntervalSince(b.at) * limit.perMinute / 60 < limit.burst }
+    }
+}
+
+/// The limits, from the environment (`TANDEM_LIMIT_*`, per minute; see the README).
+struct RateLimits: Sendable {
+    var conversationsPerAddress: RateLimiter.Limit
+    var messagesPerAddress: RateLimiter.Limit
+    var messagesPerConversation: RateLimiter.Limit
+    var handoffsPerConversation: RateLimiter.Limit
+    var loginsPerAddress: RateLimiter.Limit
+    var loginsPerEmail: RateLimiter.Limit
+
+    init(_ environment: TandemEnvironment) {
+        let l = environment.limits
+        conversationsPerAddress = .init(perMinute: l.conversationsPerAddress, burst: l.conversationsPerAddress)
+        messagesPerAddress = .init(perMinute: l.messagesPerAddress, burst: l.messagesPerAddress)
+        messagesPerConversation = .init(perMinute: l.messagesPerConversation, burst: max(1, l.messagesPerConversation / 2))
+        handoffsPerConversation = .init(perMinute: 3, burst: 3)
+        loginsPerAddress = .init(perMinute: l.loginsPerAddress, burst: l.loginsPerAddress)
+        loginsPerEmail = .init(perMinute: l.loginsPerEmail, burst: l.loginsPerEmail)
+        if !l.enabled {
+            for path in [\RateLimits.conversationsPerAddress, \.messagesPerAddress, \.messagesPerConversation,
+                         \.handoffsPerConversation, \.loginsPerAddress, \.loginsPerEmail] { self[keyPath: path] = .unlimited }
+        }
+    }
+}
+
+extension Request {
+    /// The client's address: the connection's peer, or, when that peer is a trusted proxy
+    /// (`TANDEM_TRUSTED_PROXIES`), the right-most `X-Forwarded-For` entry that is not one.
+    var clientAddress: String {
+        let peer = remoteAddress?.ipAddress ?? "local"
+        let trusted = tandem.environment.trustedProxies
+        guard trusted.contains(peer), let forwarded = headers.first(name: .xForwardedFor) else { return peer }
+        let hops = forwarded.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return hops.last { !trusted.contains($0) } ?? peer
+    }
+
+    /// Spends one request of `limit` for `key`, or throws 429 with the wait.
+    func limit(_ key: String, _ limit: RateLimiter.Limit, _ what: String) throws {
+        if let wait = tandem.rateLimiter.take(key, limit) {
+            throw AppError.rateLimited(retryAfter: max(1, Int(wait.rounded(.up))), what: what)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Fluent
+import Foundation
+import TandemCore
+@testable import TandemServer
+import Testing
+import Vapor
+import VaporTesting
+
+/// Abuse control: anonymous and sign-in requests are limited per client address, per
+/// conversation and per e-mail; a refused request gets 429 with Retry-After and stores nothing.
+@Suite("Rate limits", .serialized)
+struct RateLimitTests {
+    private func error(_ response: TestingHTTPResponse) -> String? {
+        (response.json["error"] as? [String: Any])?["code"] as? String
+    }
+
+    @Test("new conversations per address: the burst passes, the next is 429 with Retry-After and stores nothing; time refills",
+          arguments: TestDatabase.available)
+    func conversations(database: TestDatabase) async throws {
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_790_000_000))
+        try await TestApp.with(database, model: false, clock: clock, adjust: { $0.limits.enabled = true; $0.limits.conversationsPerAddress = 5 }) { t in
+            for _ in 0..<5 { _ = try await t.startConversation() }
+            let before = try await ConversationRecord.query(on: t.app.db).count()
+            let refused = try await t.send(.POST, "/api/v1/conversations", json: ["name": "Ana"])
+            #expect(refused.status == .tooManyRequests)
+            #expect(error(refused) == "rate_limited")
+            let wait = try #require(refused.headers.first(name: .retryAfter).flatMap(Int.init))
+            #expect(wait == 12, "one token every 60/5 s")
+            #expect(try await ConversationRecord.query(on: t.app.db).count() == before, "nothing stored")
+            // Another client is not affected.
+            let other = try await t.send(.POST, "/api/v1/conversations", json: ["name": "Bo"], headers: ["X-Forwarded-For": "203.0.113.9"])
+            #expect(other.status == .tooManyRequests, "X-Forwarded-For counts only from a trusted proxy")
+            clock.advance(by: Double(wait))
+            _ = try await t.startConversation()
+        }
+    }
+
+    @Test("behind a trusted proxy the forwarded address is the client", arguments: [TestDatabase.sqlite])
+    func trustedProxy(database: TestDatabase) async throws {
+        try await TestApp.with(database, model: false, adjust: {
+            $0.limits.enabled = true; $0.limits.conversationsPerAddress = 2; $0.trustedProxies = ["local"]
+        }) { t in
+            func create(from address: String) async throws -> HTTPStatus {
+                try await t.send(.POST, "/api/v1/conversations", json: ["name": "Ana"], headers: ["X-Forwarded-For": "198.51.100.7, \(address)"]).status
+            }
+            var statuses: [HTTPStatus] = []
+            for address in ["203.0.113.1", "203.0.113.1", "203.0.113.1", "203.0.113.2"] { statuses.append(try await create(from: address)) }
+            #expect(statuses == [.created, .created, .tooManyRequests, .created], "a different client behind the same proxy is not limited")
+        }
+    }
+
+    @Test("messages per conversation: every acknowledged message is stored, no refused one is",
+          .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: TestDatabase.available)
+    func messages(database: TestDatabase) async throws {
+        try await TestApp.with(database, adjust: { $0.limits.enabled = true; $0.limits.messagesPerConversation = 8 }) { t in
+            let c = try await t.startConversation()
+            var accepted = 0, refused = 0
+            for i in 0..<12 {
+                let response = try await t.send(.POST, "/api/v1/conversations/\(c.id)/messages", json: ["text": "message \(i) about my card"], token: c.token)
+                if response.status == .created { accepted += 1 } else {
+                    #expect(response.status == .tooManyRequests)
+                    #expect(response.headers.first(name: .retryAfter) != nil)
+                    refused += 1
+                }
+            }
+            #expect(accepted == 4 && refused == 8, "burst of half a minute's allowance: \(accepted) accepted")
+            let stored = try await MessageRecord.query(on: t.app.db).filter(\.$conversation.$id == UUID(uuidString: c.id)!)
+                .filter(\.$role == .customer).count()
+            #expect(stored == accepted, "every acknowledged message is stored, no refused one is")
+        }
+    }
+
+    @Test("sign-ins per e-mail are limited before the password is checked", arguments: [TestDatabase.sqlite])
+    func logins(database: TestDatabase) async throws {
+        try await TestApp.with(database, model: false, adjust: { $0.limits.enabled = true; $0.limits.loginsPerEmail = 3 }) { t in
+            for _ in 0..<3 {
+                let wrong = try await t.send(.POST, "/api/v1/auth/login", json: ["email": "admin@demo.tandem", "password": "guess"])
+                #expect(wrong.status == .unauthorized)
+            }
+            let blocked = try await t.send(.POST, "/api/v1/auth/login", json: ["email": "ADMIN@demo.tandem", "password": "tandem-demo"])
+            #expect(blocked.status == .tooManyRequests, "even the right password waits")
+            #expect(error(blocked) == "rate_limited")
+            let other = try await t.send(.POST, "/api/v1/auth/login", json: ["email": "agent@demo.tandem", "password": "tandem-demo"])
+            #expect(other.status == .ok)
+        }
+    }
+}
