@@ -84,4 +84,19 @@ struct RateLimitTests {
             #expect(other.status == .ok)
         }
     }
+
+    @Test("a conversation holds at most TANDEM_MAX_MESSAGES_PER_CONVERSATION messages", arguments: [TestDatabase.sqlite])
+    func cap(database: TestDatabase) async throws {
+        try await TestApp.with(database, model: false, adjust: { $0.limits.messagesPerConversationCap = 4 }) { t in
+            let c = try await t.startConversation()  // the greeting is message 1
+            var statuses: [HTTPStatus] = []
+            for i in 0..<4 {
+                statuses.append(try await t.send(.POST, "/api/v1/conversations/\(c.id)/messages", json: ["text": "question \(i)"], token: c.token).status)
+            }
+            // Without a model every message is handed off, which adds the hand-off notice once.
+            let count = try await MessageRecord.query(on: t.app.db).filter(\.$conversation.$id == UUID(uuidString: c.id)!).count()
+            #expect(statuses.last == .conflict, "\(statuses)")
+            #expect(count <= 4 + 1, "stored \(count)")
+        }
+    }
 }

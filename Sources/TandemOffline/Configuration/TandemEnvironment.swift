@@ -100,7 +100,8 @@ public struct TandemEnvironment: Sendable, Equatable {
                                messagesPerAddress: perMinute("TANDEM_LIMIT_MESSAGES_PER_ADDRESS", 120),
                                messagesPerConversation: perMinute("TANDEM_LIMIT_MESSAGES", 20),
                                loginsPerAddress: perMinute("TANDEM_LIMIT_LOGINS_PER_ADDRESS", 20),
-                               loginsPerEmail: perMinute("TANDEM_LIMIT_LOGINS_PER_EMAIL", 5))
+                               loginsPerEmail: perMinute("TANDEM_LIMIT_LOGINS_PER_EMAIL", 5),
+                               messagesPerConversationCap: value("TANDEM_MAX_MESSAGES_PER_CONVERSATION").flatMap(Int.init).map { max(2, $0) } ?? 500)
         trustedProxies = Set((value("TANDEM_TRUSTED_PROXIES") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         sessionIdleTimeout = (value("TANDEM_SESSION_IDLE_MINUTES").flatMap(Double.init).map { max(1, $0) } ?? 120) * 60
         bcryptCost = value("TANDEM_BCRYPT_COST").flatMap(Int.init).map { min(max($0, 4), 31) } ?? 12
@@ -133,4 +134,6 @@ public struct RequestLimits: Sendable, Equatable {
     public var messagesPerConversation: Double
     public var loginsPerAddress: Double
     public var loginsPerEmail: Double
+    /// Messages one conversation may hold (all senders); a customer then starts a new one.
+    public var messagesPerConversationCap: Int
 }

@@ -54,6 +54,10 @@ struct CustomerController: RouteCollection {
         let key = req.headers.first(name: "Idempotency-Key")
         if let key, key.isEmpty || key.count > 200 { throw AppError.invalidField("Idempotency-Key", "1–200 characters") }
         let limits = req.tandem.rateLimits
+        let cap = req.tandem.environment.limits.messagesPerConversationCap
+        guard conversation.nextSeq <= cap else {
+            throw AppError.conflict("This conversation has reached \(cap) messages, the most one may hold; please start a new one.")
+        }
         try req.limit("messages:\(try conversation.requireID())", limits.messagesPerConversation, "messages in this conversation")
         try req.limit("messages:\(req.clientAddress)", limits.messagesPerAddress, "messages from this address")
         let result = try await req.conversations.customerMessage(conversation, text: body.text, idempotencyKey: key)
