@@ -147,4 +147,24 @@ struct WebSecurityTests {
             #expect(chat.headers.first(name: "Content-Security-Policy")?.hasSuffix("frame-ancestors 'self' https://shop.example.com") == true)
         }
     }
+
+    @Test("U+0000 in any JSON string is a 400 naming it, on both databases (PostgreSQL cannot store it)", arguments: TestDatabase.available)
+    func nul(database: TestDatabase) async throws {
+        #expect(Request.hasEscapedNUL(Array(#"{"a": "x\u0000y"}"#.utf8)))
+        #expect(!Request.hasEscapedNUL(Array(#"{"a": "x\\u0000y"}"#.utf8)), "an escaped backslash, then the text u0000")
+        #expect(!Request.hasEscapedNUL(Array(#"{"a": "\u00e9"}"#.utf8)))
+        try await TestApp.with(database, model: false) { t in
+            let admin = try await t.login("admin@demo.tandem")
+            let body = #"{"intents": [{"key": "nul_test", "title": "A\u0000B", "answer": "x"}]}"#
+            let response = try await t.send(.POST, "/api/v1/knowledge-base/import", body: body, token: admin)
+            #expect(response.status == .badRequest, "\(response.body.string)")
+            #expect(((response.json["error"] as? [String: Any])?["message"] as? String)?.contains("U+0000") == true)
+            let c = try await t.startConversation()
+            let message = try await t.send(.POST, "/api/v1/conversations/\(c.id)/messages", body: #"{"text": "hi\u0000"}"#, token: c.token)
+            #expect(message.status == .badRequest)
+            let csv = try await t.send(.POST, "/api/v1/knowledge-base/import?format=csv", body: "key,title,answer\nk,a\u{0}b,c\n",
+                                       contentType: "text/csv", token: admin)
+            #expect(csv.status == .badRequest)
+        }
+    }
 }

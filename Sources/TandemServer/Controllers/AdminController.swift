@@ -133,6 +133,7 @@ struct KnowledgeBaseController: RouteCollection {
             guard let body = req.body.data, let text = String(data: Data(buffer: body), encoding: .utf8) else {
                 throw AppError.invalidField("body", "CSV must be UTF-8 text")
             }
+            guard !text.contains("\0") else { throw AppError.invalidField("body", "the CSV contains a NUL character (U+0000)") }
             document = try KnowledgeBaseDocument(csv: text)
         } else {
             document = try req.decoded(KnowledgeBaseDocument.self)

@@ -42,6 +42,7 @@ struct AuthController: RouteCollection {
     /// Sign-ins are limited per address and per e-mail before any password is checked, so
     /// guessing is slow and bcrypt cannot be used to exhaust the server.
     static func verify(email: String, password: String, on req: Request) async throws -> (String, Date, AgentRecord)? {
+        guard !email.contains("\0") else { return nil }  // no account has one; PostgreSQL cannot compare it
         let limits = req.tandem.rateLimits
         try req.limit("login:\(req.clientAddress)", limits.loginsPerAddress, "sign-in attempts from this address")
         try req.limit("login:\(email.lowercased().trimmingCharacters(in: .whitespaces))", limits.loginsPerEmail, "sign-in attempts for this account")

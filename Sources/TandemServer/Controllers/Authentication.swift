@@ -60,6 +60,10 @@ extension Request {
             throw AppError.unsupportedMediaType(headers.first(name: .contentType) ?? "no Content-Type")
         }
         guard let body = body.data, body.readableBytes > 0 else { throw AppError.invalidJSON("the body is empty") }
+        // PostgreSQL cannot store U+0000 in text; refuse it here, once, for every JSON route.
+        if Self.hasEscapedNUL(body.readableBytesView) {
+            throw AppError.invalidJSON("a string contains U+0000 (NUL), which cannot be stored")
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: body))
         } catch let error as DecodingError {
@@ -68,5 +72,20 @@ extension Request {
             }
             throw error
         }
+    }
+
+    /// Whether the JSON text has a `\u0000` escape (raw NUL bytes are not valid JSON at all).
+    /// Escapes are read in order, so an escaped backslash followed by "u0000" is not one.
+    static func hasEscapedNUL(_ bytes: some Collection<UInt8>) -> Bool {
+        var iterator = bytes.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "\\") else { continue }
+            guard let escaped = iterator.next() else { return false }
+            guard escaped == UInt8(ascii: "u") else { continue }
+            var digits: [UInt8] = []
+            while digits.count < 4, let d = iterator.next() { digits.append(d) }
+            if digits == Array("0000".utf8) { return true }
+        }
+        return false
     }
 }
