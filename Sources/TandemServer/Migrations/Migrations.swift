@@ -9,7 +9,7 @@ enum Migrations {
         CreateWorkspaces(), CreateIntents(), CreateIntentExamples(), CreateAgents(), CreateAgentTokens(),
         CreateConversations(), CreateMessages(), CreateDecisions(), CreateLabels(), CreateModelVersions(),
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
-        OnePendingTrainingJob(),
+        OnePendingTrainingJob(), IndexEventsByAge(),
     ]
 }
 
@@ -327,5 +327,18 @@ struct OnePendingTrainingJob: AsyncMigration {
     func revert(on db: Database) async throws {
         guard let sql = db as? SQLDatabase else { return }
         try await sql.raw("DROP INDEX jobs_one_pending_train").run()
+    }
+}
+
+/// Pruning deletes events by age (`EventBus.prune`); this index keeps that a range scan.
+struct IndexEventsByAge: AsyncMigration {
+    var name: String { "018_index_events_by_age" }
+    func prepare(on db: Database) async throws {
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.create(index: "events_created").on("events").column("created_at").run()
+    }
+    func revert(on db: Database) async throws {
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.drop(index: "events_created").run()
     }
 }
