@@ -130,11 +130,19 @@ final class EventBus: Sendable {
         encoder.dateEncodingStrategy = .iso8601
         let json = String(decoding: try encoder.encode(payload), as: UTF8.self)
         let record = EventRecord(conversationID: conversationID, kind: kind, payload: json)
-        let postgres = (db as? SQLDatabase).flatMap { $0.dialect.name == "postgresql" ? $0 : nil }
-        // The transaction's xid must exist before the id is taken (see the type's comment).
-        if let postgres { try await postgres.raw("SELECT pg_current_xact_id()").run() }
-        try await record.create(on: db)
-        if let postgres { try await postgres.raw("NOTIFY \(unsafeRaw: channel)").run() }
+        guard let sql = db as? SQLDatabase, sql.dialect.name == "postgresql" else {
+            try await record.create(on: db)
+            return record
+        }
+        // The transaction's xid must exist before the id is taken (see the type's comment), so
+        // even a lone event gets a transaction of its own.
+        let write: @Sendable (Database) async throws -> Void = { db in
+            guard let sql = db as? SQLDatabase else { return }
+            try await sql.raw("SELECT pg_current_xact_id()").run()
+            try await record.create(on: db)
+            try await sql.raw("NOTIFY \(unsafeRaw: channel)").run()
+        }
+        if db.inTransaction { try await write(db) } else { try await db.transaction(write) }
         return record
     }
 

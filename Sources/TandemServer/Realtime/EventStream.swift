@@ -34,7 +34,7 @@ enum EventStream {
             for delivery in subscription.replay { try await writer.writeBuffer(ByteBuffer(string: delivery.frame)) }
             // More was missed than one replay holds: end here; the browser reconnects for the rest.
             if subscription.truncated { return }
-            if !subscription.replay.isEmpty { try await writer.writeBuffer(ByteBuffer(string: "id: \(subscription.start)\n\n")) }
+            try await writer.writeBuffer(ByteBuffer(string: "id: \(subscription.start)\n\n"))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await delivery in subscription.stream { try await writer.writeBuffer(ByteBuffer(string: delivery.frame)) }
