@@ -91,6 +91,56 @@ struct EventDeliveryTests {
         }
     }
 
+    @Test("a rolled-back id is given up by PostgreSQL's transaction horizon; a stuck one after the safety window")
+    func gapsAreGivenUp() async throws {
+        guard TestDatabase.available.contains(.postgres) else { return }
+        let clock = ManualClock()
+        try await TestApp.with(.postgres, model: false, clock: clock) { t in
+            // setup
+            let bus = t.app.tandem.events
+            let conversation = UUID()
+            struct Rollback: Error {}
+            // act: an id taken and rolled back, then a committed event above it
+            _ = try? await t.app.db.transaction { db in
+                try await EventBus.record(.message, conversationID: conversation, payload: ["text": "rolled back"], on: db)
+                throw Rollback()
+            }
+            let high = try await EventBus.record(.message, conversationID: conversation, payload: ["text": "kept"], on: t.app.db).requireID()
+            // validate: the gap closes without the clock moving (no transaction can still commit it)
+            var cursor = bus.cursor
+            for _ in 0..<250 where cursor.high < high || !cursor.pending.isEmpty {
+                bus.poke()
+                try await Task.sleep(for: .milliseconds(20))
+                cursor = bus.cursor
+            }
+            #expect(cursor == EventCursor(high: high, pending: []))
+
+            // An id held by an open transaction is waited for until the safety window passes.
+            let (took, tookID) = AsyncStream<Int>.makeStream()
+            let (gate, open) = AsyncStream<Void>.makeStream()
+            let held = Task {
+                try await t.app.db.transaction { db in
+                    tookID.yield(try await EventBus.record(.message, conversationID: conversation, payload: ["text": "slow"], on: db).requireID())
+                    for await _ in gate { break }
+                }
+            }
+            var ids = took.makeAsyncIterator()
+            let slow = try #require(await ids.next())
+            let after = try await EventBus.record(.message, conversationID: conversation, payload: ["text": "after"], on: t.app.db).requireID()
+            for _ in 0..<250 where bus.cursor.high < after { bus.poke(); try await Task.sleep(for: .milliseconds(20)) }
+            let waiting = bus.cursor
+            #expect(waiting == EventCursor(high: after, pending: [slow]))
+            clock.advance(by: t.app.tandem.environment.eventSafetyWindow + 1)
+            for _ in 0..<250 where !bus.cursor.pending.isEmpty { bus.poke(); try await Task.sleep(for: .milliseconds(20)) }
+            #expect(bus.cursor.pending.isEmpty, "given up after the window")
+            open.yield()
+            try await held.value
+            // A client whose position still names the id gets it on resume.
+            let resumed = try await bus.subscribe(from: waiting, scope: .init(conversationID: conversation), on: t.app.db)
+            #expect(resumed.replay.map(\.event.id) == [slow])
+        }
+    }
+
     @Test("Last-Event-ID: 0 on a customer stream reads only that conversation's events, at most 500", arguments: TestDatabase.available)
     func scopedBoundedReplay(database: TestDatabase) async throws {
         try await TestApp.with(database, model: false) { t in
