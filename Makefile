@@ -10,10 +10,10 @@ SHARED      ?= $(abspath ../shared)
 AS_POSTGRES  = $(shell [ "$$(id -u)" = 0 ] && echo "runuser -u postgres --" || echo "sudo -u postgres")
 APT_PACKAGES = libopenblas-dev python3 python3-pip
 # The test suite also runs against PostgreSQL and drives a real headless browser.
-TEST_APT_PACKAGES = postgresql chromium chromium-driver
+TEST_APT_PACKAGES = postgresql chromium chromium-driver python3-venv curl
 TEST_POSTGRES_URL ?= postgres://tandem:tandem@127.0.0.1:5432/tandem_test
 
-.PHONY: run test deps test-deps postgres model build bench-embed bench-serve clean
+.PHONY: run test fuzz-api deps test-deps postgres model build bench-embed bench-serve clean
 
 # The product on its embedded defaults: SQLite in ./data, the demo workspace, port 8080.
 run: deps build model
@@ -22,6 +22,11 @@ run: deps build model
 test: APT_PACKAGES += $(TEST_APT_PACKAGES)
 test: deps build model postgres
 	TANDEM_TEST_POSTGRES_URL=$${TANDEM_TEST_POSTGRES_URL:-$(TEST_POSTGRES_URL)} $(SWIFT) test $(BUILD_FLAGS) --no-parallel
+	TANDEM_TEST_POSTGRES_URL=$${TANDEM_TEST_POSTGRES_URL:-$(TEST_POSTGRES_URL)} BIN=$(BIN) scripts/fuzz-api.sh
+
+# schemathesis against a running server, as admin and customer, on SQLite and PostgreSQL.
+fuzz-api: build model postgres
+	TANDEM_TEST_POSTGRES_URL=$${TANDEM_TEST_POSTGRES_URL:-$(TEST_POSTGRES_URL)} BIN=$(BIN) scripts/fuzz-api.sh
 
 # A local PostgreSQL for the tests: started if it is not running; role and database created once.
 postgres:

@@ -16,7 +16,9 @@ import Vapor
 public func configure(_ app: Application, environment: TandemEnvironment, encoder: (any SentenceEncoder)? = nil,
                       clock: any WallClock = SystemClock()) async throws {
     let encoder = encoder ?? loadEncoder(environment, logger: app.logger)
-    app.tandem = TandemServices(environment: environment, clock: clock, intelligence: Intelligence(encoder: encoder), events: EventBus())
+    let events = EventBus(settings: .init(safetyWindow: environment.eventSafetyWindow), clock: clock,
+                          limiter: StreamLimiter(perToken: environment.streamsPerToken, total: environment.streamsTotal))
+    app.tandem = TandemServices(environment: environment, clock: clock, intelligence: Intelligence(encoder: encoder), events: events)
 
     app.http.server.configuration.hostname = environment.host
     app.http.server.configuration.port = environment.port
@@ -145,7 +147,23 @@ struct BackgroundTasks: LifecycleHandler {
             app.jobs?.poke()
         }
         tasks.append(Task { await ModelLifecycle.watch(app: app) })
+        tasks.append(Task { await Self.pruneEvents(app: app) })
         box.tasks.withLockedValue { $0 = tasks }
+    }
+
+    /// Deletes events past the retention (`TANDEM_EVENT_RETENTION_DAYS`) at start and then hourly.
+    static func pruneEvents(app: Application) async {
+        let services = app.tandem
+        while !Task.isCancelled {
+            let cutoff = services.clock.now.addingTimeInterval(-services.environment.eventRetentionDays * 86_400)
+            do {
+                let removed = try await EventBus.prune(before: cutoff, on: app.db)
+                if removed > 0 { app.logger.info("pruned \(removed) events older than \(services.environment.eventRetentionDays) days") }
+            } catch {
+                app.logger.warning("event pruning: \(error)")
+            }
+            try? await Task.sleep(for: .seconds(3600))
+        }
     }
 
     func shutdownAsync(_ app: Application) async {

@@ -32,6 +32,7 @@ struct DurabilityTests {
         environment["TANDEM_BCRYPT_COST"] = "4"
         environment["TANDEM_TRAIN_ON_START"] = "false"  // decisions are not the point; storage is
         environment["TANDEM_ENCODER"] = "lexical"
+        environment["TANDEM_RATE_LIMITS"] = "off"  // 25 messages in one conversation at once: over the per-conversation limit
         environment.removeValue(forKey: "DATABASE_URL")
         let schema = "kill_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
         if database == .postgres {

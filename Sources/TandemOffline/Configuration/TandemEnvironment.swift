@@ -69,6 +69,21 @@ public struct TandemEnvironment: Sendable, Equatable {
     public var bcryptCost: Int
     /// `TANDEM_SHARED_DIR`: the read-only data folder benchmarks read Banking77 from.
     public var sharedDirectory: String
+    /// Events older than this many days are deleted (`TANDEM_EVENT_RETENTION_DAYS`, default 7);
+    /// a client away longer resumes from what is left.
+    public var eventRetentionDays: Double
+    /// Seconds an event id that has not committed yet is waited for when PostgreSQL cannot tell
+    /// (`TANDEM_EVENT_SAFETY_WINDOW`, default 60; see `EventBus`).
+    public var eventSafetyWindow: Double
+    /// Open event streams allowed per customer token or agent session (`TANDEM_STREAMS_PER_TOKEN`, default 5).
+    public var streamsPerToken: Int
+    /// Open event streams allowed on this node (`TANDEM_STREAMS_TOTAL`, default 5000).
+    public var streamsTotal: Int
+    /// Seconds between keep-alive comments on an idle stream (`TANDEM_STREAM_HEARTBEAT`, default 15).
+    public var streamHeartbeat: Double
+    /// Seconds after which the server ends a stream; the client reconnects with `Last-Event-ID`
+    /// (`TANDEM_STREAM_LIFETIME`, default 3600).
+    public var streamLifetime: Double
 
     public init(_ environment: [String: String] = ProcessInfo.processInfo.environment) {
         func value(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
@@ -104,6 +119,13 @@ public struct TandemEnvironment: Sendable, Equatable {
                                messagesPerConversationCap: value("TANDEM_MAX_MESSAGES_PER_CONVERSATION").flatMap(Int.init).map { max(2, $0) } ?? 500)
         trustedProxies = Set((value("TANDEM_TRUSTED_PROXIES") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         sessionIdleTimeout = (value("TANDEM_SESSION_IDLE_MINUTES").flatMap(Double.init).map { max(1, $0) } ?? 120) * 60
+        func positive(_ key: String, _ fallback: Double) -> Double { value(key).flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? fallback }
+        eventRetentionDays = positive("TANDEM_EVENT_RETENTION_DAYS", 7)
+        eventSafetyWindow = positive("TANDEM_EVENT_SAFETY_WINDOW", 60)
+        streamsPerToken = value("TANDEM_STREAMS_PER_TOKEN").flatMap(Int.init).map { max(1, $0) } ?? 5
+        streamsTotal = value("TANDEM_STREAMS_TOTAL").flatMap(Int.init).map { max(1, $0) } ?? 5000
+        streamHeartbeat = positive("TANDEM_STREAM_HEARTBEAT", 15)
+        streamLifetime = positive("TANDEM_STREAM_LIFETIME", 3600)
         bcryptCost = value("TANDEM_BCRYPT_COST").flatMap(Int.init).map { min(max($0, 4), 31) } ?? 12
     }
 

@@ -174,9 +174,14 @@ struct AgentController: RouteCollection {
     /// Every event (queue changes, messages of all conversations); `?conversation=ID` narrows it.
     func events(_ req: Request) async throws -> Response {
         let only = try? req.query.get(UUID.self, at: "conversation")
-        return try await EventStream.response(for: req) { event in
-            only.map { event.conversationID == $0 } ?? true
-        }
+        return try await EventStream.response(for: req, scope: EventBus.Scope(conversationID: only), key: try Self.streamKey(req))
+    }
+
+    /// The session a stream counts against (`TANDEM_STREAMS_PER_TOKEN`): its token's digest.
+    private static func streamKey(_ req: Request) throws -> String {
+        let token = req.headers.bearerAuthorization?.token ?? SessionCookie.token(in: req)
+        if let token { return "agent:" + Secrets.digest(token) }
+        return "agent:\(try req.agent.requireID())"
     }
 
     private func id(_ req: Request) throws -> UUID {

@@ -87,13 +87,13 @@ struct CustomerController: RouteCollection {
     }
 
     /// Server-sent events for this conversation: `message` (a MessageDTO), status changes
-    /// (`conversation.*` with a ConversationDTO). `Last-Event-ID` or `after` resumes.
+    /// (`conversation.*` with a ConversationDTO). `Last-Event-ID` or `after` resumes; the replay
+    /// reads only this conversation's events, at most 500 at a time.
     func events(_ req: Request) async throws -> Response {
         let conversation = try await req.customerConversation(tokenInQuery: true)
         let id = try conversation.requireID()
-        return try await EventStream.response(for: req) { event in
-            event.conversationID == id && event.kind.isCustomerVisible
-        }
+        let scope = EventBus.Scope(conversationID: id, kinds: EventKind.allCases.filter(\.isCustomerVisible))
+        return try await EventStream.response(for: req, scope: scope, key: "conversation:\(id)")
     }
 
     /// Agents' messages show the agent's name.
@@ -104,42 +104,5 @@ struct CustomerController: RouteCollection {
             dto.agentName = m.agentID.flatMap { names[$0] }
             return dto
         }
-    }
-}
-
-/// A server-sent-events response fed by the event bus, with a comment every 15 s to keep
-/// proxies from closing an idle stream.
-enum EventStream {
-    static func response(for req: Request, filter: @escaping @Sendable (EventBus.Event) -> Bool) async throws -> Response {
-        let after = req.headers.first(name: "Last-Event-ID").flatMap(Int.init) ?? (try? req.query.get(Int.self, at: "after"))
-        var headers = HTTPHeaders()
-        headers.contentType = HTTPMediaType(type: "text", subType: "event-stream", parameters: ["charset": "utf-8"])
-        headers.cacheControl = .init(noCache: true)
-        if (try? req.query.get(Bool.self, at: "once")) == true {
-            // Polling fallback (and proxies that cannot hold a stream): what is stored, then close.
-            let events = try await EventBus.backlog(after: after ?? 0, on: req.db, filter: filter)
-            let last = events.last?.id ?? after ?? 0
-            return Response(status: .ok, headers: headers, body: .init(string: "id: \(last)\n\n" + events.map(\.frame).joined()))
-        }
-        let bus = req.tandem.events
-        let stream = try await bus.subscribe(after: after, on: req.db, filter: filter)
-        headers.add(name: "X-Accel-Buffering", value: "no")
-        let start = bus.latest
-        return Response(status: .ok, headers: headers, body: .init(managedAsyncStream: { writer in
-            try await writer.writeBuffer(ByteBuffer(string: "retry: 2000\nid: \(after ?? start)\n: connected\n\n"))
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for await event in stream { try await writer.writeBuffer(ByteBuffer(string: event.frame)) }
-                }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: .seconds(15))
-                        try await writer.writeBuffer(ByteBuffer(string: ": keep-alive\n\n"))
-                    }
-                }
-                try await group.next()
-                group.cancelAll()
-            }
-        }))
     }
 }

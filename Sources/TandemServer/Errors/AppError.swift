@@ -21,6 +21,10 @@ enum AppError: Error, Equatable {
     case crossOrigin
     /// Too many requests; try again after `retryAfter` seconds.
     case rateLimited(retryAfter: Int, what: String)
+    /// This credential already holds the most event streams allowed (`TANDEM_STREAMS_PER_TOKEN`).
+    case tooManyStreams(limit: Int)
+    /// This node holds the most event streams allowed (`TANDEM_STREAMS_TOTAL`).
+    case streamsFull(limit: Int)
 
     var status: HTTPResponseStatus {
         switch self {
@@ -32,7 +36,8 @@ enum AppError: Error, Equatable {
         case .unsupportedMediaType: return .unsupportedMediaType
         case .rateLimited: return .tooManyRequests
         case .conflict: return .conflict
-        case .unavailable, .corruptSettings: return .serviceUnavailable
+        case .tooManyStreams: return .tooManyRequests
+        case .unavailable, .corruptSettings, .streamsFull: return .serviceUnavailable
         }
     }
 
@@ -51,6 +56,8 @@ enum AppError: Error, Equatable {
         case .conflict: return "conflict"
         case .unavailable: return "unavailable"
         case .corruptSettings: return "corrupt_settings"
+        case .tooManyStreams: return "too_many_streams"
+        case .streamsFull: return "streams_full"
         }
     }
 
@@ -71,6 +78,20 @@ enum AppError: Error, Equatable {
         case .unavailable(let why): return why
         case .corruptSettings(let why):
             return "The workspace settings cannot be read (\(why)). Every conversation goes to people until an admin saves the settings again (PUT /api/v1/workspace)."
+        case .tooManyStreams(let limit):
+            return "This token already has \(limit) open event streams; close one (or wait for it to end) and retry."
+        case .streamsFull(let limit):
+            return "The server holds its maximum of \(limit) event streams; retry shortly or poll with ?once=true."
+        }
+    }
+
+    /// Seconds a client should wait before retrying (`Retry-After`), for refusals that pass.
+    var retryAfter: Int? {
+        switch self {
+        case .tooManyStreams: return 10
+        case .streamsFull: return 30
+        case .rateLimited(let seconds, _): return seconds
+        default: return nil
         }
     }
 
@@ -106,7 +127,7 @@ struct TandemErrorMiddleware: AsyncMiddleware {
             }
             let response = Response(status: status)
             try response.content.encode(ErrorBody(error: detail))
-            if case AppError.rateLimited(let seconds, _) = error { response.headers.replaceOrAdd(name: .retryAfter, value: "\(seconds)") }
+            if let seconds = (error as? AppError)?.retryAfter { response.headers.replaceOrAdd(name: .retryAfter, value: "\(seconds)") }
             if status == .unauthorized, request.url.path.hasPrefix("/console") {
                 // Pages send the browser to the login screen instead.
                 return request.redirect(to: "/console/login?next=\(request.url.path.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? "/console")")

@@ -9,7 +9,7 @@ enum Migrations {
         CreateWorkspaces(), CreateIntents(), CreateIntentExamples(), CreateAgents(), CreateAgentTokens(),
         CreateConversations(), CreateMessages(), CreateDecisions(), CreateLabels(), CreateModelVersions(),
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
-        OnePendingTrainingJob(), AgentTokenLastUsed(),
+        OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(),
     ]
 }
 
@@ -342,5 +342,18 @@ struct AgentTokenLastUsed: AsyncMigration {
     func revert(on db: Database) async throws {
         if let sql = db as? SQLDatabase { try await sql.drop(index: "agent_tokens_expires_at").run() }
         try await db.schema("agent_tokens").deleteField("last_used_at").update()
+    }
+}
+
+/// Pruning deletes events by age (`EventBus.prune`); this index keeps that a range scan.
+struct IndexEventsByAge: AsyncMigration {
+    var name: String { "019_index_events_by_age" }
+    func prepare(on db: Database) async throws {
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.create(index: "events_created").on("events").column("created_at").run()
+    }
+    func revert(on db: Database) async throws {
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.drop(index: "events_created").run()
     }
 }

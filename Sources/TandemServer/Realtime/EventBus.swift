@@ -2,6 +2,8 @@ import Fluent
 import Foundation
 import NIOConcurrencyHelpers
 import SQLKit
+import TandemCore
+import TandemOffline
 import Vapor
 
 /// Real-time updates that work across nodes: every event is a row in the `events` table
@@ -9,6 +11,31 @@ import Vapor
 /// new rows and hands them to its subscribers (server-sent event streams). A publish on this
 /// node wakes the poller at once; with PostgreSQL a NOTIFY wakes the other nodes' pollers too,
 /// and otherwise they look every `interval`.
+///
+/// **Why no event goes missing.** Ids come from a sequence, and on PostgreSQL a sequence value
+/// is taken when the row is inserted, not when its transaction commits: a transaction can take
+/// id 10, stay open, and commit after id 11 was committed and delivered. Reading `id > highest`
+/// would skip 10 forever. So the poller keeps a *low-water mark* in two parts: `high`, the
+/// highest id it has delivered, and `gaps`, the ids below `high` it has not seen yet. Each poll
+/// reads `id > high OR id IN (gaps)`; a gap that turns up is delivered late, to every
+/// subscriber, on every node (each node's poller does the same against the same table).
+///
+/// A gap is given up only when it can no longer commit. On PostgreSQL that is decided by
+/// transaction ids, not by time: `record` makes sure its transaction has an xid *before* it
+/// takes the event id, and when a gap is first seen the poller notes the `xmax` of a snapshot
+/// taken after the read that revealed it (every transaction that had taken an id by then has an
+/// xid below it). Once a later snapshot's `xmin` reaches that mark, every such transaction has
+/// ended; a read after that snapshot would have returned the row had it committed, so the id
+/// was rolled back and the gap is dropped. SQLite has one writer at a time, so ids are commit
+/// order there and a gap is always a rollback: it is dropped at the next poll. A safety window
+/// (`TANDEM_EVENT_SAFETY_WINDOW`, by the injected clock) is the last resort for a PostgreSQL
+/// horizon held back by some unrelated long transaction; an event whose transaction stays open
+/// longer than that is logged and not delivered live (it is still in the table for replays).
+///
+/// **Resuming.** The SSE `id:` of every frame is an `EventCursor`, not the event's id: the
+/// poller's `high` *and* the gaps still open when the frame was sent (`11~10`). A client that
+/// reconnects with it replays `id > 11 OR id IN (10)`, so an event that committed late while it
+/// was away is replayed too, and nothing it already has is sent twice.
 final class EventBus: Sendable {
     struct Event: Sendable, Codable, Equatable {
         var id: Int
@@ -18,17 +45,81 @@ final class EventBus: Sendable {
         var payload: String
     }
 
-    private struct Subscriber {
-        let filter: @Sendable (Event) -> Bool
-        let continuation: AsyncStream<Event>.Continuation
+    /// An event on its way to one subscriber, with the resume position after it.
+    struct Delivery: Sendable, Equatable {
+        var event: Event
+        var cursor: EventCursor
     }
 
-    private let subscribers = NIOLockedValueBox<[UUID: Subscriber]>([:])
-    private let lastSeen = NIOLockedValueBox<Int>(0)
+    /// What a subscriber may see; the replay filters by it in SQL.
+    struct Scope: Sendable {
+        /// Only this conversation's events.
+        var conversationID: UUID?
+        /// Only these kinds (nil: all).
+        var kinds: [EventKind]?
+
+        static let all = Scope()
+
+        func matches(_ event: Event) -> Bool {
+            (conversationID.map { event.conversationID == $0 } ?? true) && (kinds.map { $0.contains(event.kind) } ?? true)
+        }
+    }
+
+    /// A new stream: what it missed (oldest first), where it stands after that, and what comes next.
+    struct Subscription: Sendable {
+        var replay: [Delivery]
+        /// More was missed than one replay holds: the stream should end after `replay`, and the
+        /// client reconnects from the last cursor for the rest.
+        var truncated: Bool
+        var start: EventCursor
+        var stream: AsyncStream<Delivery>
+    }
+
+    struct Settings: Sendable {
+        /// How long an id the poller has not seen may stay open before it is given up (see above).
+        var safetyWindow: TimeInterval = 60
+        /// At most this many events per replay (a reconnect or a `once` poll).
+        var replayLimit = 500
+        /// At most this many events per poll.
+        var pollLimit = 500
+        /// Events buffered for one slow subscriber; beyond that its stream ends (it resumes from its cursor).
+        var bufferLimit = 1000
+    }
+
+    private struct Gap {
+        var since: Date
+        /// PostgreSQL: `xmax` of a snapshot taken after the gap was seen (nil until the next poll notes it).
+        var horizon: UInt64?
+    }
+
+    private struct Subscriber {
+        let scope: Scope
+        /// A resume position from another node that was ahead of this one: events it covers are not sent again.
+        let seen: EventCursor?
+        let continuation: AsyncStream<Delivery>.Continuation
+    }
+
+    private struct State {
+        var high = 0
+        var gaps: [Int: Gap] = [:]
+        var subscribers: [UUID: Subscriber] = [:]
+        var cursor: EventCursor { EventCursor(high: high, pending: gaps.keys.sorted()) }
+    }
+
+    private let state = NIOLockedValueBox(State())
     private let wake = WakeSignal()
     let interval: Duration
+    let settings: Settings
+    let clock: any WallClock
+    let limiter: StreamLimiter
 
-    init(interval: Duration = .milliseconds(250)) { self.interval = interval }
+    init(interval: Duration = .milliseconds(250), settings: Settings = Settings(), clock: any WallClock = SystemClock(),
+         limiter: StreamLimiter = StreamLimiter()) {
+        self.interval = interval
+        self.settings = settings
+        self.clock = clock
+        self.limiter = limiter
+    }
 
     static let channel = "tandem_events"
 
@@ -39,61 +130,98 @@ final class EventBus: Sendable {
         encoder.dateEncodingStrategy = .iso8601
         let json = String(decoding: try encoder.encode(payload), as: UTF8.self)
         let record = EventRecord(conversationID: conversationID, kind: kind, payload: json)
-        try await record.create(on: db)
-        if let sql = db as? SQLDatabase, sql.dialect.name == "postgresql" {
+        guard let sql = db as? SQLDatabase, sql.dialect.name == "postgresql" else {
+            try await record.create(on: db)
+            return record
+        }
+        // The transaction's xid must exist before the id is taken (see the type's comment), so
+        // even a lone event gets a transaction of its own.
+        let write: @Sendable (Database) async throws -> Void = { db in
+            guard let sql = db as? SQLDatabase else { return }
+            try await sql.raw("SELECT pg_current_xact_id()").run()
+            try await record.create(on: db)
             try await sql.raw("NOTIFY \(unsafeRaw: channel)").run()
         }
+        if db.inTransaction { try await write(db) } else { try await db.transaction(write) }
         return record
     }
 
     /// Wakes this node's poller (after a commit that recorded events).
     func poke() { wake.signal() }
 
-    /// A stream of future events that pass `filter`, starting after event `after` (replaying
-    /// what the subscriber missed since then, e.g. after a reconnect).
-    func subscribe(after: Int?, on db: Database, filter: @escaping @Sendable (Event) -> Bool) async throws -> AsyncStream<Event> {
+    /// Where a new subscriber without a resume position starts.
+    var cursor: EventCursor { state.withLockedValue { $0.cursor } }
+
+    /// A stream of the events in `scope` after `cursor` (replaying what the subscriber missed
+    /// since then, e.g. after a reconnect, at most `replayLimit`), then the live ones.
+    func subscribe(from cursor: EventCursor?, scope: Scope, on db: Database) async throws -> Subscription {
         let id = UUID()
-        let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingNewest(1000))
-        // Register first, then replay, so nothing falls between the two.
-        let start = lastSeen.withLockedValue { $0 }
-        subscribers.withLockedValue { $0[id] = Subscriber(filter: filter, continuation: continuation) }
-        continuation.onTermination = { [weak self] _ in _ = self?.subscribers.withLockedValue { $0.removeValue(forKey: id) } }
-        if let after, after < start {
-            let missed = try await EventRecord.query(on: db).filter(\.$id > after).filter(\.$id <= start).sort(\.$id).all()
-            for record in missed {
-                let event = Event(record)
-                if filter(event) { continuation.yield(event) }
-            }
+        let (stream, continuation) = AsyncStream<Delivery>.makeStream(bufferingPolicy: .bufferingOldest(settings.bufferLimit))
+        // Register first, then replay up to where live delivery starts, so nothing falls between the two.
+        let start = state.withLockedValue { s in
+            s.subscribers[id] = Subscriber(scope: scope, seen: cursor.flatMap { $0.high > s.high ? $0 : nil }, continuation: continuation)
+            return s.cursor
         }
-        return stream
+        continuation.onTermination = { [weak self] _ in _ = self?.state.withLockedValue { $0.subscribers.removeValue(forKey: id) } }
+        guard let cursor else { return Subscription(replay: [], truncated: false, start: start, stream: stream) }
+        do {
+            let (replay, truncated) = try await Self.replay(from: cursor, until: start, scope: scope, limit: settings.replayLimit, on: db)
+            if truncated { continuation.finish() }
+            let resumed = cursor.high > start.high ? cursor.merging(pending: start.pending) : start
+            return Subscription(replay: replay, truncated: truncated, start: truncated ? replay.last!.cursor : resumed, stream: stream)
+        } catch {
+            continuation.finish()
+            throw error
+        }
     }
 
-    /// Stored events after `after` that pass `filter`, oldest first (at most `limit`).
-    static func backlog(after: Int, on db: Database, limit: Int = 500, filter: (Event) -> Bool) async throws -> [Event] {
-        try await EventRecord.query(on: db).filter(\.$id > after).sort(\.$id).limit(limit).all().map(Event.init).filter(filter)
+    /// The stored events in `scope` a client at `cursor` has not seen, that a poller at `until`
+    /// has delivered (the rest it delivers live), oldest first; at most `limit`, filtered and
+    /// bounded in SQL. `truncated` says more were left.
+    static func replay(from cursor: EventCursor, until bus: EventCursor, scope: Scope, limit: Int,
+                       on db: Database) async throws -> (deliveries: [Delivery], truncated: Bool) {
+        let query = EventRecord.query(on: db)
+        if let conversation = scope.conversationID { query.filter(\.$conversationID == conversation) }
+        if let kinds = scope.kinds { query.filter(\.$kind ~~ kinds) }
+        if cursor.pending.isEmpty {
+            query.filter(\.$id > cursor.high)
+        } else {
+            query.group(.or) { $0.filter(\.$id > cursor.high).filter(\.$id ~~ cursor.pending) }
+        }
+        query.filter(\.$id <= bus.high)
+        if !bus.pending.isEmpty { query.filter(\.$id !~ bus.pending) }
+        let records = try await query.sort(\.$id).limit(limit + 1).all()
+        let open = Set(bus.pending)
+        let candidates = Set(cursor.pending).union(bus.pending.filter { $0 > cursor.high })
+        let deliveries = records.prefix(limit).map { record in
+            let event = Event(record)
+            let high = max(cursor.high, event.id)
+            // Still unseen after this one: the client's own gaps not yet replayed, and ids the poller has not delivered.
+            let pending = candidates.filter { $0 <= high && ($0 > event.id || open.contains($0)) }.sorted()
+            return Delivery(event: event, cursor: EventCursor(high: high, pending: pending))
+        }
+        return (deliveries, records.count > limit)
     }
 
-    /// The latest event id, where new subscribers start.
-    var latest: Int { lastSeen.withLockedValue { $0 } }
+    /// Deletes events created before `cutoff`; returns how many. `events_created` keeps it cheap.
+    @discardableResult
+    static func prune(before cutoff: Date, on db: Database) async throws -> Int {
+        let count = try await EventRecord.query(on: db).filter(\.$createdAt < cutoff).count()
+        if count > 0 { try await EventRecord.query(on: db).filter(\.$createdAt < cutoff).delete() }
+        return count
+    }
 
     /// The poller: runs until the task is cancelled.
     func run(on db: Database, logger: Logger) async {
-        if let last = try? await EventRecord.query(on: db).sort(\.$id, .descending).first()?.id {
-            lastSeen.withLockedValue { $0 = last }
+        do {
+            try await start(on: db)
+        } catch {
+            logger.warning("event poller start: \(error)")
         }
         while !Task.isCancelled {
             await wake.wait(timeout: interval)
             do {
-                let after = lastSeen.withLockedValue { $0 }
-                let records = try await EventRecord.query(on: db).filter(\.$id > after).sort(\.$id).limit(500).all()
-                guard let last = records.last?.id else { continue }
-                let events = records.map(Event.init)
-                lastSeen.withLockedValue { $0 = last }
-                let targets = subscribers.withLockedValue { Array($0.values) }
-                for event in events {
-                    for subscriber in targets where subscriber.filter(event) { subscriber.continuation.yield(event) }
-                }
-                if records.count == 500 { poke() }
+                if try await poll(on: db, logger: logger) { poke() }
             } catch {
                 logger.warning("event poller: \(error)")
                 try? await Task.sleep(for: .seconds(1))
@@ -101,14 +229,134 @@ final class EventBus: Sendable {
         }
     }
 
+    /// Starts after the latest event; ids missing among the last thousand may still commit.
+    func start(on db: Database) async throws {
+        guard let last = try await EventRecord.query(on: db).sort(\.$id, .descending).first()?.id else { return }
+        let recent = try await EventRecord.query(on: db).filter(\.$id > last - 1000).all().compactMap(\.id)
+        let now = clock.now
+        state.withLockedValue { s in
+            guard s.high < last else { return }
+            let seen = Set(recent)
+            for id in max(s.high + 1, last - 999)..<last where !seen.contains(id) { s.gaps[id] = Gap(since: now) }
+            s.high = last
+        }
+    }
+
+    /// One poll: delivers what committed since the last one; returns whether more is waiting.
+    @discardableResult
+    func poll(on db: Database, logger: Logger) async throws -> Bool {
+        let (high, open) = state.withLockedValue { ($0.high, Array($0.gaps.keys)) }
+        // PostgreSQL's horizon, read before the rows (see the type's comment); SQLite has none to wait for.
+        var horizon: (xmin: UInt64, xmax: UInt64)?
+        let sql = db as? SQLDatabase
+        let postgres = sql?.dialect.name == "postgresql"
+        if postgres, !open.isEmpty, let sql,
+           let row = try await sql.raw("SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax").first() {
+            horizon = (UInt64(try row.decode(column: "xmin", as: String.self)) ?? 0, UInt64(try row.decode(column: "xmax", as: String.self)) ?? 0)
+        }
+        let query = EventRecord.query(on: db)
+        if open.isEmpty {
+            query.filter(\.$id > high)
+        } else {
+            query.group(.or) { $0.filter(\.$id > high).filter(\.$id ~~ open) }
+        }
+        let records = try await query.sort(\.$id).limit(settings.pollLimit).all()
+        let now = clock.now
+        let window = settings.safetyWindow
+        var overflowed: [AsyncStream<Delivery>.Continuation] = []
+        var abandoned: [Int] = []
+        state.withLockedValue { s in
+            let existing = Set(open)
+            if let horizon {
+                for (id, gap) in s.gaps where existing.contains(id) && gap.horizon == nil { s.gaps[id]?.horizon = horizon.xmax }
+            }
+            for record in records {
+                let event = Event(record)
+                if s.gaps.removeValue(forKey: event.id) == nil {
+                    guard event.id > s.high else { continue }
+                    for id in max(s.high + 1, event.id - 10_000)..<event.id { s.gaps[id] = Gap(since: now, horizon: postgres ? nil : 0) }
+                    s.high = event.id
+                }
+                let delivery = Delivery(event: event, cursor: s.cursor)
+                for (key, subscriber) in s.subscribers where subscriber.scope.matches(event) {
+                    if let seen = subscriber.seen, seen.covers(event.id) { continue }
+                    if case .dropped = subscriber.continuation.yield(delivery) {
+                        s.subscribers.removeValue(forKey: key)
+                        overflowed.append(subscriber.continuation)
+                    }
+                }
+            }
+            // Gaps that were open before this read and were not in it: rolled back, or waited out.
+            for (id, gap) in s.gaps where existing.contains(id) {
+                let ended = postgres ? (horizon.map { h in gap.horizon.map { h.xmin >= $0 } ?? false } ?? false) : true
+                if ended {
+                    s.gaps.removeValue(forKey: id)
+                } else if now.timeIntervalSince(gap.since) > window {
+                    s.gaps.removeValue(forKey: id)
+                    abandoned.append(id)
+                }
+            }
+        }
+        // Outside the lock: a stream's termination handler takes it again.
+        for continuation in overflowed { continuation.finish() }
+        if !abandoned.isEmpty {
+            logger.warning("event poller: ids \(abandoned.sorted()) stayed uncommitted for \(Int(window)) s; live streams will not wait for them")
+        }
+        return records.count == settings.pollLimit
+    }
+
     func finish() {
         // Finish outside the lock: each stream's termination handler takes it again.
-        let all = subscribers.withLockedValue { all in
-            defer { all.removeAll() }
-            return Array(all.values)
+        let all = state.withLockedValue { s in
+            defer { s.subscribers.removeAll() }
+            return Array(s.subscribers.values)
         }
         for subscriber in all { subscriber.continuation.finish() }
         wake.signal()
+    }
+}
+
+/// A resume position: every event up to `high` has been delivered except `pending` (ids that
+/// had not committed yet). Written as the SSE `id:`: `42`, or `42~39,41` with pending ids.
+struct EventCursor: Sendable, Equatable, CustomStringConvertible, LosslessStringConvertible {
+    var high: Int
+    var pending: [Int]
+
+    /// More pending ids than this and the cursor falls back to just below the oldest: a resume
+    /// may then repeat a few events, but never skips one.
+    static let maxPending = 32
+
+    static let origin = EventCursor(high: 0, pending: [])
+
+    init(high: Int, pending: [Int]) {
+        if pending.count > Self.maxPending, let oldest = pending.min() {
+            self.high = oldest - 1
+            self.pending = []
+        } else {
+            self.high = high
+            self.pending = pending
+        }
+    }
+
+    init?(_ description: String) {
+        let parts = description.trimmingCharacters(in: .whitespaces).split(separator: "~", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let first = parts.first, let high = Int(first), high >= 0 else { return nil }
+        var pending: [Int] = []
+        if parts.count == 2 {
+            let ids = parts[1].split(separator: ",").map { Int($0) }
+            guard !ids.isEmpty, ids.count <= Self.maxPending, ids.allSatisfy({ $0 != nil && $0! >= 0 && $0! < high }) else { return nil }
+            pending = ids.compactMap { $0 }.sorted()
+        }
+        self.init(high: high, pending: pending)
+    }
+
+    var description: String { pending.isEmpty ? "\(high)" : "\(high)~" + pending.map(String.init).joined(separator: ",") }
+
+    /// Whether a client at this position already has event `id`.
+    func covers(_ id: Int) -> Bool { id <= high && !pending.contains(id) }
+
+    func merging(pending more: [Int]) -> EventCursor {
+        EventCursor(high: high, pending: Set(pending).union(more.filter { $0 < high }).sorted())
     }
 }
 
@@ -149,9 +397,11 @@ extension EventBus.Event {
     init(_ record: EventRecord) {
         self.init(id: record.id ?? 0, conversationID: record.conversationID, kind: record.kind, payload: record.payload)
     }
+}
 
-    /// One server-sent event frame.
+extension EventBus.Delivery {
+    /// One server-sent event frame; its `id:` is the resume position, not the event's id.
     var frame: String {
-        "id: \(id)\nevent: \(kind.rawValue)\ndata: \(payload.replacingOccurrences(of: "\n", with: "\ndata: "))\n\n"
+        "id: \(cursor)\nevent: \(event.kind.rawValue)\ndata: \(event.payload.replacingOccurrences(of: "\n", with: "\ndata: "))\n\n"
     }
 }
