@@ -147,12 +147,13 @@ struct BackgroundTasks: LifecycleHandler {
             app.jobs?.poke()
         }
         tasks.append(Task { await ModelLifecycle.watch(app: app) })
-        tasks.append(Task { await Self.pruneEvents(app: app) })
+        tasks.append(Task { await Self.housekeeping(app: app) })
         box.tasks.withLockedValue { $0 = tasks }
     }
 
-    /// Deletes events past the retention (`TANDEM_EVENT_RETENTION_DAYS`) at start and then hourly.
-    static func pruneEvents(app: Application) async {
+    /// At start and then hourly: deletes events past the retention (`TANDEM_EVENT_RETENTION_DAYS`)
+    /// and agents' sessions that have ended.
+    static func housekeeping(app: Application) async {
         let services = app.tandem
         while !Task.isCancelled {
             let cutoff = services.clock.now.addingTimeInterval(-services.environment.eventRetentionDays * 86_400)
@@ -161,6 +162,11 @@ struct BackgroundTasks: LifecycleHandler {
                 if removed > 0 { app.logger.info("pruned \(removed) events older than \(services.environment.eventRetentionDays) days") }
             } catch {
                 app.logger.warning("event pruning: \(error)")
+            }
+            do {
+                try await Sessions.purge(now: services.clock.now, idle: services.environment.sessionIdleTimeout, on: app.db)
+            } catch {
+                app.logger.warning("session purge: \(error)")
             }
             try? await Task.sleep(for: .seconds(3600))
         }

@@ -16,7 +16,12 @@ final class RateLimiter: Sendable {
         static let unlimited = Limit(perMinute: .infinity, burst: .infinity)
     }
 
-    private struct Bucket { var tokens: Double; var at: Date }
+    private struct Bucket {
+        var tokens: Double
+        var at: Date
+        let limit: Limit
+        func tokens(at now: Date) -> Double { min(limit.burst, tokens + max(0, now.timeIntervalSince(at)) * limit.perMinute / 60) }
+    }
     private let buckets = NIOLockedValueBox<[String: Bucket]>([:])
     private let clock: any WallClock
 
@@ -27,8 +32,8 @@ final class RateLimiter: Sendable {
         guard limit.perMinute.isFinite else { return nil }
         let now = clock.now
         return buckets.withLockedValue { buckets in
-            var bucket = buckets[key] ?? Bucket(tokens: limit.burst, at: now)
-            bucket.tokens = min(limit.burst, bucket.tokens + max(0, now.timeIntervalSince(bucket.at)) * limit.perMinute / 60)
+            var bucket = buckets[key] ?? Bucket(tokens: limit.burst, at: now, limit: limit)
+            bucket.tokens = bucket.tokens(at: now)
             bucket.at = now
             guard bucket.tokens >= 1 else {
                 buckets[key] = bucket
@@ -36,13 +41,10 @@ final class RateLimiter: Sendable {
             }
             bucket.tokens -= 1
             buckets[key] = bucket
-            if buckets.count > 10_000 { Self.dropFull(&buckets, now: now, limit: limit) }
+            // A full bucket is the same as none; each refills at its own limit's rate.
+            if buckets.count > 10_000 { buckets = buckets.filter { $0.value.tokens(at: now) < $0.value.limit.burst } }
             return nil
         }
-    }
-
-    private static func dropFull(_ buckets: inout [String: Bucket], now: Date, limit: Limit) {
-        buckets = buckets.filter { _, b in b.tokens + now.timeIntervalSince(b.at) * limit.perMinute / 60 < limit.burst }
     }
 }
 
@@ -57,16 +59,15 @@ struct RateLimits: Sendable {
 
     init(_ environment: TandemEnvironment) {
         let l = environment.limits
-        conversationsPerAddress = .init(perMinute: l.conversationsPerAddress, burst: l.conversationsPerAddress)
-        messagesPerAddress = .init(perMinute: l.messagesPerAddress, burst: l.messagesPerAddress)
-        messagesPerConversation = .init(perMinute: l.messagesPerConversation, burst: max(1, l.messagesPerConversation / 2))
-        handoffsPerConversation = .init(perMinute: 3, burst: 3)
-        loginsPerAddress = .init(perMinute: l.loginsPerAddress, burst: l.loginsPerAddress)
-        loginsPerEmail = .init(perMinute: l.loginsPerEmail, burst: l.loginsPerEmail)
-        if !l.enabled {
-            for path in [\RateLimits.conversationsPerAddress, \.messagesPerAddress, \.messagesPerConversation,
-                         \.handoffsPerConversation, \.loginsPerAddress, \.loginsPerEmail] { self[keyPath: path] = .unlimited }
+        func limit(_ perMinute: Double, burst: Double? = nil) -> RateLimiter.Limit {
+            l.enabled ? .init(perMinute: perMinute, burst: burst ?? perMinute) : .unlimited
         }
+        conversationsPerAddress = limit(l.conversationsPerAddress)
+        messagesPerAddress = limit(l.messagesPerAddress)
+        messagesPerConversation = limit(l.messagesPerConversation, burst: max(1, l.messagesPerConversation / 2))
+        handoffsPerConversation = limit(3)
+        loginsPerAddress = limit(l.loginsPerAddress)
+        loginsPerEmail = limit(l.loginsPerEmail)
     }
 }
 

@@ -86,11 +86,10 @@ struct Conversations {
                        unknownThreshold: $0.unknownThreshold, knownScore: $0.scores.knownScore,
                        familiarity: $0.scores.familiarity, alternatives: $0.alternatives)
         }
-        let draft = intentRecord.map { Assistance.draft(answer: $0.answer, customerName: nil) }
         let titles = try await services.intentTitles(on: db)
         let messageID = try message.requireID()
 
-        let (decision, record, reply, updated) = try await db.writeTransaction { db in
+        let (decision, record, reply, updated, elapsed) = try await db.writeTransaction { db in
             let conversation = try await reload(conversationID, on: db)
             let unresolved = conversation.lastTurnAIAnswer ? conversation.unresolvedTurns + 1 : conversation.unresolvedTurns
             let input = RoutingInput(
@@ -102,7 +101,7 @@ struct Conversations {
                                           guardrailDraftOnly: intentRecord.map { $0.guarded ? [$0.key] : [] } ?? [],
                                           shadowDraftOnly: intentRecord.map { $0.shadow ? [$0.key] : [] } ?? []))
             let decision = RoutingPolicy.decide(input)
-            let draft = intentRecord.map { Assistance.draft(answer: $0.answer, customerName: conversation.customerName) } ?? draft
+            let draft = intentRecord.map { Assistance.draft(answer: $0.answer, customerName: conversation.customerName) }
             let elapsed = Duration.nanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
 
             let record = DecisionRecord()
@@ -164,10 +163,9 @@ struct Conversations {
             }
             try await EventBus.record(.decision, conversationID: conversationID,
                                       payload: ["action": decision.action.rawValue, "rule": decision.rule.rawValue], on: db)
-            return (decision, record, reply, conversation)
+            return (decision, record, reply, conversation, elapsed)
         }
-        services.metrics.decision(action: decision.action, rule: decision.rule,
-                                  latency: .nanoseconds(Int64(record.latencyMilliseconds * 1e6)))
+        services.metrics.decision(action: decision.action, rule: decision.rule, latency: elapsed)
         logger.debug("decided", metadata: [
             "conversation-id": .string(conversationID.uuidString), "message-id": .string(messageID.uuidString),
             "action": .string(decision.action.rawValue), "rule": .string(decision.rule.rawValue),

@@ -198,10 +198,6 @@ enum ModelLifecycle {
             if app.tandem.clock.now.timeIntervalSince(lastScheduleCheck) > scheduleCheckInterval {
                 lastScheduleCheck = app.tandem.clock.now
                 do { try await scheduleRetraining(app: app) } catch { app.logger.warning("retraining schedule: \(error)") }
-                // Housekeeping on the same slow beat: ended sessions.
-                do {
-                    try await Sessions.purge(now: app.tandem.clock.now, idle: app.tandem.environment.sessionIdleTimeout, on: app.db)
-                } catch { app.logger.warning("session purge: \(error)") }
             }
             try? await Task.sleep(for: .seconds(3))
         }
