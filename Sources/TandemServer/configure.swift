@@ -18,7 +18,7 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
     let encoder = encoder ?? loadEncoder(environment, logger: app.logger)
     let events = EventBus(settings: .init(safetyWindow: environment.eventSafetyWindow), clock: clock,
                           limiter: StreamLimiter(perToken: environment.streamsPerToken, total: environment.streamsTotal))
-    app.tandem = TandemServices(environment: environment, clock: clock, intelligence: Intelligence(encoder: encoder), events: events)
+    app.tandem = TandemServices(environment: environment, clock: clock, intelligence: Intelligence(encoder: encoder, queueCapacity: environment.inferenceQueue), events: events)
 
     app.http.server.configuration.hostname = environment.host
     app.http.server.configuration.port = environment.port
@@ -174,6 +174,7 @@ struct BackgroundTasks: LifecycleHandler {
 
     func shutdownAsync(_ app: Application) async {
         app.tandem.events.finish()
+        app.tandem.intelligence.executor.shutdown()
         let tasks = box.tasks.withLockedValue { $0 }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }

@@ -74,6 +74,10 @@ private let routingCases: [RoutingCase] = [
 
     // 6. No model.
     RoutingCase(name: "no model", input: input { $0.prediction = nil }, action: .handOff, rule: .noModel),
+    // 6b. The model was too busy to read the message.
+    RoutingCase(name: "model too busy", input: input { $0.prediction = nil; $0.busy = .init(waiting: 64) }, action: .handOff, rule: .assistantBusy),
+    RoutingCase(name: "a person owns it even when the model is busy",
+                input: input { $0.prediction = nil; $0.busy = .init(waiting: 64); $0.conversation.humanOwns = true }, action: .draftForHuman, rule: .humanOwns),
 
     // 7. Unknown request.
     RoutingCase(name: "below the unknown threshold", input: input { $0.prediction?.knownScore = 0.2 }, action: .handOff, rule: .unknownRequest),
@@ -173,7 +177,7 @@ func routingRules(_ example: RoutingCase) {
 /// Raw values are stored and shown to supervisors; a rename must fail here first.
 @Test func rawValuesAreStable() {
     #expect(Rule.allCases.map(\.rawValue) == [
-        "kill-switch", "human-owns", "asked-for-human", "frustration", "not-helpful", "no-model", "unknown-request",
+        "kill-switch", "human-owns", "asked-for-human", "frustration", "not-helpful", "no-model", "assistant-busy", "unknown-request",
         "sensitive", "automation-off", "draft-only", "guardrail", "shadow-mode", "not-certified", "low-confidence",
         "repeated-unresolved", "confident",
     ])

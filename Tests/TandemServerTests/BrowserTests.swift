@@ -60,7 +60,15 @@ struct BrowserTests {
         // 1. A plain question gets the knowledge base's approved answer from the AI.
         try await customer.navigate(base + "/chat")
         try await waitUntilChatReady(customer)
+        // Opening the page stores nothing (visitors and crawlers create no conversations)...
+        let onLoad = try await ConversationRecord.query(on: t.app.db).count()
+        #expect(onLoad == 0, "loading the chat page created \(onLoad) conversation(s)")
         try await customerSays(Self.plainQuestion, in: customer)
+        // ... the first message does, with the server's greeting in place of the page's own.
+        let afterFirst = try await ConversationRecord.query(on: t.app.db).count()
+        #expect(afterFirst == 1, "the first message should create exactly one conversation, found \(afterFirst)")
+        #expect(try await customer.execute("return document.querySelectorAll('#messages [data-local]').length;") as? Int == 0,
+                "the page's own welcome line is still shown beside the server's greeting")
         try await customer.waitForText("#messages .message--ai .message__text", containing: "password")
         let approved = try #require(try DemoWorkspace.document.intents.first { $0.key == "login_password_reset" }?.answer)
         let answers = try await texts(customer, "#messages .message--ai .message__text")
@@ -216,7 +224,7 @@ struct BrowserTests {
 
     // MARK: Steps
 
-    /// The chat page has created its conversation and the composer is usable.
+    /// The chat page is ready for the first message (or has resumed its conversation).
     func waitUntilChatReady(_ customer: BrowserSession) async throws {
         try await customer.waitUntil("the chat has connected (#status set, #message-input and #send enabled)") {
             let status = try await customer.text("#status")

@@ -99,4 +99,34 @@ struct RateLimitTests {
             #expect(count <= 4 + 1, "stored \(count)")
         }
     }
+
+    @Test("open conversations per address are capped: resolving one or 24 hours make room; the address itself is never stored",
+          arguments: TestDatabase.available)
+    func openConversations(database: TestDatabase) async throws {
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_790_000_000))
+        try await TestApp.with(database, model: false, clock: clock, adjust: {
+            $0.limits.enabled = true; $0.limits.conversationsPerAddress = 100; $0.limits.openConversationsPerAddress = 3
+        }) { t in
+            var open: [(id: String, token: String)] = []
+            for _ in 0..<3 { open.append(try await t.startConversation()) }
+            let before = try await ConversationRecord.query(on: t.app.db).count()
+            let refused = try await t.send(.POST, "/api/v1/conversations", json: ["name": "Ana"])
+            #expect(refused.status == .tooManyRequests)
+            #expect(error(refused) == "rate_limited")
+            #expect(refused.headers.first(name: .retryAfter) == "3600")
+            #expect(try await ConversationRecord.query(on: t.app.db).count() == before, "nothing stored")
+
+            let resolved = try await t.send(.POST, "/api/v1/conversations/\(open[0].id)/resolve", token: open[0].token)
+            #expect(resolved.status == .ok)
+            _ = try await t.startConversation()
+            #expect(try await t.send(.POST, "/api/v1/conversations", json: ["name": "Ana"]).status == .tooManyRequests)
+
+            // Only the last 24 hours count.
+            clock.advance(by: 86_401)
+            _ = try await t.startConversation()
+
+            let keys = try await ConversationRecord.query(on: t.app.db).all().map(\.originKey)
+            #expect(keys.allSatisfy { $0 != nil && !$0!.contains("127.0.0.1") && $0!.count == 64 }, "a digest, not the address: \(keys)")
+        }
+    }
 }

@@ -111,17 +111,26 @@ public struct WorkspaceState: Codable, Sendable, Equatable {
 /// Everything the routing decision depends on; gathered by the caller so the decision is pure.
 public struct RoutingInput: Codable, Sendable, Equatable {
     public var signals: MessageSignals
-    /// nil when no model is loaded.
+    /// nil when no model is loaded, or when it was too busy to read the message (`busy`).
     public var prediction: Prediction?
+    /// Set when the model was not consulted because too many messages were waiting for it.
+    public var busy: Busy?
     /// Settings of the predicted intent; nil when the knowledge base does not know it.
     public var intent: IntentSettings?
     public var conversation: ConversationState
     public var workspace: WorkspaceState
 
+    /// The model's queue was full: `waiting` messages were ahead of this one, the most allowed.
+    public struct Busy: Codable, Sendable, Equatable {
+        public var waiting: Int
+        public init(waiting: Int) { self.waiting = waiting }
+    }
+
     public init(signals: MessageSignals, prediction: Prediction?, intent: IntentSettings?,
-                conversation: ConversationState = .init(), workspace: WorkspaceState = .init()) {
+                conversation: ConversationState = .init(), workspace: WorkspaceState = .init(), busy: Busy? = nil) {
         self.signals = signals
         self.prediction = prediction
+        self.busy = busy
         self.intent = intent
         self.conversation = conversation
         self.workspace = workspace
@@ -154,6 +163,9 @@ public struct RoutingDecision: Codable, Sendable, Equatable {
         case notHelpful = "not-helpful"
         /// 6. No intent model is loaded.
         case noModel = "no-model"
+        /// 6b. Too many messages were waiting for the model: a person answers rather than the
+        /// customer waiting (and every customer after them).
+        case assistantBusy = "assistant-busy"
         /// 7. Confidence below the unknown threshold, or the intent is not in the knowledge base.
         case unknownRequest = "unknown-request"
         /// 8. The intent is marked sensitive.
@@ -235,6 +247,11 @@ public enum RoutingPolicy {
             return decision(.handOff, .notHelpful, withPrediction(["the customer says the last AI answer did not help"] + signals.matched))
         }
         guard let prediction else {
+            if let busy = input.busy {
+                return decision(.handOff, .assistantBusy, [
+                    "the assistant had \(busy.waiting) messages waiting to be read, the most it queues: a person answers rather than the customer waiting",
+                ])
+            }
             return decision(.handOff, .noModel, ["no intent model is loaded"])
         }
         let intent = prediction.intent

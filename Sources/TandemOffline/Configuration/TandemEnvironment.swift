@@ -51,6 +51,9 @@ public struct TandemEnvironment: Sendable, Equatable {
     public var showsDemoLogins: Bool { loadDemo && demoPasswordIsDocumented }
     /// Train a model from the knowledge base at start when none is active (`TANDEM_TRAIN_ON_START`).
     public var trainOnStart: Bool
+    /// Customer messages that may wait for the encoder (`TANDEM_INFERENCE_QUEUE`, default 64);
+    /// one more goes straight to a person, stored and acknowledged (README, "Limits").
+    public var inferenceQueue: Int
     /// Longest customer or agent message accepted, in characters (`TANDEM_MAX_MESSAGE_CHARS`).
     public var maxMessageCharacters: Int
     /// Identifies this process among the nodes sharing a database (`TANDEM_NODE_ID`).
@@ -104,6 +107,7 @@ public struct TandemEnvironment: Sendable, Equatable {
         demoPasswordOverride = value("TANDEM_DEMO_PASSWORD")
         generatedDemoPassword = Self.randomPassword()
         trainOnStart = flag("TANDEM_TRAIN_ON_START", true)
+        inferenceQueue = value("TANDEM_INFERENCE_QUEUE").flatMap(Int.init).map { max(1, $0) } ?? 64
         maxMessageCharacters = value("TANDEM_MAX_MESSAGE_CHARS").flatMap(Int.init).map { max(1, $0) } ?? 2000
         nodeID = value("TANDEM_NODE_ID") ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         encoder = value("TANDEM_ENCODER") ?? "model"
@@ -116,7 +120,8 @@ public struct TandemEnvironment: Sendable, Equatable {
                                messagesPerConversation: perMinute("TANDEM_LIMIT_MESSAGES", 20),
                                loginsPerAddress: perMinute("TANDEM_LIMIT_LOGINS_PER_ADDRESS", 20),
                                loginsPerEmail: perMinute("TANDEM_LIMIT_LOGINS_PER_EMAIL", 5),
-                               messagesPerConversationCap: value("TANDEM_MAX_MESSAGES_PER_CONVERSATION").flatMap(Int.init).map { max(2, $0) } ?? 500)
+                               messagesPerConversationCap: value("TANDEM_MAX_MESSAGES_PER_CONVERSATION").flatMap(Int.init).map { max(2, $0) } ?? 500,
+                               openConversationsPerAddress: value("TANDEM_MAX_OPEN_CONVERSATIONS").flatMap(Int.init).map { max(1, $0) } ?? 20)
         trustedProxies = Set((value("TANDEM_TRUSTED_PROXIES") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         sessionIdleTimeout = (value("TANDEM_SESSION_IDLE_MINUTES").flatMap(Double.init).map { max(1, $0) } ?? 120) * 60
         func positive(_ key: String, _ fallback: Double) -> Double { value(key).flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? fallback }
@@ -158,4 +163,7 @@ public struct RequestLimits: Sendable, Equatable {
     public var loginsPerEmail: Double
     /// Messages one conversation may hold (all senders); a customer then starts a new one.
     public var messagesPerConversationCap: Int
+    /// Unresolved conversations one client address may have started in the last 24 hours
+    /// (`TANDEM_MAX_OPEN_CONVERSATIONS`, default 20: room for an office behind one address).
+    public var openConversationsPerAddress: Int
 }

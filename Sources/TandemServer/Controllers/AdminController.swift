@@ -396,7 +396,8 @@ struct OperationsController: RouteCollection {
     func metrics(_ req: Request) async throws -> Response {
         let queued = try await ConversationRecord.count(.queued, on: req.db)
         let assigned = try await ConversationRecord.count(.assigned, on: req.db)
-        let text = req.tandem.metrics.exposition(queued: queued, assigned: assigned, modelLoaded: req.tandem.intelligence.active != nil)
+        let text = req.tandem.metrics.exposition(queued: queued, assigned: assigned, modelLoaded: req.tandem.intelligence.active != nil,
+                                                      inferenceWaiting: req.tandem.intelligence.executor.waiting)
         var headers = HTTPHeaders()
         headers.contentType = HTTPMediaType(type: "text", subType: "plain", parameters: ["version": "0.0.4", "charset": "utf-8"])
         return Response(status: .ok, headers: headers, body: .init(string: text))

@@ -29,7 +29,7 @@ struct CustomerController: RouteCollection {
         let channel = body.channel ?? "web"
         guard channel.count <= 32 else { throw AppError.invalidField("channel", "at most 32 characters") }
         try req.limit("conversations:\(req.clientAddress)", req.tandem.rateLimits.conversationsPerAddress, "new conversations from this address")
-        let (conversation, token, greeting) = try await req.conversations.create(name: body.name, email: body.email, channel: channel)
+        let (conversation, token, greeting) = try await req.conversations.create(name: body.name, email: body.email, channel: channel, address: req.clientAddress)
         let response = CreatedConversationResponse(conversation: req.conversations.dto(conversation), token: token, messages: greeting.map(MessageDTO.init))
         return try await response.encodeResponse(status: .created, for: req)
     }

@@ -9,7 +9,7 @@ enum Migrations {
         CreateWorkspaces(), CreateIntents(), CreateIntentExamples(), CreateAgents(), CreateAgentTokens(),
         CreateConversations(), CreateMessages(), CreateDecisions(), CreateLabels(), CreateModelVersions(),
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
-        OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(),
+        OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(), ConversationOrigin(),
     ]
 }
 
@@ -355,5 +355,21 @@ struct IndexEventsByAge: AsyncMigration {
     func revert(on db: Database) async throws {
         guard let sql = db as? SQLDatabase else { return }
         try await sql.drop(index: "events_created").run()
+    }
+}
+
+/// The address a conversation came from, as a keyed digest, for the cap on open conversations
+/// per address (`Conversations.create`).
+struct ConversationOrigin: AsyncMigration {
+    var name: String { "020_conversation_origin" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("conversations").field("origin_key", .string).update()
+        if let sql = db as? SQLDatabase {
+            try await sql.create(index: "conversations_origin").on("conversations").column("origin_key").column("created_at").run()
+        }
+    }
+    func revert(on db: Database) async throws {
+        if let sql = db as? SQLDatabase { try await sql.drop(index: "conversations_origin").run() }
+        try await db.schema("conversations").deleteField("origin_key").update()
     }
 }

@@ -20,6 +20,9 @@ final class ConversationRecord: Model, @unchecked Sendable {
     /// Stable key of the customer (hashed e-mail, or the conversation) for re-contact counting.
     @Field(key: "customer_key") var customerKey: String
     @Field(key: "channel") var channel: String
+    /// Keyed digest of the client address that started it (never the address itself), for the
+    /// cap on open conversations per address.
+    @OptionalField(key: "origin_key") var originKey: String?
     @OptionalField(key: "assigned_agent_id") var assignedAgentID: UUID?
     @OptionalField(key: "queued_at") var queuedAt: Date?
     @OptionalField(key: "claimed_at") var claimedAt: Date?

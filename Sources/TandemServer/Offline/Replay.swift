@@ -108,7 +108,7 @@ public struct Replay {
         var truth: [UUID: String] = [:]
         var actions: [String: Int] = [:]
         for (i, (text, label)) in zip(test.texts, test.labels).enumerated() {
-            let (conversation, _, _) = try await conversations.create(name: nil, email: nil, channel: "replay")
+            let (conversation, _, _) = try await conversations.create(name: nil, email: nil, channel: "replay", address: "replay")
             let outcome = try await conversations.customerMessage(conversation, text: text, idempotencyKey: nil)
             truth[outcome.message.id] = Self.key(label)
             actions[outcome.action.rawValue, default: 0] += 1

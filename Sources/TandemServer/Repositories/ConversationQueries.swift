@@ -7,6 +7,12 @@ extension ConversationRecord {
         try await query(on: db).filter(\.$tokenHash == Secrets.digest(token)).first()
     }
 
+    /// Unresolved conversations started from one address since `since`.
+    static func openCount(originKey: String, since: Date, on db: Database) async throws -> Int {
+        try await query(on: db).filter(\.$originKey == originKey).filter(\.$createdAt >= since)
+            .filter(\.$status != .resolved).count()
+    }
+
     static func count(_ status: ConversationStatus, on db: Database) async throws -> Int {
         try await query(on: db).filter(\.$status == status).count()
     }

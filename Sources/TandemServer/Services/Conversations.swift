@@ -14,13 +14,26 @@ struct Conversations {
 
     // MARK: Customers
 
-    func create(name: String?, email: String?, channel: String) async throws -> (ConversationRecord, token: String, [MessageRecord]) {
+    /// Starts a conversation for a customer at `address`. An address with
+    /// `openConversationsPerAddress` unresolved conversations from the last 24 hours gets a 429
+    /// (the count and the insert are not one transaction: two racing requests may pass one over
+    /// the cap, which a cap against abuse can afford).
+    func create(name: String?, email: String?, channel: String, address: String) async throws -> (ConversationRecord, token: String, [MessageRecord]) {
+        let origin = services.addressKey(address)
+        let limits = services.environment.limits
+        if limits.enabled {
+            let open = try await ConversationRecord.openCount(originKey: origin, since: services.clock.now.addingTimeInterval(-86_400), on: db)
+            if open >= limits.openConversationsPerAddress {
+                throw AppError.rateLimited(retryAfter: 3600, what: "open conversations from this address (\(open), the most allowed: resolve one first)")
+            }
+        }
         let token = Secrets.token()
         let normalizedEmail = email?.trimmingCharacters(in: .whitespaces).lowercased()
         let conversation = ConversationRecord(
             tokenHash: Secrets.digest(token), customerName: name?.trimmingCharacters(in: .whitespacesAndNewlines),
             customerEmail: normalizedEmail, customerKey: normalizedEmail.map { "email:" + Secrets.digest($0) } ?? "anon:" + UUID().uuidString,
             channel: channel)
+        conversation.originKey = origin
         let greeting = try await db.writeTransaction { db in
             try await conversation.create(on: db)
             let name = conversation.customerName.flatMap { $0.isEmpty ? nil : $0 }
@@ -79,7 +92,16 @@ struct Conversations {
         let started = DispatchTime.now().uptimeNanoseconds
         let (settings, settingsProblem) = try await decisionSettings()
         let signals = MessageSignals.detect(message.text)
-        let analysis = services.intelligence.analyse(message.text)
+        // Too many messages waiting for the model: this one goes to a person at once (it is
+        // stored already and the customer gets an answer now), instead of a wait every later
+        // customer would inherit.
+        let (analysis, busy): (Intelligence.Analysis?, RoutingInput.Busy?)
+        do {
+            (analysis, busy) = (try await services.intelligence.analyse(message.text), nil)
+        } catch let overloaded as InferenceExecutor.Overloaded {
+            services.metrics.inferenceRefused()
+            (analysis, busy) = (nil, RoutingInput.Busy(waiting: overloaded.waiting))
+        }
         let intentRecord: IntentRecord? = if let analysis { try await IntentRecord.find(key: analysis.intent, on: db) } else { nil }
         let prediction = analysis.map {
             Prediction(intent: $0.intent, confidence: $0.scores.confidence, threshold: $0.threshold,
@@ -99,7 +121,8 @@ struct Conversations {
                 // Only the predicted intent's guard matters, and its record is at hand.
                 workspace: WorkspaceState(killSwitch: settings.killSwitch,
                                           guardrailDraftOnly: intentRecord.map { $0.guarded ? [$0.key] : [] } ?? [],
-                                          shadowDraftOnly: intentRecord.map { $0.shadow ? [$0.key] : [] } ?? []))
+                                          shadowDraftOnly: intentRecord.map { $0.shadow ? [$0.key] : [] } ?? []),
+                busy: busy)
             let decision = RoutingPolicy.decide(input)
             let draft = intentRecord.map { Assistance.draft(answer: $0.answer, customerName: conversation.customerName) }
             let elapsed = Duration.nanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))

@@ -9,6 +9,8 @@ import TandemEmbedding
 /// flight keep the one they started with.
 final class Intelligence: Sendable {
     let encoder: any SentenceEncoder
+    /// Where every message is encoded and scored: off the cooperative pool, bounded.
+    let executor: InferenceExecutor
     private let current = NIOLockedValueBox<ActiveModel?>(nil)
 
     struct ActiveModel: Sendable {
@@ -16,7 +18,10 @@ final class Intelligence: Sendable {
         let artifact: ModelArtifact
     }
 
-    init(encoder: any SentenceEncoder) { self.encoder = encoder }
+    init(encoder: any SentenceEncoder, queueCapacity: Int) {
+        self.encoder = encoder
+        executor = InferenceExecutor(capacity: queueCapacity)
+    }
 
     var active: ActiveModel? { current.withLockedValue { $0 } }
 
@@ -35,9 +40,14 @@ final class Intelligence: Sendable {
         let neighbours: [(text: String, intent: String, similarity: Double)]
     }
 
-    func analyse(_ text: String) -> Analysis? {
+    /// What the active model makes of `text`, computed on the inference executor; nil when no
+    /// model is active. Throws `InferenceExecutor.Overloaded` when too many messages wait.
+    func analyse(_ text: String) async throws -> Analysis? {
         guard let model = active else { return nil }
-        let artifact = model.artifact
+        return try await executor.run { [encoder] in Self.analyse(text, with: model.artifact, encoder: encoder) }
+    }
+
+    private static func analyse(_ text: String, with artifact: ModelArtifact, encoder: any SentenceEncoder) -> Analysis {
         let embedding = encoder.encodeMatrix([text])
         let scores = artifact.model.score(embeddings: embedding, texts: [text])[0]
         let intents = artifact.model.intents

@@ -26,6 +26,7 @@ final class Metrics: Sendable {
     private let queueWaiting: Gauge
     private let withPeople: Gauge
     private let modelLoaded: Gauge
+    private let inferenceWaiting: Gauge
 
     private let node: (String, String)
 
@@ -38,6 +39,7 @@ final class Metrics: Sendable {
         queueWaiting = registry.makeGauge(descriptor: Self.name("queue_waiting", "Conversations waiting for a person (workspace-wide, from the database: the same on every node)."), labels: [])
         withPeople = registry.makeGauge(descriptor: Self.name("conversations_with_people", "Conversations a person is handling (workspace-wide, from the database: the same on every node)."), labels: [])
         modelLoaded = registry.makeGauge(descriptor: Self.name("model_loaded", "1 when this node serves an intent model, else 0."), labels: [self.node])
+        inferenceWaiting = registry.makeGauge(descriptor: Self.name("inference_waiting", "Customer messages waiting for this node's model (TANDEM_INFERENCE_QUEUE at most)."), labels: [self.node])
     }
 
     private static func name(_ name: String, _ help: String) -> MetricNameDescriptor {
@@ -50,6 +52,12 @@ final class Metrics: Sendable {
         registry.makeCounter(descriptor: Self.name("decisions_total", "The AI's decisions on this node, by action and by the rule that fired."),
                              labels: [node, ("action", action.rawValue), ("rule", rule.rawValue)]).increment()
         latency.record(duration)
+    }
+
+    /// A message the model was too busy to read (its queue full): it went to a person.
+    func inferenceRefused() {
+        registry.makeCounter(descriptor: Self.name("inference_refused_total", "Customer messages this node handed to people because the model's queue was full."),
+                             labels: [node]).increment()
     }
 
     func handoff(rule: RoutingDecision.Rule) {
@@ -68,7 +76,8 @@ final class Metrics: Sendable {
     }
 
     /// The exposition text, with the workspace gauges set to the values just read.
-    func exposition(queued: Int, assigned: Int, modelLoaded loaded: Bool) -> String {
+    func exposition(queued: Int, assigned: Int, modelLoaded loaded: Bool, inferenceWaiting waiting: Int) -> String {
+        inferenceWaiting.set(to: Double(waiting))
         queueWaiting.set(to: Double(queued))
         withPeople.set(to: Double(assigned))
         modelLoaded.set(to: loaded ? 1 : 0)

@@ -60,6 +60,9 @@ final class TandemServices: Sendable {
 
     func invalidateTitles() { titles.withLockedValue { $0 = (.distantPast, [:]) } }
 
+    /// A client address as stored: a digest, so the database never holds the address itself.
+    func addressKey(_ address: String) -> String { Secrets.digest("address:" + address) }
+
 }
 
 extension Application {

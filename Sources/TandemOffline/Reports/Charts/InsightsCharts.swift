@@ -22,6 +22,7 @@ public enum InsightsCharts {
         case .frustration: return "Frustrated customer"
         case .notHelpful: return "Answer did not help"
         case .noModel: return "No model loaded"
+        case .assistantBusy: return "Assistant too busy"
         case .unknownRequest: return "Unknown request"
         case .sensitive: return "Sensitive topic"
         case .automationOff: return "Automation off"

@@ -1,5 +1,6 @@
-// Tandem customer chat: starts or resumes a conversation, sends messages, and keeps the
-// thread live with server-sent events (falling back to polling). Every piece of text from the
+// Tandem customer chat: resumes a conversation, or starts one with the customer's first
+// message (never on page load, so visits and crawlers create nothing), sends messages, and
+// keeps the thread live with server-sent events (falling back to polling). Every piece of text from the
 // server or the customer is set with textContent, never parsed as HTML.
 (function () {
   'use strict';
@@ -43,7 +44,11 @@
     polling: false,
     pollTicks: 0,
     pending: null, // {text, key}: reused when the same text is resent after a failure
+    ready: false, // resumed, or ready to start a conversation with the first message
   };
+
+  // Shown before the conversation exists; the server's own greeting replaces it.
+  const WELCOME = "Hello! I'm Tandem's assistant. Ask me anything; you can ask for a person at any time.";
 
   // ---------- helpers ----------
 
@@ -142,7 +147,7 @@
         return name ? name + ' is helping you' : 'A person is helping you';
       }
       case 'resolved': return 'Resolved';
-      default: return 'Connecting…';
+      default: return state.ready ? "You are talking to Tandem's assistant" : 'Connecting…';
     }
   }
 
@@ -157,7 +162,7 @@
     els.status.dataset.state = status || 'connecting';
 
     els.talk.hidden = resolved;
-    els.talk.disabled = !c || state.busy;
+    els.talk.disabled = !state.ready || state.busy;
     els.resolvedYes.hidden = !(status === 'ai' && last && last.role === 'ai');
     els.resolvedYes.disabled = state.busy;
 
@@ -165,8 +170,8 @@
     els.ratingThanks.hidden = !(resolved && state.rated);
     els.newConversation.hidden = !resolved;
 
-    els.input.disabled = !c || resolved;
-    els.send.disabled = !c || resolved || state.busy;
+    els.input.disabled = !state.ready || resolved;
+    els.send.disabled = !state.ready || resolved || state.busy;
     els.rate.disabled = state.busy;
     els.input.placeholder = resolved ? 'This conversation is resolved.' : 'Type your question…';
   }
@@ -187,6 +192,7 @@
       state.token = token;
       try {
         const data = await api('GET', '/api/v1/conversations/' + encodeURIComponent(id));
+        state.ready = true;
         addMessages(data.messages);
         setConversation(data.conversation);
         connect();
@@ -201,24 +207,35 @@
         forget();
       }
     }
-    await createConversation();
+    welcome();
   }
 
-  async function createConversation() {
+  // A fresh chat: the welcome line, and the conversation created with the first message.
+  function welcome() {
+    const item = T.messageItem({ seq: 0, role: 'system', createdAt: null, text: WELCOME }, authorLabel({ role: 'system' }));
+    item.dataset.local = 'true';
+    els.messages.appendChild(item);
+    state.ready = true;
+    updateUI();
+  }
+
+  // Creates the conversation if there is none yet; false (with the error shown) if that failed.
+  async function ensureConversation() {
+    if (state.id) return true;
     try {
       const data = await api('POST', '/api/v1/conversations', {});
       state.id = data.conversation.id;
       state.token = data.token;
       storageSet(STORE_ID, state.id);
       storageSet(STORE_TOKEN, state.token);
-      clearError();
+      els.messages.querySelectorAll('[data-local]').forEach((node) => node.remove());
       addMessages(data.messages);
       setConversation(data.conversation);
       connect();
+      return true;
     } catch (e) {
       showError(e.message);
-      updateUI();
-      setTimeout(createConversation, 5000);
+      return false;
     }
   }
 
@@ -231,6 +248,7 @@
     state.conversation = null;
     state.rated = false;
     state.pending = null;
+    state.ready = false;
     clearMessages();
   }
 
@@ -294,7 +312,7 @@
 
   async function sendMessage() {
     const text = els.input.value.trim();
-    if (state.busy || !state.id) return;
+    if (state.busy || !state.ready) return;
     if (!text) {
       showError('Please type a message first.');
       els.input.focus();
@@ -308,6 +326,7 @@
     if (!state.pending || state.pending.text !== text) state.pending = { text, key: T.randomId() };
     setBusy(true);
     try {
+      if (!(await ensureConversation())) return;
       const data = await api('POST', conversationPath('/messages'), { text }, { headers: { 'Idempotency-Key': state.pending.key } });
       state.pending = null;
       els.input.value = '';
@@ -323,10 +342,11 @@
   }
 
   async function conversationAction(suffix, body) {
-    if (state.busy || !state.id) return null;
+    if (state.busy || !state.ready) return null;
     clearError();
     setBusy(true);
     try {
+      if (!(await ensureConversation())) return null;
       const conversation = await api('POST', conversationPath(suffix), body === undefined ? {} : body);
       setConversation(conversation);
       catchUp();
@@ -379,8 +399,7 @@
   els.newConversation.addEventListener('click', async () => {
     forget();
     clearError();
-    updateUI();
-    await createConversation();
+    welcome();
     els.input.focus();
   });
 
