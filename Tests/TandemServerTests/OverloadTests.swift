@@ -35,7 +35,8 @@ struct OverloadTests {
     @Test("a burst of 200 anonymous messages: the queue takes 16, the rest go to people at once; an agent's reply is not held up; every acknowledged message is stored and decided",
           .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: TestDatabase.available)
     func burst(database: TestDatabase) async throws {
-        try await TestApp.with(database, adjust: { $0.inferenceQueue = Self.capacity }) { t in
+        // Admission is tested below; here every message is let in, to reach the model's queue.
+        try await TestApp.with(database, adjust: { $0.inferenceQueue = Self.capacity; $0.messagesInFlight = 1000 }) { t in
             let executor = t.app.tandem.intelligence.executor
             // An agent already helping a customer.
             let helped = try await t.startConversation(name: "Helped")
@@ -88,6 +89,50 @@ struct OverloadTests {
             let queued = try await ConversationRecord.query(on: t.app.db).filter(\.$status == .queued).filter(\.$handoffRule == .assistantBusy).count()
             #expect(queued == Self.burst - Self.capacity)
             #expect(executor.waiting == 0)
+        }
+    }
+
+    @Test("beyond TANDEM_MESSAGES_IN_FLIGHT a message gets 503 with Retry-After before anything is stored; a resend with its key is stored once",
+          .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: TestDatabase.available)
+    func admission(database: TestDatabase) async throws {
+        let inFlight = 6, offered = 20
+        try await TestApp.with(database, adjust: { $0.inferenceQueue = 100; $0.messagesInFlight = inFlight }) { t in
+            let executor = t.app.tandem.intelligence.executor
+            var customers: [(id: String, token: String)] = []
+            for i in 0..<offered { customers.append(try await t.startConversation(name: "Customer \(i)")) }
+            let gate = Gate()
+            try await gate.close(executor)
+            // Those let in wait for the model, holding their places: the rest are refused.
+            let results = try await withThrowingTaskGroup(of: (Int, HTTPStatus, String?).self) { group in
+                for (i, customer) in customers.enumerated() {
+                    group.addTask {
+                        let r = try await t.send(.POST, "/api/v1/conversations/\(customer.id)/messages", json: ["text": "where is my card?"],
+                                                 token: customer.token, headers: ["Idempotency-Key": "key-\(i)"])
+                        return (i, r.status, r.headers.first(name: .retryAfter))
+                    }
+                }
+                var refused: [(Int, HTTPStatus, String?)] = []
+                for _ in 0..<(offered - inFlight) { if let r = try await group.next() { refused.append(r) } }
+                try await eventually("the admitted messages wait for the model") { executor.waiting == inFlight }
+                gate.open()
+                var all = refused
+                for try await r in group { all.append(r) }
+                return (refused, all)
+            }
+            #expect(results.0.allSatisfy { $0.1 == .serviceUnavailable && $0.2 == "2" }, "refused with 503 and Retry-After: \(results.0.map(\.1))")
+            #expect(results.1.filter { $0.1 == .created }.count == inFlight)
+            let stored = try await MessageRecord.query(on: t.app.db).filter(\.$role == .customer).count()
+            #expect(stored == inFlight, "nothing stored for a refused message")
+            #expect(t.app.tandem.admission.inFlight == 0)
+
+            // The customer's page sends it again with the same key: now it is stored, once.
+            let again = try #require(results.0.first)
+            let customer = customers[again.0]
+            for _ in 0..<2 {
+                _ = try await t.send(.POST, "/api/v1/conversations/\(customer.id)/messages", json: ["text": "where is my card?"],
+                                     token: customer.token, headers: ["Idempotency-Key": "key-\(again.0)"])
+            }
+            #expect(try await MessageRecord.query(on: t.app.db).filter(\.$role == .customer).count() == inFlight + 1)
         }
     }
 

@@ -54,6 +54,9 @@ public struct TandemEnvironment: Sendable, Equatable {
     /// Customer messages that may wait for the encoder (`TANDEM_INFERENCE_QUEUE`, default 64);
     /// one more goes straight to a person, stored and acknowledged (README, "Limits").
     public var inferenceQueue: Int
+    /// Customer messages one node handles at once (`TANDEM_MESSAGES_IN_FLIGHT`, default 64); one
+    /// more gets 503 with Retry-After before anything is stored, so waits stay bounded.
+    public var messagesInFlight: Int
     /// Longest customer or agent message accepted, in characters (`TANDEM_MAX_MESSAGE_CHARS`).
     public var maxMessageCharacters: Int
     /// Identifies this process among the nodes sharing a database (`TANDEM_NODE_ID`).
@@ -108,6 +111,7 @@ public struct TandemEnvironment: Sendable, Equatable {
         generatedDemoPassword = Self.randomPassword()
         trainOnStart = flag("TANDEM_TRAIN_ON_START", true)
         inferenceQueue = value("TANDEM_INFERENCE_QUEUE").flatMap(Int.init).map { max(1, $0) } ?? 64
+        messagesInFlight = value("TANDEM_MESSAGES_IN_FLIGHT").flatMap(Int.init).map { max(1, $0) } ?? 64
         maxMessageCharacters = value("TANDEM_MAX_MESSAGE_CHARS").flatMap(Int.init).map { max(1, $0) } ?? 2000
         nodeID = value("TANDEM_NODE_ID") ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         encoder = value("TANDEM_ENCODER") ?? "model"

@@ -60,7 +60,9 @@ struct CustomerController: RouteCollection {
         }
         try req.limit("messages:\(try conversation.requireID())", limits.messagesPerConversation, "messages in this conversation")
         try req.limit("messages:\(req.clientAddress)", limits.messagesPerAddress, "messages from this address")
-        let result = try await req.conversations.customerMessage(conversation, text: body.text, idempotencyKey: key)
+        let result = try await req.tandem.admission.admit {
+            try await req.conversations.customerMessage(conversation, text: body.text, idempotencyKey: key)
+        }
         return try await result.encodeResponse(status: result.duplicate ? .ok : .created, for: req)
     }
 

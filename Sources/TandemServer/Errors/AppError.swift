@@ -25,6 +25,8 @@ enum AppError: Error, Equatable {
     case tooManyStreams(limit: Int)
     /// This node holds the most event streams allowed (`TANDEM_STREAMS_TOTAL`).
     case streamsFull(limit: Int)
+    /// This node is handling the most customer messages it takes at once (`TANDEM_MESSAGES_IN_FLIGHT`).
+    case overloaded(limit: Int)
 
     var status: HTTPResponseStatus {
         switch self {
@@ -37,7 +39,7 @@ enum AppError: Error, Equatable {
         case .rateLimited: return .tooManyRequests
         case .conflict: return .conflict
         case .tooManyStreams: return .tooManyRequests
-        case .unavailable, .corruptSettings, .streamsFull: return .serviceUnavailable
+        case .unavailable, .corruptSettings, .streamsFull, .overloaded: return .serviceUnavailable
         }
     }
 
@@ -58,6 +60,7 @@ enum AppError: Error, Equatable {
         case .corruptSettings: return "corrupt_settings"
         case .tooManyStreams: return "too_many_streams"
         case .streamsFull: return "streams_full"
+        case .overloaded: return "overloaded"
         }
     }
 
@@ -82,6 +85,8 @@ enum AppError: Error, Equatable {
             return "This token already has \(limit) open event streams; close one (or wait for it to end) and retry."
         case .streamsFull(let limit):
             return "The server holds its maximum of \(limit) event streams; retry shortly or poll with ?once=true."
+        case .overloaded(let limit):
+            return "The server is handling its maximum of \(limit) messages at once; nothing was stored. Send the message again in a moment (with the same Idempotency-Key)."
         }
     }
 
@@ -90,6 +95,7 @@ enum AppError: Error, Equatable {
         switch self {
         case .tooManyStreams: return 10
         case .streamsFull: return 30
+        case .overloaded: return 2
         case .rateLimited(let seconds, _): return seconds
         default: return nil
         }

@@ -89,3 +89,28 @@ extension Request {
         }
     }
 }
+
+/// Customer messages this node is handling right now, at most `limit`. Beyond it a message is
+/// refused before anything is stored (503, `Retry-After`): the latency of those accepted stays
+/// bounded by `limit` over the node's throughput instead of growing with the offered load until
+/// clients time out, which would leave them unsure whether their message arrived.
+final class Admission: Sendable {
+    let limit: Int
+    private let current = NIOLockedValueBox(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    var inFlight: Int { current.withLockedValue { $0 } }
+
+    /// Runs `body` if there is room, else throws `AppError.overloaded`.
+    func admit<T>(_ body: () async throws -> T) async throws -> T {
+        let admitted = current.withLockedValue { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else { throw AppError.overloaded(limit: limit) }
+        defer { current.withLockedValue { $0 -= 1 } }
+        return try await body()
+    }
+}

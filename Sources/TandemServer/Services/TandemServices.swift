@@ -16,6 +16,8 @@ final class TandemServices: Sendable {
     let metrics: Metrics
     let rateLimiter: RateLimiter
     let rateLimits: RateLimits
+    /// Bounds the customer messages this node handles at once (`TANDEM_MESSAGES_IN_FLIGHT`).
+    let admission: Admission
     /// Last-read workspace settings, for places that must not wait on the database (DTOs).
     private let settings = NIOLockedValueBox(WorkspaceSettings())
     private let titles = NIOLockedValueBox<(at: Date, value: [String: String])>((.distantPast, [:]))
@@ -24,6 +26,7 @@ final class TandemServices: Sendable {
         metrics = Metrics(node: environment.nodeID)
         rateLimiter = RateLimiter(clock: clock)
         rateLimits = RateLimits(environment)
+        admission = Admission(limit: environment.messagesInFlight)
         self.environment = environment
         self.clock = clock
         self.intelligence = intelligence

@@ -333,7 +333,13 @@
       addMessages([data.message, data.reply].filter(Boolean));
       setConversation(data.conversation);
     } catch (e) {
-      showError(e.message);
+      if (e.status === 503 && e.retryAfter && e.retryAfter <= 30) {
+        // The server was too busy to take it (nothing stored): send it again, same key.
+        showError('We are very busy right now; sending your message again in ' + e.retryAfter + ' s…');
+        setTimeout(() => { if (state.pending && els.input.value.trim() === state.pending.text) sendMessage(); }, e.retryAfter * 1000);
+      } else {
+        showError(e.message);
+      }
       if (e.status === 409) catchUp();
     } finally {
       setBusy(false);

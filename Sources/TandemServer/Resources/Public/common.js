@@ -16,9 +16,11 @@ window.Tandem = (function () {
   // ---------- the JSON API ----------
 
   class ApiError extends Error {
-    constructor(message, status) {
+    constructor(message, status, retryAfter) {
       super(message);
       this.status = status;
+      // Seconds from the Retry-After header of a 429 or 503, when the server sent one.
+      this.retryAfter = retryAfter;
     }
   }
 
@@ -69,7 +71,8 @@ window.Tandem = (function () {
           const known = c.statusMessages && c.statusMessages[response.status];
           message = known || fallback(response.status);
         }
-        throw new ApiError(message, response.status);
+        const wait = Number(response.headers.get('Retry-After'));
+        throw new ApiError(message, response.status, Number.isFinite(wait) && wait > 0 ? wait : null);
       }
       return data;
     };
