@@ -71,7 +71,11 @@ public struct ServeBenchmark: Sendable {
         environment.limits.enabled = false
         let database = environment.databaseURL == nil ? "SQLite (WAL)" : "PostgreSQL"
         return try await TandemApp.withScratch(environment) { app, base in
-            progress("server on \(base) (\(database)); rate limits lifted for this scratch server; waiting for the model")
+            // The HTTP client keeps 8 connections per host by default and queues the rest on
+            // its side, which would cap the offered load at 8 at once and count its own queue
+            // as the server's latency. Set before the client is first used.
+            app.http.client.configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 2048
+            progress("server on \(base) (\(database)); rate limits lifted for this scratch server (admission \(environment.messagesInFlight) in flight and the model's queue of \(environment.inferenceQueue) stay); waiting for the model")
             try await waitUntilReady(app.client, base)
             return try await measure(app.client, base, database: database)
         }
@@ -99,13 +103,16 @@ public struct ServeBenchmark: Sendable {
         return Conversation(id: created.conversation.id, token: created.token)
     }
 
-    /// One customer message; returns the latency and the decided action (nil on failure).
+    /// One customer message; returns the decided action, `refused` for a 503 (the server too
+    /// busy to take it: nothing stored, the client may send again), nil on any other failure.
     private func post(_ client: any Client, _ base: String, _ conversation: Conversation, _ text: String) async -> String? {
         guard let body = try? JSONEncoder().encode(["text": text]) else { return nil }
         let headers: HTTPHeaders = ["content-type": "application/json", "authorization": "Bearer \(conversation.token)"]
         guard let response = try? await client.post(URI(string: base + "/api/v1/conversations/\(conversation.id)/messages"), headers: headers, beforeSend: {
             $0.body = ByteBuffer(data: body)
-        }), response.status == .created, let bytes = response.body else { return nil }
+        }) else { return nil }
+        if response.status == .serviceUnavailable { return "refused" }
+        guard response.status == .created, let bytes = response.body else { return nil }
         struct Decided: Decodable { let action: String }
         return (try? JSONDecoder().decode(Decided.self, from: Data(buffer: bytes)))?.action
     }
