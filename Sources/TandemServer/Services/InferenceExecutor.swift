@@ -70,4 +70,14 @@ final class InferenceExecutor: Sendable {
             job()
         }
     }
+
+    /// Runs long work (training: seconds of encoding and optimisation) on a new thread and
+    /// returns its result, leaving both the cooperative pool and the inference thread free.
+    static func onThreadOfItsOwn<T: Sendable>(name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let thread = Thread { continuation.resume(with: Result { try body() }) }
+            thread.name = name
+            thread.start()
+        }
+    }
 }

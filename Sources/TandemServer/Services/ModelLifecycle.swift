@@ -57,16 +57,22 @@ enum ModelLifecycle {
             guard Set(labels).count >= 2 else { throw TrainingError.tooFewIntents(Set(labels).count) }
             app.logger.info("training a model on \(texts.count) examples of \(Set(labels).count) intents …")
             let logger = app.logger
-            let (artifact, files) = try fit(texts: texts, labels: labels, settings: settings, encoder: services.intelligence.encoder,
-                                             threads: services.environment.threads, clock: services.clock) {
-                logger.debug("training: \($0)")
+            let held = (texts: holdout.map(\.message.text), labels: holdout.map(\.intent))
+            // Seconds of computation: on a thread of its own, not the cooperative pool (which
+            // serves every request) nor the inference thread (which answers customers meanwhile).
+            let (artifact, files, promotion) = try await InferenceExecutor.onThreadOfItsOwn(name: "tandem-training") {
+                [texts, labels] in
+                let (artifact, files) = try fit(texts: texts, labels: labels, settings: settings, encoder: services.intelligence.encoder,
+                                                 threads: services.environment.threads, clock: services.clock) {
+                    logger.debug("training: \($0)")
+                }
+                return (artifact, files, promotionCheck(candidate: artifact, holdout: held, settings: settings, services: services))
             }
             record.manifest = files.manifest
             record.weights = files.weights
             record.version = artifact.version
             record.summary = artifact.summary
             record.status = .ready
-            let promotion = promotionCheck(candidate: artifact, holdout: holdout, settings: settings, services: services)
             if let promotion {
                 record.summary = artifact.summary + "\npromotion check on \(holdout.count) recent labelled messages:\n"
                     + promotion.reasons.joined(separator: "\n")
@@ -101,10 +107,10 @@ enum ModelLifecycle {
 
     /// The promotion check against the serving model on held-out recent labelled traffic; nil
     /// when there is nothing to compare (no serving model, no labels, another encoder).
-    static func promotionCheck(candidate: ModelArtifact, holdout: [LabelRecord], settings: WorkspaceSettings,
+    static func promotionCheck(candidate: ModelArtifact, holdout: (texts: [String], labels: [String]), settings: WorkspaceSettings,
                                services: TandemServices) -> PromotionDecision? {
-        guard let current = services.intelligence.active?.artifact, current.encoder == candidate.encoder, !holdout.isEmpty else { return nil }
-        let texts = holdout.map(\.message.text), labels = holdout.map(\.intent)
+        guard let current = services.intelligence.active?.artifact, current.encoder == candidate.encoder, !holdout.texts.isEmpty else { return nil }
+        let (texts, labels) = holdout
         let embeddings = services.intelligence.encoder.encodeMatrix(texts)
         let traffic = zip(current.outcomes(embeddings: embeddings, texts: texts, labels: labels),
                           candidate.outcomes(embeddings: embeddings, texts: texts, labels: labels)).map(PromotionSample.init)
