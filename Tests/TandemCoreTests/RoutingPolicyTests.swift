@@ -74,6 +74,12 @@ private let routingCases: [RoutingCase] = [
 
     // 6. No model.
     RoutingCase(name: "no model", input: input { $0.prediction = nil }, action: .handOff, rule: .noModel),
+    // 5b. Small talk alone: the short reply, whatever the model would say; people's rules first.
+    RoutingCase(name: "small talk gets the short reply", input: input { $0.smallTalk = .greeting; $0.prediction = nil }, action: .answer, rule: .smallTalk),
+    RoutingCase(name: "small talk when a person owns the conversation is a draft",
+                input: input { $0.smallTalk = .thanks; $0.conversation.humanOwns = true }, action: .draftForHuman, rule: .humanOwns),
+    RoutingCase(name: "small talk under the kill switch goes to people", input: input { $0.smallTalk = .thanks; $0.workspace.killSwitch = true },
+                action: .handOff, rule: .killSwitch),
     // 6b. The model was too busy to read the message.
     RoutingCase(name: "model too busy", input: input { $0.prediction = nil; $0.busy = .init(waiting: 64) }, action: .handOff, rule: .assistantBusy),
     RoutingCase(name: "a person owns it even when the model is busy",
@@ -177,7 +183,7 @@ func routingRules(_ example: RoutingCase) {
 /// Raw values are stored and shown to supervisors; a rename must fail here first.
 @Test func rawValuesAreStable() {
     #expect(Rule.allCases.map(\.rawValue) == [
-        "kill-switch", "human-owns", "asked-for-human", "frustration", "not-helpful", "no-model", "assistant-busy", "unknown-request",
+        "kill-switch", "human-owns", "asked-for-human", "frustration", "not-helpful", "small-talk", "no-model", "assistant-busy", "unknown-request",
         "sensitive", "automation-off", "draft-only", "guardrail", "shadow-mode", "not-certified", "low-confidence",
         "repeated-unresolved", "confident",
     ])

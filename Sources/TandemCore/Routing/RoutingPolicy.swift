@@ -115,6 +115,8 @@ public struct RoutingInput: Codable, Sendable, Equatable {
     public var prediction: Prediction?
     /// Set when the model was not consulted because too many messages were waiting for it.
     public var busy: Busy?
+    /// The message is small talk and nothing else (`SmallTalk.read`): the kind to reply to.
+    public var smallTalk: SmallTalkKind?
     /// Settings of the predicted intent; nil when the knowledge base does not know it.
     public var intent: IntentSettings?
     public var conversation: ConversationState
@@ -127,10 +129,12 @@ public struct RoutingInput: Codable, Sendable, Equatable {
     }
 
     public init(signals: MessageSignals, prediction: Prediction?, intent: IntentSettings?,
-                conversation: ConversationState = .init(), workspace: WorkspaceState = .init(), busy: Busy? = nil) {
+                conversation: ConversationState = .init(), workspace: WorkspaceState = .init(), busy: Busy? = nil,
+                smallTalk: SmallTalkKind? = nil) {
         self.signals = signals
         self.prediction = prediction
         self.busy = busy
+        self.smallTalk = smallTalk
         self.intent = intent
         self.conversation = conversation
         self.workspace = workspace
@@ -161,6 +165,9 @@ public struct RoutingDecision: Codable, Sendable, Equatable {
         case frustration = "frustration"
         /// 5. The customer says the last AI answer did not help.
         case notHelpful = "not-helpful"
+        /// 5b. Small talk and nothing else ("hi", "thanks!", "are you a bot?"): the assistant's
+        /// short reply, never a hand-off on its own.
+        case smallTalk = "small-talk"
         /// 6. No intent model is loaded.
         case noModel = "no-model"
         /// 6b. Too many messages were waiting for the model: a person answers rather than the
@@ -245,6 +252,9 @@ public enum RoutingPolicy {
         }
         if signals.saysNotHelpful && input.conversation.lastTurnWasAIAnswer {
             return decision(.handOff, .notHelpful, withPrediction(["the customer says the last AI answer did not help"] + signals.matched))
+        }
+        if let kind = input.smallTalk {
+            return decision(.answer, .smallTalk, ["the message is \(kind.described) and nothing else: the assistant's short reply, no hand-off"])
         }
         guard let prediction else {
             if let busy = input.busy {

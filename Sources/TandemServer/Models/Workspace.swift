@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import TandemCore
 
 /// The business's settings. Tandem serves one workspace per installation.
 final class WorkspaceRecord: Model, @unchecked Sendable {
@@ -59,6 +60,8 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
     public var auditRate = 0.05
     /// Days within which a new conversation on the same topic counts as a re-contact.
     public var recontactDays = 7
+    /// The assistant's replies to greetings, thanks, goodbyes and "are you a bot?".
+    public var smallTalk = SmallTalkReplies()
 
     public init() {}
 
@@ -77,6 +80,7 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
         maxConcurrentPerAgent = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentPerAgent) ?? d.maxConcurrentPerAgent
         auditRate = try c.decodeIfPresent(Double.self, forKey: .auditRate) ?? d.auditRate
         recontactDays = try c.decodeIfPresent(Int.self, forKey: .recontactDays) ?? d.recontactDays
+        smallTalk = try c.decodeIfPresent(SmallTalkReplies.self, forKey: .smallTalk) ?? d.smallTalk
     }
 
     /// Problems with the values, each naming the field; empty when valid.
@@ -92,6 +96,7 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
         if maxConcurrentPerAgent < 1 { problems.append("maxConcurrentPerAgent must be at least 1") }
         if !(auditRate >= 0 && auditRate <= 1) { problems.append("auditRate must be between 0 and 1") }
         if recontactDays < 1 { problems.append("recontactDays must be at least 1") }
+        problems += smallTalk.problems
         return problems
     }
 }

@@ -92,12 +92,15 @@ struct Conversations {
         let started = DispatchTime.now().uptimeNanoseconds
         let (settings, settingsProblem) = try await decisionSettings()
         let signals = MessageSignals.detect(message.text)
+        // "hi" alone needs no model; "hi, my card is blocked" is decided by the request alone.
+        let reading = SmallTalk.read(message.text)
+        let smallTalk = reading.onlySmallTalk
         // Too many messages waiting for the model: this one goes to a person at once (it is
         // stored already and the customer gets an answer now), instead of a wait every later
         // customer would inherit.
         let (analysis, busy): (Intelligence.Analysis?, RoutingInput.Busy?)
         do {
-            (analysis, busy) = (try await services.intelligence.analyse(message.text), nil)
+            (analysis, busy) = smallTalk != nil ? (nil, nil) : (try await services.intelligence.analyse(reading.request ?? message.text), nil)
         } catch let overloaded as InferenceExecutor.Overloaded {
             services.metrics.inferenceRefused()
             (analysis, busy) = (nil, RoutingInput.Busy(waiting: overloaded.waiting))
@@ -113,7 +116,8 @@ struct Conversations {
 
         let (decision, record, reply, updated, elapsed) = try await db.writeTransaction { db in
             let conversation = try await reload(conversationID, on: db)
-            let unresolved = conversation.lastTurnAIAnswer ? conversation.unresolvedTurns + 1 : conversation.unresolvedTurns
+            let unresolvedBefore = conversation.unresolvedTurns
+            let unresolved = conversation.lastTurnAIAnswer ? unresolvedBefore + 1 : unresolvedBefore
             let input = RoutingInput(
                 signals: signals, prediction: prediction, intent: intentRecord?.settings,
                 conversation: ConversationState(humanOwns: conversation.status == .assigned, lastTurnWasAIAnswer: conversation.lastTurnAIAnswer,
@@ -122,9 +126,10 @@ struct Conversations {
                 workspace: WorkspaceState(killSwitch: settings.killSwitch,
                                           guardrailDraftOnly: intentRecord.map { $0.guarded ? [$0.key] : [] } ?? [],
                                           shadowDraftOnly: intentRecord.map { $0.shadow ? [$0.key] : [] } ?? []),
-                busy: busy)
+                busy: busy, smallTalk: smallTalk)
             let decision = RoutingPolicy.decide(input)
-            let draft = intentRecord.map { Assistance.draft(answer: $0.answer, customerName: conversation.customerName) }
+            let draft = smallTalk.map { settings.smallTalk[$0] }
+                ?? intentRecord.map { Assistance.draft(answer: $0.answer, customerName: conversation.customerName) }
             let elapsed = Duration.nanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
 
             let record = DecisionRecord()
@@ -144,6 +149,11 @@ struct Conversations {
             record.latencyMilliseconds = Double(elapsed / .nanoseconds(1)) / 1e6
             var reasons = decision.reasons
             if let settingsProblem { reasons.insert(settingsProblem, at: 0) }
+            if smallTalk == nil, let request = reading.request, !reading.kinds.isEmpty {
+                // What the model saw, when it was not the whole message.
+                let aside = reading.kinds.map(\.described).joined(separator: " and ")
+                reasons.append("the model read “\(request)”, with \(aside) at the start set aside")
+            }
             if decision.rule == .guardrail, let key = analysis?.intent {
                 // Explainable after the fact: the evidence that switched the intent.
                 reasons += try await QualityService.latestEvidence(intent: key, on: db)
@@ -160,10 +170,21 @@ struct Conversations {
 
             // "That did not help" is about the answered intent, and counts against it, not
             // against whatever the complaint's own words resemble.
-            if decision.rule != .notHelpful || conversation.lastIntent == nil { conversation.lastIntent = analysis?.intent }
+            if decision.rule != .notHelpful && smallTalk == nil || conversation.lastIntent == nil { conversation.lastIntent = analysis?.intent }
             conversation.unresolvedTurns = unresolved
             var reply: MessageRecord?
             switch decision.action {
+            case .answer where decision.rule == .smallTalk:
+                reply = try await append(.ai, text: draft ?? "", to: conversation, on: db)
+                // Small talk is neither an answer nor a complaint: the loop guard counts around a
+                // greeting, and thanks or a goodbye says the last answer did its job.
+                if smallTalk == .thanks || smallTalk == .goodbye {
+                    conversation.unresolvedTurns = 0
+                    conversation.lastTurnAIAnswer = false
+                } else {
+                    conversation.unresolvedTurns = unresolvedBefore
+                }
+                if conversation.firstResponseAt == nil { conversation.firstResponseAt = services.clock.now }
             case .answer:
                 reply = try await append(.ai, text: draft ?? "", to: conversation, on: db)
                 if let intent = analysis?.intent {

@@ -21,6 +21,7 @@ public enum InsightsCharts {
         case .askedForHuman: return "Asked for a person"
         case .frustration: return "Frustrated customer"
         case .notHelpful: return "Answer did not help"
+        case .smallTalk: return "Small talk"
         case .noModel: return "No model loaded"
         case .assistantBusy: return "Assistant too busy"
         case .unknownRequest: return "Unknown request"

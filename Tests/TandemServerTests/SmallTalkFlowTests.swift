@@ -1,0 +1,59 @@
+import Fluent
+import Foundation
+import TandemCore
+@testable import TandemServer
+import Testing
+import Vapor
+import VaporTesting
+
+/// Greetings, thanks and "are you a bot?" get the assistant's short reply, never a hand-off;
+/// a greeting before a question leaves the question to be decided on its own.
+@Suite("Small talk in conversations", .serialized)
+struct SmallTalkFlowTests {
+    private func reply(_ response: [String: Any]) -> String? { (response["reply"] as? [String: Any])?["text"] as? String }
+
+    @Test("hi, thanks, are you a bot: short replies and no hand-off; hi + a question is decided by the question; admins edit the replies",
+          .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: TestDatabase.available)
+    func flow(database: TestDatabase) async throws {
+        try await TestApp.with(database) { t in
+            let defaults = SmallTalkReplies()
+            let c = try await t.startConversation()
+            let hi = try await t.say("hi", in: c)
+            #expect(hi["action"] as? String == "answer")
+            #expect(reply(hi) == defaults.greeting)
+            let bot = try await t.say("are you a bot?", in: c)
+            #expect(reply(bot) == defaults.botQuestion)
+
+            let question = try await t.say("Hello, how do I reset my password?", in: c)
+            #expect(question["action"] as? String == "answer", "the question decides: \(question)")
+            let approved = try #require(try await IntentRecord.find(key: "login_password_reset", on: t.app.db)?.answer)
+            #expect(reply(question)?.hasPrefix(String(approved.prefix(40))) == true, "the approved answer: \(reply(question) ?? "-")")
+            let thanks = try await t.say("thanks!", in: c)
+            #expect(reply(thanks) == defaults.thanks)
+
+            let conversation = try #require(try await ConversationRecord.find(UUID(uuidString: c.id), on: t.app.db))
+            #expect(conversation.status == .ai, "small talk created no hand-off")
+            #expect(conversation.unresolvedTurns == 0, "thanks after an answer is no complaint")
+            let decisions = try await DecisionRecord.query(on: t.app.db).filter(\.$conversation.$id == conversation.requireID()).sort(\.$createdAt).all()
+            #expect(decisions.map(\.rule) == [.smallTalk, .smallTalk, .confident, .smallTalk], "\(decisions.map(\.rule))")
+            #expect(decisions[0].intent == nil, "no model guess for a greeting")
+            let reasons = DecisionDetails.decode(decisions[2].details)?.reasons ?? []
+            #expect(reasons.contains("the model read “how do I reset my password?”, with a greeting at the start set aside"), "\(reasons)")
+
+            // An admin rewrites the greeting; the next greeting uses it.
+            let admin = try await t.login("admin@demo.tandem")
+            let current = try await t.send(.GET, "/api/v1/workspace", token: admin).json
+            var settings = try #require(current["settings"] as? [String: Any])
+            settings["smallTalk"] = ["greeting": "Hi from Fernpay! What can we do for you?"]
+            let body = try JSONSerialization.data(withJSONObject: ["name": current["name"] as? String ?? "Fernpay", "settings": settings])
+            let saved = try await t.send(.PUT, "/api/v1/workspace", body: String(decoding: body, as: UTF8.self), token: admin)
+            #expect(saved.status == .ok, "\(saved.body.string)")
+            let other = try await t.startConversation(name: "Bo")
+            #expect(reply(try await t.say("good morning", in: other)) == "Hi from Fernpay! What can we do for you?")
+            let blank = try JSONSerialization.data(withJSONObject: ["name": "Fernpay", "settings": ["smallTalk": ["thanks": " "]]])
+            let refused = try await t.send(.PUT, "/api/v1/workspace", body: String(decoding: blank, as: UTF8.self), token: admin)
+            #expect(refused.status == .badRequest)
+            #expect(refused.body.string.contains("smallTalk.thanks must not be empty"))
+        }
+    }
+}
