@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import TandemCore
 @testable import TandemServer
 import Testing
 
@@ -157,14 +158,19 @@ struct BrowserTests {
 
         // 6. Markup a customer types stays text, for the customer and for the agent.
         try await customer.click("#new-conversation")
-        var xssID = ""
-        try await customer.waitUntil("a new conversation has started") {
-            xssID = try await customer.execute("return sessionStorage.getItem('tandem.conversation');") as? String ?? ""
-            guard !xssID.isEmpty, xssID.lowercased() != conversationID.lowercased() else { return false }
+        try await customer.waitUntil("a fresh chat is ready, the old conversation forgotten") {
+            let id = try await customer.execute("return sessionStorage.getItem('tandem.conversation');") as? String
+            guard id == nil else { return false }
             return try await customer.allEnabled("#send", "#message-input")
         }
+        var xssID = ""
         for payload in [Self.imagePayload, Self.scriptPayload] {
             try await customerSays(payload, in: customer)
+            if xssID.isEmpty {
+                // The first message started the new conversation.
+                xssID = try await customer.execute("return sessionStorage.getItem('tandem.conversation');") as? String ?? ""
+                #expect(!xssID.isEmpty && xssID.lowercased() != conversationID.lowercased(), "a new conversation: \(xssID)")
+            }
             try await waitForExactText(customer, "#messages .message--customer .message__text", payload)
         }
         try await Task.sleep(nanoseconds: 500_000_000) // an onerror handler would have fired by now
@@ -191,13 +197,13 @@ struct BrowserTests {
             print("  (the markup conversation is not waiting in the queue, so the queue page was not checked)")
         }
 
-        // 7. A supervisor's knowledge base.
+        // 7. An admin's knowledge base, where the small-talk replies are edited too.
         let supervisor = try await driver.newSession(name: "supervisor")
         try await supervisor.navigate(base + "/console/knowledge-base")
         try await supervisor.waitUntil("/console/knowledge-base redirects to /console/login") {
             URLComponents(string: try await supervisor.currentURL())?.path == "/console/login"
         }
-        try await signIn(supervisor, as: "supervisor@demo.tandem")
+        try await signIn(supervisor, as: "admin@demo.tandem")
         try await supervisor.waitUntil("signed in and sent on to /console/knowledge-base") {
             URLComponents(string: try await supervisor.currentURL())?.path == "/console/knowledge-base"
         }
@@ -207,6 +213,14 @@ struct BrowserTests {
         }
         try await supervisor.waitFor("#model-version")
         try await shoot(supervisor, "knowledge-base.png")
+        let greeting = "Hi from the Fernpay team! What can we do for you?"
+        try await supervisor.clear("#small-talk-greeting")
+        try await supervisor.sendKeys("#small-talk-greeting", greeting)
+        try await supervisor.click("#save-small-talk")
+        try await supervisor.waitForText("#kb-status", containing: "Saved")
+        let replies = try await t.app.tandem.settings(on: t.app.db).smallTalk
+        #expect(replies.greeting == greeting, "the page saved the greeting: \(replies)")
+        #expect(replies.thanks == SmallTalkReplies().thanks, "the other replies are kept")
 
         // No JavaScript errors or failed requests in any window.
         for session in [customer, agent, supervisor] {

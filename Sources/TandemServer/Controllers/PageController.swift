@@ -80,7 +80,7 @@ struct PageController: RouteCollection {
     }
 
     func knowledgeBase(_ req: Request) async throws -> View {
-        try await req.view.render("knowledge-base", try await KnowledgeBasePage.load(agent: try req.agent, on: req.db))
+        try await req.view.render("knowledge-base", try await KnowledgeBasePage.load(agent: try req.agent, settings: try await req.tandem.settings(on: req.db), on: req.db))
     }
 
     func intent(_ req: Request) async throws -> View {

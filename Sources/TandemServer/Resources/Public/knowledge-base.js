@@ -492,7 +492,42 @@
     });
   }
 
+  // The small-talk replies are workspace settings: read, change the one field, save.
+  function smallTalkForm() {
+    const form = $('small-talk');
+    const save = $('save-small-talk');
+    if (!form || !save) return;
+    const error = messageBox('kb-error');
+    const status = messageBox('kb-status');
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      error.clear();
+      status.clear();
+      const replies = {};
+      for (const field of form.querySelectorAll('textarea')) {
+        if (!field.value.trim()) {
+          error.show('Every small-talk reply needs some text.');
+          field.focus();
+          return;
+        }
+        replies[field.name] = field.value.trim();
+      }
+      save.disabled = true;
+      try {
+        const workspace = await api('GET', '/api/v1/workspace');
+        workspace.settings.smallTalk = replies;
+        await api('PUT', '/api/v1/workspace', { name: workspace.name, settings: workspace.settings });
+        status.show('Saved. The assistant uses these replies from the next message on.');
+      } catch (e) {
+        if (e.status !== 401) error.show(e.message);
+      } finally {
+        save.disabled = false;
+      }
+    });
+  }
+
   const kbRoot = $('knowledge-base');
+  if (kbRoot) smallTalkForm();
   if (kbRoot && $('intents')) knowledgeBasePage(kbRoot);
   const intentRoot = $('intent-page');
   if (intentRoot && $('intent-form')) intentPage(intentRoot);
