@@ -239,8 +239,8 @@ func routingRules(_ example: RoutingCase) {
 
 @Test func repeatedUnresolvedReasonCountsTurns() {
     let decision = RoutingPolicy.decide(input { $0.conversation.consecutiveUnresolvedTurns = 1 })
-    #expect(decision.reasons.first == "the customer came back unresolved after 1 AI answer in a row: "
-        + "a second unresolved automated turn is not attempted")
+    #expect(decision.reasons.first == "the customer came back with the same problem after 1 AI answer in a row: "
+        + "the assistant does not try again")
 }
 
 // MARK: - End to end and encoding

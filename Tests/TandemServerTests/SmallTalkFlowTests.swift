@@ -57,3 +57,24 @@ struct SmallTalkFlowTests {
         }
     }
 }
+
+/// "Unresolved" means the same problem again: a new question after AI answers is answered.
+@Suite("Loop guard in conversations", .serialized)
+struct LoopGuardFlowTests {
+    @Test("a second, different question after an AI answer is answered; the same problem again goes to a person",
+          .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: TestDatabase.available)
+    func flow(database: TestDatabase) async throws {
+        try await TestApp.with(database) { t in
+            let c = try await t.startConversation()
+            let first = try await t.say("how do I reset my password", in: c)
+            #expect(first["action"] as? String == "answer", "\(first)")
+            let second = try await t.say("I've moved house, how do I update my address", in: c)
+            #expect(second["action"] as? String == "answer", "a new question is a new question: \(second)")
+            let third = try await t.say("need to change my home address", in: c)
+            #expect(third["action"] as? String == "hand-off", "the same problem again: \(third)")
+            let id = try #require(UUID(uuidString: c.id))
+            let rules = try await DecisionRecord.query(on: t.app.db).filter(\.$conversation.$id == id).sort(\.$createdAt).all().map(\.rule)
+            #expect(rules == [.confident, .confident, .repeatedUnresolved], "\(rules)")
+        }
+    }
+}

@@ -72,7 +72,8 @@ public struct ConversationState: Codable, Sendable, Equatable {
     public var humanOwns: Bool
     /// The previous turn was an automated answer, so "that didn't help" refers to the AI.
     public var lastTurnWasAIAnswer: Bool
-    /// AI answers in a row the customer came back on without resolution, before this message.
+    /// AI answers in a row the customer came back on with the same problem, counting this
+    /// message when it is such a return (`LoopGuard.comesBack`); 0 for a new question.
     public var consecutiveUnresolvedTurns: Int
 
     public init(humanOwns: Bool = false, lastTurnWasAIAnswer: Bool = false, consecutiveUnresolvedTurns: Int = 0) {
@@ -189,7 +190,7 @@ public struct RoutingDecision: Codable, Sendable, Equatable {
         case notCertified = "not-certified"
         /// 12. Confidence below the certified threshold.
         case lowConfidence = "low-confidence"
-        /// 13. The customer already came back unresolved after an AI answer.
+        /// 13. The customer comes back with the same problem after an AI answer.
         case repeatedUnresolved = "repeated-unresolved"
         /// 14. Everything allows an automated answer.
         case confident = "confident"
@@ -312,8 +313,8 @@ public enum RoutingPolicy {
         let confident = "confidence \(f3(prediction.confidence)) >= threshold \(f3(threshold)) for \(intent)"
         let unresolved = input.conversation.consecutiveUnresolvedTurns
         if unresolved >= 1 {
-            let sentence = "the customer came back unresolved after \(unresolved) AI answer\(unresolved == 1 ? "" : "s") in a row: "
-                + "a second unresolved automated turn is not attempted"
+            let sentence = "the customer came back with the same problem after \(unresolved) AI answer\(unresolved == 1 ? "" : "s") in a row: "
+                + "the assistant does not try again"
             return decision(.handOff, .repeatedUnresolved, [sentence, confident])
         }
         return decision(.answer, .confident, [confident])

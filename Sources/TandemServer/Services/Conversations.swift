@@ -117,11 +117,15 @@ struct Conversations {
         let (decision, record, reply, updated, elapsed) = try await db.writeTransaction { db in
             let conversation = try await reload(conversationID, on: db)
             let unresolvedBefore = conversation.unresolvedTurns
-            let unresolved = conversation.lastTurnAIAnswer ? unresolvedBefore + 1 : unresolvedBefore
+            // After an AI answer, the same problem again counts against the loop guard; a new
+            // question starts the count afresh.
+            let comesBack = conversation.lastTurnAIAnswer
+                && LoopGuard.comesBack(answeredIntent: conversation.lastIntent, prediction: prediction, saysNotHelpful: signals.saysNotHelpful)
+            let unresolved = comesBack ? unresolvedBefore + 1 : conversation.lastTurnAIAnswer ? 0 : unresolvedBefore
             let input = RoutingInput(
                 signals: signals, prediction: prediction, intent: intentRecord?.settings,
                 conversation: ConversationState(humanOwns: conversation.status == .assigned, lastTurnWasAIAnswer: conversation.lastTurnAIAnswer,
-                                                consecutiveUnresolvedTurns: conversation.lastTurnAIAnswer ? conversation.unresolvedTurns : 0),
+                                                consecutiveUnresolvedTurns: comesBack ? unresolved : 0),
                 // Only the predicted intent's guard matters, and its record is at hand.
                 workspace: WorkspaceState(killSwitch: settings.killSwitch,
                                           guardrailDraftOnly: intentRecord.map { $0.guarded ? [$0.key] : [] } ?? [],
