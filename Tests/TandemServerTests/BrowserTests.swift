@@ -119,10 +119,17 @@ struct BrowserTests {
         let summary = try await agent.text("#summary")
         #expect(!summary.isEmpty && summary != "No customer messages yet.", "#summary: \(summary)")
         let reason = try await agent.text("#handoff-reason")
-        #expect(!reason.isEmpty && reason != "Not handed off.", "#handoff-reason: \(reason)")
+        #expect(reason == RoutingDecision.Rule.sensitive.explanation, "#handoff-reason in plain words: \(reason)")
         let suggestions = try await agent.findAll("#suggestions .suggestion")
         #expect(!suggestions.isEmpty, "#suggestions is empty")
         print("  draft: \(draft)\n  summary: \(summary)\n  hand-off reason: \(reason)")
+        // Each decision in plain words; its numbers one click away.
+        try await agent.waitFor("#decisions .decision__explanation")
+        let explanation = try await agent.text("#decisions .decision:first-child .decision__explanation")
+        #expect(explanation.hasSuffix(".") && !explanation.contains("threshold"), "plain words: \(explanation)")
+        #expect(try await !agent.isDisplayed("#decisions .decision:first-child .decision__reasons"), "the numbers start folded away")
+        try await agent.click("#decisions .decision:first-child .decision__numbers summary")
+        try await agent.waitUntil("the numbers unfold") { try await agent.isDisplayed("#decisions .decision:first-child .decision__reasons") }
         try await shoot(agent, "console-conversation.png")
 
         // The agent edits the draft and sends it.

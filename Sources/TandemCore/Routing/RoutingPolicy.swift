@@ -343,3 +343,30 @@ public enum RoutingPolicy {
 private func f3(_ value: Double) -> String {
     String(format: "%.3f", value)
 }
+
+extension RoutingDecision.Rule {
+    /// What the rule means, in words an agent reads at a glance (the numbers are in the
+    /// decision's reasons).
+    public var explanation: String {
+        switch self {
+        case .killSwitch: "The kill switch is on, so every message goes to a person."
+        case .humanOwns: "A person is handling this conversation, so the assistant only suggested a draft."
+        case .askedForHuman: "The customer asked for a person."
+        case .frustration: "The customer sounds frustrated, so a person should take over."
+        case .notHelpful: "The customer said the assistant's last answer did not help."
+        case .smallTalk: "The message was small talk (a greeting, thanks or a goodbye); the assistant replied briefly."
+        case .noModel: "No model is trained yet, so a person answers."
+        case .assistantBusy: "The assistant was too busy to read this message in time, so a person answers."
+        case .unknownRequest: "The assistant did not recognise this as a question the knowledge base answers."
+        case .sensitive: "The topic is sensitive, so a person always handles it."
+        case .automationOff: "Automatic answers are switched off for this topic."
+        case .draftOnly: "This topic is set to draft-only: a person reviews the assistant's draft."
+        case .guardrail: "Audits found too many mistakes on this topic lately, so a person reviews the assistant's drafts until it is proven again."
+        case .shadowMode: "This topic is new: a person answers while the assistant's guesses are checked."
+        case .notCertified: "The assistant has not been proven accurate enough on this topic yet."
+        case .lowConfidence: "The assistant was not sure enough of the topic to answer on its own."
+        case .repeatedUnresolved: "The customer came back with the same problem after the assistant's answer, so a person takes over."
+        case .confident: "The assistant was sure enough to meet the accuracy target and sent the approved answer."
+        }
+    }
+}

@@ -16,6 +16,7 @@ struct ConversationPage: Encodable {
         var time: String
         var action: String
         var rule: String
+        var explanation: String
         var intent: String
         var confidence: String
         var threshold: String
@@ -80,7 +81,7 @@ struct ConversationPage: Encodable {
             Suggestion(key: $0.intent, title: $0.title ?? $0.intent, probability: DisplayFormat.percent($0.probability))
         }
         decisions = view.decisions.reversed().map { d in
-            Decision(time: DisplayFormat.clockTime(d.createdAt), action: d.action.rawValue, rule: d.rule.rawValue, intent: d.intentTitle ?? d.intent ?? "—",
+            Decision(time: DisplayFormat.clockTime(d.createdAt), action: d.action.rawValue, rule: d.rule.rawValue, explanation: d.explanation, intent: d.intentTitle ?? d.intent ?? "—",
                      confidence: number(d.confidence), threshold: number(d.threshold), reasons: d.reasons)
         }
         self.intents = intents.map { IntentOption(key: $0.key, title: $0.title, selected: $0.key == predicted) }

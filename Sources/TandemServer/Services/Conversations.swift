@@ -201,7 +201,7 @@ struct Conversations {
                 conversation.lastTurnAIAnswer = false
                 if conversation.status == .ai || conversation.status == .resolved {
                     let urgent = intentRecord?.sensitive == true || signals.isFrustrated || signals.asksForHuman
-                    try await queue(conversation, rule: decision.rule, reason: reasons.first ?? decision.rule.rawValue,
+                    try await queue(conversation, rule: decision.rule, reason: settingsProblem ?? decision.rule.explanation,
                                     urgent: urgent, on: db)
                 }
             }
@@ -580,7 +580,7 @@ extension MessageDTO {
 extension DecisionDTO {
     init(_ d: DecisionRecord, titles: [String: String]) {
         let details = DecisionDetails.decode(d.details)
-        self.init(id: d.id!, messageID: d.$message.id, action: d.action, rule: d.rule, reasons: details?.reasons ?? [],
+        self.init(id: d.id!, messageID: d.$message.id, action: d.action, rule: d.rule, explanation: d.rule.explanation, reasons: details?.reasons ?? [],
                   modelVersion: d.modelVersion, intent: d.intent, intentTitle: d.intent.flatMap { titles[$0] },
                   confidence: d.confidence, threshold: d.threshold, knownScore: d.knownScore, unknownThreshold: d.unknownThreshold,
                   alternatives: details?.alternatives ?? [], neighbours: details?.neighbours ?? [], draft: d.draft,

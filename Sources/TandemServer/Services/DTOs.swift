@@ -38,6 +38,8 @@ struct DecisionDTO: Content {
     var messageID: UUID
     var action: RoutingDecision.Action
     var rule: RoutingDecision.Rule
+    /// The rule in plain words; `reasons` holds the numbers.
+    var explanation: String
     var reasons: [String]
     var modelVersion: String?
     var intent: String?

@@ -358,8 +358,8 @@
         const li = element('li', 'decision decision--' + action.replace(/[^a-z-]/g, ''));
         const head = element('p', 'decision__head');
         head.append(T.timeElement('decision__time', d.createdAt), document.createTextNode(' '),
-          element('span', 'badge decision__action', actionLabel(action)), document.createTextNode(' '),
-          element('code', 'decision__rule', d.rule));
+          element('span', 'badge decision__action', actionLabel(action)));
+        const explanation = element('p', 'decision__explanation', d.explanation || '');
         const facts = element('dl', 'decision__facts');
         const confidence = element('dd', 'decision__confidence', number(d.confidence) + ' ');
         confidence.append(element('span', 'muted', 'vs threshold'), document.createTextNode(' ' + number(d.threshold)));
@@ -368,7 +368,12 @@
           fact('Confidence', confidence));
         const reasons = element('ul', 'decision__reasons');
         for (const reason of d.reasons || []) reasons.appendChild(element('li', null, reason));
-        li.append(head, facts, reasons);
+        // Plain words first; the numbers one click away.
+        const numbers = element('details', 'decision__numbers');
+        const rule = element('p');
+        rule.appendChild(element('code', 'decision__rule', d.rule));
+        numbers.append(element('summary', null, 'The numbers'), rule, facts, reasons);
+        li.append(head, explanation, numbers);
         ol.appendChild(li);
       }
       $('decisions-empty').hidden = ol.children.length > 0;
