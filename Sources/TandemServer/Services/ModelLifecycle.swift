@@ -28,6 +28,18 @@ enum ModelLifecycle {
         }
     }
 
+    /// At start without an active model: queues the first training unless one is already waiting
+    /// or running (another node started first and asked). Called under the start-up lock
+    /// (`withStartupLock`), which makes the check and the insert one step across nodes; without
+    /// it a node starting while another's first training runs would queue a second one.
+    static func requestInitialTraining(at now: Date, on db: Database) async throws -> Bool {
+        guard try await ModelVersionRecord.query(on: db).filter(\.$status == .active).count() == 0,
+              try await JobRecord.query(on: db).filter(\.$kind == .train).filter(\.$status ~~ [.pending, .running]).count() == 0 else {
+            return false
+        }
+        return try await requestTraining(reason: "no active model", at: now, on: db)
+    }
+
     /// The `train` job: knowledge-base examples plus agents' labels in, an active version out.
     static func train(_ job: JobRecord, app: Application) async throws {
         let db = app.db
