@@ -16,7 +16,8 @@ import Vapor
 public func configure(_ app: Application, environment: TandemEnvironment, encoder: (any SentenceEncoder)? = nil,
                       clock: any WallClock = SystemClock()) async throws {
     let encoder = encoder ?? loadEncoder(environment, logger: app.logger)
-    let events = EventBus(settings: .init(safetyWindow: environment.eventSafetyWindow), clock: clock,
+    let events = EventBus(interval: .milliseconds(Int((environment.eventPollInterval * 1000).rounded())),
+                          settings: .init(safetyWindow: environment.eventSafetyWindow), clock: clock,
                           limiter: StreamLimiter(perToken: environment.streamsPerToken, total: environment.streamsTotal))
     app.tandem = TandemServices(environment: environment, clock: clock, intelligence: Intelligence(encoder: encoder), events: events)
 
@@ -168,6 +169,12 @@ struct BackgroundTasks: LifecycleHandler {
         let logger = app.logger
         let db = app.db
         var tasks = [Task { await services.events.run(on: db, logger: logger) }]
+        if let url = services.environment.databaseURL {
+            let configuration = try SQLPostgresConfiguration(url: url).coreConfiguration
+            let events = services.events
+            let eventLoop = app.eventLoopGroup.any()
+            tasks.append(Task { await EventNotifications.listen(configuration: configuration, eventLoop: eventLoop, logger: logger) { events.poke() } })
+        }
         if let jobs = app.jobs { tasks.append(Task { await jobs.run(app: app) }) }
         // The first model, when none exists, was queued under the start-up lock (`configure`).
         try await ModelLifecycle.sync(app: app)
