@@ -202,8 +202,19 @@ enum ModelLifecycle {
         }
     }
 
-    /// Keeps this node on the active version: checks every few seconds.
+    /// Keeps this node on the active version: loads it as soon as the `model.activated` event of
+    /// an activation on any node arrives, and checks every few seconds anyway.
     static func watch(app: Application) async {
+        let wake = WakeSignal()
+        let activations = Task {
+            do {
+                let subscription = try await app.tandem.events.subscribe(from: nil, scope: .init(kinds: [.modelActivated]), on: app.db)
+                for await _ in subscription.stream { wake.signal() }
+            } catch {
+                app.logger.warning("model activations: \(error); checking every few seconds only")
+            }
+        }
+        defer { activations.cancel() }
         var lastScheduleCheck = Date.distantPast
         while !Task.isCancelled {
             do { try await sync(app: app) } catch { app.logger.warning("model sync: \(error)") }
@@ -211,7 +222,7 @@ enum ModelLifecycle {
                 lastScheduleCheck = app.tandem.clock.now
                 do { try await scheduleRetraining(app: app) } catch { app.logger.warning("retraining schedule: \(error)") }
             }
-            try? await Task.sleep(for: .seconds(3))
+            await wake.wait(timeout: .seconds(3))
         }
     }
 
