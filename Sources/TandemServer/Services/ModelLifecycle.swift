@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import SQLKit
 import TandemTensor
 import TandemCore
 import TandemEmbedding
@@ -157,8 +158,15 @@ enum ModelLifecycle {
     }
 
     /// Makes `id` the active version (the previous one is retired, kept for rollback).
+    /// Activations take turns (on PostgreSQL under an advisory lock for the transaction; SQLite
+    /// has one writer): two at once, say two nodes finishing trainings together, would each
+    /// retire only what was active in their own snapshot and leave both active. The database
+    /// refuses a second active version anyway (migration 020).
     static func activate(_ id: UUID, at now: Date, on db: Database) async throws {
         try await db.writeTransaction { db in
+            if let sql = db as? SQLDatabase, sql.dialect.name == "postgresql" {
+                try await sql.raw("SELECT pg_advisory_xact_lock(hashtext('tandem-model-activation:' || current_schema()))").run()
+            }
             guard let target = try await ModelVersionRecord.find(id, on: db), target.manifest != nil else {
                 throw AppError.notFound("Model version \(id)")
             }
