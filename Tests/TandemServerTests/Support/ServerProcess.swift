@@ -128,7 +128,14 @@ struct APIClient: Sendable {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
         let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        let http = response as? HTTPURLResponse
+        let status = http?.statusCode ?? 0
+        // Held to the API contract like every in-process response (TestApp.send).
+        for violation in Contract.document.violations(method: method, path: path, status: status,
+                                                      contentType: http?.value(forHTTPHeaderField: "Content-Type"), body: data) {
+            Issue.record("\(method) \(base)\(path): the response breaks the API contract: \(violation)")
+        }
+        return (status, data)
     }
 
     /// Sends a request that must answer `status`; returns the body as JSON.
