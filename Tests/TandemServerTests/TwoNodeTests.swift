@@ -83,6 +83,11 @@ struct Cluster {
 
     private static func stop(_ nodes: [ServerProcess], probe: DatabaseProbe?, schema: String?, data: URL) async {
         for node in nodes { node.terminate() }
+        // A node that failed at start leaves no probe; the schema it may have made is dropped all the same.
+        var probe = probe
+        if probe == nil, let schema, let url = TestDatabase.postgresURL {
+            probe = try? await DatabaseProbe(environment: ["DATABASE_URL": url, "TANDEM_DATABASE_SCHEMA": schema])
+        }
         if let probe {
             if let schema { try? await probe.sql.raw("DROP SCHEMA IF EXISTS \(ident: schema) CASCADE").run() }
             await probe.shutdown()
