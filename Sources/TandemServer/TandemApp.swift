@@ -14,7 +14,9 @@ public enum TandemApp {
             app.logger.notice("\(banner(environment))")
             try await app.execute()
         } catch {
-            app.logger.critical("\((error as? LocalizedError)?.errorDescription ?? String(describing: error))")
+            // `String(reflecting:)`: PostgreSQL's errors describe themselves generically, and only the
+            // reflection names the server's message.
+            app.logger.critical("\((error as? LocalizedError)?.errorDescription ?? String(reflecting: error))")
             try? await app.asyncShutdown()
             throw error
         }

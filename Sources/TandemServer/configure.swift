@@ -16,7 +16,8 @@ import Vapor
 public func configure(_ app: Application, environment: TandemEnvironment, encoder: (any SentenceEncoder)? = nil,
                       clock: any WallClock = SystemClock()) async throws {
     let encoder = encoder ?? loadEncoder(environment, logger: app.logger)
-    let events = EventBus(settings: .init(safetyWindow: environment.eventSafetyWindow), clock: clock,
+    let events = EventBus(interval: .milliseconds(Int((environment.eventPollInterval * 1000).rounded())),
+                          settings: .init(safetyWindow: environment.eventSafetyWindow), clock: clock,
                           limiter: StreamLimiter(perToken: environment.streamsPerToken, total: environment.streamsTotal))
     app.tandem = TandemServices(environment: environment, clock: clock, intelligence: Intelligence(encoder: encoder, queueCapacity: environment.inferenceQueue), events: events)
 
@@ -29,12 +30,7 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
 
     try configureDatabase(app, environment: environment)
     app.databases.middleware.use(ClockTimestamps(clock: clock))
-    if let schema = environment.databaseSchema, let sql = app.db as? SQLDatabase {
-        // A separate schema per deployment (or per test) in a shared PostgreSQL database.
-        try await sql.raw("CREATE SCHEMA IF NOT EXISTS \(ident: schema)").run()
-    }
     app.migrations.add(Migrations.all)
-    try await app.autoMigrate()
 
     // Views and static files from the target's resources.
     let resources = try resourcesDirectory()
@@ -66,18 +62,28 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
     try app.register(collection: StaffingController())
     try app.register(collection: OperationsController())
 
-    // Demo content into an empty database.
-    _ = try await app.tandem.workspace(on: app.db)
-    if environment.loadDemo {
-        let hasher = app.password
-        if try await DemoWorkspace.loadIfEmpty(on: app.db, password: environment.demoPassword,
-                                               maxExample: environment.maxMessageCharacters, hash: { try hasher.hash($0) }) {
-            app.logger.info("loaded the demo workspace")
+    try await withStartupLock(app, environment: environment) {
+        if let schema = environment.databaseSchema, let sql = app.db as? SQLDatabase {
+            // A separate schema per deployment (or per test) in a shared PostgreSQL database.
+            try await sql.raw("CREATE SCHEMA IF NOT EXISTS \(ident: schema)").run()
         }
-    }
-    _ = try await app.tandem.workspace(on: app.db)
-    if !environment.isLoopback {
-        try await DemoWorkspace.lockPublishedPasswords(on: app.db, verify: { try app.password.verify($0, created: $1) }, logger: app.logger)
+        try await app.autoMigrate()
+        // Demo content into an empty database.
+        _ = try await app.tandem.workspace(on: app.db)
+        if environment.loadDemo {
+            let hasher = app.password
+            if try await DemoWorkspace.loadIfEmpty(on: app.db, password: environment.demoPassword,
+                                                   maxExample: environment.maxMessageCharacters, hash: { try hasher.hash($0) }) {
+                app.logger.info("loaded the demo workspace")
+            }
+        }
+        _ = try await app.tandem.workspace(on: app.db)
+        if !environment.isLoopback {
+            try await DemoWorkspace.lockPublishedPasswords(on: app.db, verify: { try app.password.verify($0, created: $1) }, logger: app.logger)
+        }
+        if environment.trainOnStart, try await ModelLifecycle.requestInitialTraining(at: clock.now, on: app.db) {
+            app.logger.info("no model yet: training one from the knowledge base in the background")
+        }
     }
 
     app.jobs = JobRunner(handlers: [
@@ -112,6 +118,30 @@ extension Application {
     }
 }
 
+/// Runs the start-up steps that read and then write shared state (creating the schema,
+/// migrating, loading the demo, asking for the first model) while holding a PostgreSQL
+/// advisory lock named after the schema. Nodes started together on an empty database would
+/// otherwise race: both run the same migrations and one fails ("already exists"), or both load
+/// the demo or queue the first training. The lock belongs to one connection's session, held for
+/// the duration while the steps use the pool's other connections. SQLite has a single node.
+func withStartupLock(_ app: Application, environment: TandemEnvironment, _ body: @escaping @Sendable () async throws -> Void) async throws {
+    guard environment.databaseURL != nil, let sql = app.db as? SQLDatabase, sql.dialect.name == "postgresql" else {
+        return try await body()
+    }
+    let key = "tandem-startup:" + (environment.databaseSchema ?? "public")
+    try await app.db.withConnection { connection in
+        guard let session = connection as? SQLDatabase else { return try await body() }
+        try await session.raw("SELECT pg_advisory_lock(hashtext(\(bind: key)))").run()
+        do {
+            try await body()
+        } catch {
+            try? await session.raw("SELECT pg_advisory_unlock(hashtext(\(bind: key)))").run()
+            throw error
+        }
+        try await session.raw("SELECT pg_advisory_unlock(hashtext(\(bind: key)))").run()
+    }
+}
+
 func configureDatabase(_ app: Application, environment: TandemEnvironment) throws {
     if let url = environment.databaseURL {
         var configuration = try SQLPostgresConfiguration(url: url)
@@ -139,13 +169,16 @@ struct BackgroundTasks: LifecycleHandler {
         let logger = app.logger
         let db = app.db
         var tasks = [Task { await services.events.run(on: db, logger: logger) }]
-        if let jobs = app.jobs { tasks.append(Task { await jobs.run(app: app) }) }
-        if try await !ModelLifecycle.sync(app: app), services.environment.trainOnStart {
-            if try await ModelLifecycle.requestTraining(reason: "no active model", at: app.tandem.clock.now, on: app.db) {
-                app.logger.info("no model yet: training one from the knowledge base in the background")
-            }
-            app.jobs?.poke()
+        if let url = services.environment.databaseURL {
+            let configuration = try SQLPostgresConfiguration(url: url).coreConfiguration
+            let events = services.events
+            let eventLoop = app.eventLoopGroup.any()
+            tasks.append(Task { await EventNotifications.listen(configuration: configuration, eventLoop: eventLoop, logger: logger) { events.poke() } })
         }
+        if let jobs = app.jobs { tasks.append(Task { await jobs.run(app: app) }) }
+        // The first model, when none exists, was queued under the start-up lock (`configure`).
+        try await ModelLifecycle.sync(app: app)
+        app.jobs?.poke()
         tasks.append(Task { await ModelLifecycle.watch(app: app) })
         tasks.append(Task { await Self.housekeeping(app: app) })
         box.tasks.withLockedValue { $0 = tasks }

@@ -81,6 +81,11 @@ public struct TandemEnvironment: Sendable, Equatable {
     /// Seconds an event id that has not committed yet is waited for when PostgreSQL cannot tell
     /// (`TANDEM_EVENT_SAFETY_WINDOW`, default 60; see `EventBus`).
     public var eventSafetyWindow: Double
+    /// Seconds between reads of the event table when nothing wakes the poller sooner
+    /// (`TANDEM_EVENT_POLL_INTERVAL`, default 0.25). A commit on this node wakes it at once, and
+    /// on PostgreSQL so does a commit on any other node (NOTIFY), so this bounds only how late
+    /// an event can be when a notification is lost.
+    public var eventPollInterval: Double
     /// Open event streams allowed per customer token or agent session (`TANDEM_STREAMS_PER_TOKEN`, default 5).
     public var streamsPerToken: Int
     /// Open event streams allowed on this node (`TANDEM_STREAMS_TOTAL`, default 5000).
@@ -131,6 +136,7 @@ public struct TandemEnvironment: Sendable, Equatable {
         func positive(_ key: String, _ fallback: Double) -> Double { value(key).flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? fallback }
         eventRetentionDays = positive("TANDEM_EVENT_RETENTION_DAYS", 7)
         eventSafetyWindow = positive("TANDEM_EVENT_SAFETY_WINDOW", 60)
+        eventPollInterval = positive("TANDEM_EVENT_POLL_INTERVAL", 0.25)
         streamsPerToken = value("TANDEM_STREAMS_PER_TOKEN").flatMap(Int.init).map { max(1, $0) } ?? 5
         streamsTotal = value("TANDEM_STREAMS_TOTAL").flatMap(Int.init).map { max(1, $0) } ?? 5000
         streamHeartbeat = positive("TANDEM_STREAM_HEARTBEAT", 15)

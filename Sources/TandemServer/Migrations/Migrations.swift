@@ -9,7 +9,7 @@ enum Migrations {
         CreateWorkspaces(), CreateIntents(), CreateIntentExamples(), CreateAgents(), CreateAgentTokens(),
         CreateConversations(), CreateMessages(), CreateDecisions(), CreateLabels(), CreateModelVersions(),
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
-        OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(), ConversationOrigin(),
+        OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(), ConversationOrigin(), OneActiveModelVersion(),
     ]
 }
 
@@ -371,5 +371,25 @@ struct ConversationOrigin: AsyncMigration {
     func revert(on db: Database) async throws {
         if let sql = db as? SQLDatabase { try await sql.drop(index: "conversations_origin").run() }
         try await db.schema("conversations").deleteField("origin_key").update()
+    }
+}
+
+/// At most one active model version, enforced by the database (a partial unique index, as
+/// for pending training jobs): before activations took turns, two at once could leave two
+/// active. Of any left so, the one activated last stays active.
+struct OneActiveModelVersion: AsyncMigration {
+    var name: String { "021_one_active_model_version" }
+    func prepare(on db: Database) async throws {
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.raw("""
+            UPDATE model_versions SET status = 'retired' WHERE status = 'active'
+              AND id <> (SELECT id FROM model_versions WHERE status = 'active'
+                         ORDER BY CASE WHEN activated_at IS NULL THEN 1 ELSE 0 END, activated_at DESC, id LIMIT 1)
+            """).run()
+        try await sql.raw("CREATE UNIQUE INDEX model_versions_one_active ON model_versions (status) WHERE status = 'active'").run()
+    }
+    func revert(on db: Database) async throws {
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.raw("DROP INDEX model_versions_one_active").run()
     }
 }

@@ -9,8 +9,8 @@ import Vapor
 /// Real-time updates that work across nodes: every event is a row in the `events` table
 /// (written in the same transaction as the change it describes), and each node's poller reads
 /// new rows and hands them to its subscribers (server-sent event streams). A publish on this
-/// node wakes the poller at once; with PostgreSQL a NOTIFY wakes the other nodes' pollers too,
-/// and otherwise they look every `interval`.
+/// node wakes the poller at once; with PostgreSQL a NOTIFY wakes the other nodes' pollers too
+/// (`EventNotifications`), and otherwise they look every `interval`.
 ///
 /// **Why no event goes missing.** Ids come from a sequence, and on PostgreSQL a sequence value
 /// is taken when the row is inserted, not when its transaction commits: a transaction can take
@@ -373,7 +373,8 @@ final class WakeSignal: Sendable {
         waiter?.resume()
     }
 
-    /// Returns on a signal or after `timeout`, whichever comes first.
+    /// Returns on a signal, after `timeout`, or when the waiting task is cancelled, whichever
+    /// comes first (so a loop waiting a long interval still stops at once at shutdown).
     func wait(timeout: Duration) async {
         let timer = Task { [weak self] in
             // Only a timeout that ran out signals: a cancelled timer (the wait ended by a
@@ -381,13 +382,17 @@ final class WakeSignal: Sendable {
             guard (try? await Task.sleep(for: timeout)) != nil else { return }
             self?.signal()
         }
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let now = state.withLockedValue { s -> Bool in
-                if s.pending { s.pending = false; return true }
-                s.waiter = c
-                return false
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let now = state.withLockedValue { s -> Bool in
+                    if s.pending { s.pending = false; return true }
+                    s.waiter = c
+                    return false
+                }
+                if now { c.resume() }
             }
-            if now { c.resume() }
+        } onCancel: {
+            signal()
         }
         timer.cancel()
     }

@@ -300,7 +300,10 @@ struct Conversations {
 
     /// Claims a queued conversation for `agent`. Atomic: one UPDATE that succeeds only while the
     /// conversation is unclaimed and the agent is under their limit, so concurrent claims on
-    /// SQLite or PostgreSQL leave exactly one owner.
+    /// SQLite or PostgreSQL leave exactly one owner. On PostgreSQL one agent's claims also take
+    /// turns (the agent's row is locked first): the limit is counted across rows, and two claims
+    /// of different conversations at once would each count from a snapshot without the other
+    /// and both pass.
     func claim(_ id: UUID, agent: AgentRecord) async throws -> ConversationRecord {
         let agentID = try agent.requireID()
         let settings = try await services.settings(on: db)
@@ -309,6 +312,9 @@ struct Conversations {
         // The claim and its event commit together, or neither does.
         let fresh = try await db.writeTransaction { db -> ConversationRecord in
             guard let sql = db as? any SQLDatabase else { throw AppError.unavailable("claims need an SQL database") }
+            if sql.dialect.name == "postgresql" {
+                try await sql.raw("SELECT id FROM agents WHERE id = \(bind: agentID) FOR UPDATE").run()
+            }
             let claimed = try await sql.raw("""
                 UPDATE conversations SET status = 'assigned', assigned_agent_id = \(bind: agentID), claimed_at = \(bind: now),
                        human_involved = \(bind: true), updated_at = \(bind: now)

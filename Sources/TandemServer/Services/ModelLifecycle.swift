@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import SQLKit
 import TandemTensor
 import TandemCore
 import TandemEmbedding
@@ -26,6 +27,18 @@ enum ModelLifecycle {
         } catch let error as any DatabaseError where error.isConstraintFailure {
             return false
         }
+    }
+
+    /// At start without an active model: queues the first training unless one is already waiting
+    /// or running (another node started first and asked). Called under the start-up lock
+    /// (`withStartupLock`), which makes the check and the insert one step across nodes; without
+    /// it a node starting while another's first training runs would queue a second one.
+    static func requestInitialTraining(at now: Date, on db: Database) async throws -> Bool {
+        guard try await ModelVersionRecord.query(on: db).filter(\.$status == .active).count() == 0,
+              try await JobRecord.query(on: db).filter(\.$kind == .train).filter(\.$status ~~ [.pending, .running]).count() == 0 else {
+            return false
+        }
+        return try await requestTraining(reason: "no active model", at: now, on: db)
     }
 
     /// The `train` job: knowledge-base examples plus agents' labels in, an active version out.
@@ -151,8 +164,15 @@ enum ModelLifecycle {
     }
 
     /// Makes `id` the active version (the previous one is retired, kept for rollback).
+    /// Activations take turns (on PostgreSQL under an advisory lock for the transaction; SQLite
+    /// has one writer): two at once, say two nodes finishing trainings together, would each
+    /// retire only what was active in their own snapshot and leave both active. The database
+    /// refuses a second active version anyway (migration 020).
     static func activate(_ id: UUID, at now: Date, on db: Database) async throws {
         try await db.writeTransaction { db in
+            if let sql = db as? SQLDatabase, sql.dialect.name == "postgresql" {
+                try await sql.raw("SELECT pg_advisory_xact_lock(hashtext('tandem-model-activation:' || current_schema()))").run()
+            }
             guard let target = try await ModelVersionRecord.find(id, on: db), target.manifest != nil else {
                 throw AppError.notFound("Model version \(id)")
             }
@@ -196,8 +216,19 @@ enum ModelLifecycle {
         }
     }
 
-    /// Keeps this node on the active version: checks every few seconds.
+    /// Keeps this node on the active version: loads it as soon as the `model.activated` event of
+    /// an activation on any node arrives, and checks every few seconds anyway.
     static func watch(app: Application) async {
+        let wake = WakeSignal()
+        let activations = Task {
+            do {
+                let subscription = try await app.tandem.events.subscribe(from: nil, scope: .init(kinds: [.modelActivated]), on: app.db)
+                for await _ in subscription.stream { wake.signal() }
+            } catch {
+                app.logger.warning("model activations: \(error); checking every few seconds only")
+            }
+        }
+        defer { activations.cancel() }
         var lastScheduleCheck = Date.distantPast
         while !Task.isCancelled {
             do { try await sync(app: app) } catch { app.logger.warning("model sync: \(error)") }
@@ -205,7 +236,7 @@ enum ModelLifecycle {
                 lastScheduleCheck = app.tandem.clock.now
                 do { try await scheduleRetraining(app: app) } catch { app.logger.warning("retraining schedule: \(error)") }
             }
-            try? await Task.sleep(for: .seconds(3))
+            await wake.wait(timeout: .seconds(3))
         }
     }
 
