@@ -33,21 +33,7 @@ enum ModelLifecycle {
         let db = app.db
         let services = app.tandem
         let settings = try await services.settings(on: db)
-        let intents = try await IntentRecord.query(on: db).with(\.$examples).all()
-        var texts: [String] = [], labels: [String] = []
-        let known = Set(intents.map(\.key))
-        for intent in intents {
-            for example in intent.examples { texts.append(example.text); labels.append(intent.key) }
-        }
-        // Labels from people (agent replies, audits) on real customer messages. The most recent
-        // ones are held out: the candidate must do well on traffic it did not learn from.
-        let labelled = try await LabelRecord.query(on: db).with(\.$message).sort(\.$createdAt).all().filter { known.contains($0.intent) }
-        let holdoutCount = labelled.count >= minimumHoldout * 2 ? max(minimumHoldout, labelled.count / 5) : 0
-        for label in labelled.dropLast(holdoutCount) {
-            texts.append(label.message.text)
-            labels.append(label.intent)
-        }
-        let holdout = Array(labelled.suffix(holdoutCount))
+        let (texts, labels, holdout) = try await trainingSet(on: db)
         let record = ModelVersionRecord()
         record.version = "training"
         record.status = .training
@@ -94,6 +80,26 @@ enum ModelLifecycle {
             try? await record.save(on: db)
             throw error
         }
+    }
+
+    /// What the next training run learns from: knowledge-base examples plus people's labels
+    /// (agent replies, audits) on real customer messages, and the most recent labels held out,
+    /// since the candidate must do well on traffic it did not learn from. Erased and
+    /// anonymised conversations have no labels, so their texts are never in it.
+    static func trainingSet(on db: Database) async throws -> (texts: [String], labels: [String], holdout: [LabelRecord]) {
+        let intents = try await IntentRecord.query(on: db).with(\.$examples).all()
+        var texts: [String] = [], labels: [String] = []
+        let known = Set(intents.map(\.key))
+        for intent in intents {
+            for example in intent.examples { texts.append(example.text); labels.append(intent.key) }
+        }
+        let labelled = try await LabelRecord.query(on: db).with(\.$message).sort(\.$createdAt).all().filter { known.contains($0.intent) }
+        let holdoutCount = labelled.count >= minimumHoldout * 2 ? max(minimumHoldout, labelled.count / 5) : 0
+        for label in labelled.dropLast(holdoutCount) {
+            texts.append(label.message.text)
+            labels.append(label.intent)
+        }
+        return (texts, labels, Array(labelled.suffix(holdoutCount)))
     }
 
     /// Labels held out for the promotion check, at least (when there are twice as many).
@@ -166,19 +172,20 @@ enum ModelLifecycle {
     @discardableResult
     static func sync(app: Application) async throws -> Bool {
         guard let active = try await ModelVersionRecord.query(on: app.db).filter(\.$status == .active)
-            .field(\.$id).field(\.$version).first() else {
+            .field(\.$id).field(\.$version).field(\.$revision).first() else {
             app.tandem.intelligence.activate(nil)
             return false
         }
         let intelligence = app.tandem.intelligence
-        if intelligence.active?.recordID == active.id { return true }
+        // A redacted manifest (erasure, retention) is the same version with a higher revision.
+        if let serving = intelligence.active, serving.recordID == active.id, serving.revision == active.revision ?? 0 { return true }
         guard let full = try await ModelVersionRecord.find(active.id, on: app.db), let manifest = full.manifest, let weights = full.weights else {
             return false
         }
         do {
             let artifact = try ModelArtifact(files: .init(manifest: manifest, weights: weights), expectedEncoder: intelligence.encoder.identifier,
                                              names: ("model \(full.version) manifest", "model \(full.version) weights"))
-            intelligence.activate(.init(recordID: try full.requireID(), artifact: artifact))
+            intelligence.activate(.init(recordID: try full.requireID(), artifact: artifact, revision: full.revision ?? 0))
             app.logger.info("serving model \(artifact.version)")
             return true
         } catch let error as ModelArtifact.LoadError {
