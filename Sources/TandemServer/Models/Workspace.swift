@@ -59,6 +59,10 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
     public var auditRate = 0.05
     /// Days within which a new conversation on the same topic counts as a re-contact.
     public var recontactDays = 7
+    /// Conversations untouched for this many days are anonymised (`Privacy.applyRetention`);
+    /// nil keeps them. A workspace setting, not an environment variable: it is the business's
+    /// policy, the same on every node, changed by an admin and recorded in the audit log.
+    public var retentionDays: Int? = nil
 
     public init() {}
 
@@ -77,6 +81,7 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
         maxConcurrentPerAgent = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentPerAgent) ?? d.maxConcurrentPerAgent
         auditRate = try c.decodeIfPresent(Double.self, forKey: .auditRate) ?? d.auditRate
         recontactDays = try c.decodeIfPresent(Int.self, forKey: .recontactDays) ?? d.recontactDays
+        retentionDays = try c.decodeIfPresent(Int.self, forKey: .retentionDays)
     }
 
     /// Problems with the values, each naming the field; empty when valid.
@@ -92,6 +97,7 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
         if maxConcurrentPerAgent < 1 { problems.append("maxConcurrentPerAgent must be at least 1") }
         if !(auditRate >= 0 && auditRate <= 1) { problems.append("auditRate must be between 0 and 1") }
         if recontactDays < 1 { problems.append("recontactDays must be at least 1") }
+        if let days = retentionDays, !(1...36_500).contains(days) { problems.append("retentionDays must be from 1 to 36500, or null to keep conversations") }
         return problems
     }
 }

@@ -16,10 +16,11 @@ struct Conversations {
 
     func create(name: String?, email: String?, channel: String) async throws -> (ConversationRecord, token: String, [MessageRecord]) {
         let token = Secrets.token()
-        let normalizedEmail = email?.trimmingCharacters(in: .whitespaces).lowercased()
+        let normalizedEmail = email.map(CustomerKeys.normalise)
+        let keys = try services.customerKeys
         let conversation = ConversationRecord(
             tokenHash: Secrets.digest(token), customerName: name?.trimmingCharacters(in: .whitespacesAndNewlines),
-            customerEmail: normalizedEmail, customerKey: normalizedEmail.map { "email:" + Secrets.digest($0) } ?? "anon:" + UUID().uuidString,
+            customerEmail: normalizedEmail, customerKey: normalizedEmail.map(keys.key) ?? CustomerKeys.anonymous(),
             channel: channel)
         let greeting = try await db.writeTransaction { db in
             try await conversation.create(on: db)
