@@ -365,15 +365,7 @@ struct AdminController: RouteCollection {
 
     func activate(_ req: Request) async throws -> HTTPStatus {
         guard let id = req.parameters.get("id", as: UUID.self) else { throw AppError.notFound("Model version") }
-        struct Serving: Encodable { var id: UUID?; var version: String? }
-        let actor = try req.agent, now = req.tandem.clock.now
-        try await req.db.writeTransaction { db in
-            let previous = try await ModelVersionRecord.active(on: db)
-            try await ModelLifecycle.activate(id, at: now, on: db)
-            let current = try await ModelVersionRecord.active(on: db)
-            try await AuditLog.record(.modelActivate, by: actor, target: "model:\(id)", before: Serving(id: previous?.id, version: previous?.version),
-                                      after: Serving(id: current?.id, version: current?.version), on: db)
-        }
+        try await ModelLifecycle.activate(id, at: req.tandem.clock.now, by: try req.agent, on: req.db)
         try await ModelLifecycle.sync(app: req.application)
         return .ok
     }

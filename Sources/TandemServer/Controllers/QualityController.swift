@@ -137,15 +137,8 @@ struct QualityController: RouteCollection {
         let reason = try overrideReason(req)
         let settings = try await req.tandem.settings(on: req.db)
         let agent = try req.agent
-        struct Guard: Encodable { var guarded: Bool; var reason: String?; var action: GuardrailAction? }
-        return try await req.db.writeTransaction { db in
-            let before = try await IntentRecord.require(key: key, on: db).guarded
-            let action = try await QualityService.evaluate(intent: key, settings: settings, actor: agent.email,
-                                                           override: SupervisorOverride(supervisor: agent.email, reason: reason), on: db)
-            try await AuditLog.record(.guardrailOverride, by: agent, target: "intent:\(key)", before: Guard(guarded: before),
-                                      after: Guard(guarded: action.kind == .none ? before : action.guarded, reason: reason, action: action), on: db)
-            return action
-        }
+        return try await QualityService.evaluate(intent: key, settings: settings, actor: agent.email,
+                                                 override: SupervisorOverride(supervisor: agent.email, reason: reason), recordedBy: agent, on: req.db)
     }
 
     /// A supervisor takes a new intent out of shadow mode before its labels prove the target;

@@ -150,13 +150,15 @@ enum ModelLifecycle {
         _ = try await sync(app: app)
     }
 
-    /// Makes `id` the active version (the previous one is retired, kept for rollback).
-    static func activate(_ id: UUID, at now: Date, on db: Database) async throws {
+    /// Makes `id` the active version (the previous one is retired, kept for rollback). A person's
+    /// activation (`actor`) is recorded in the audit log in the same transaction.
+    static func activate(_ id: UUID, at now: Date, by actor: AgentRecord? = nil, on db: Database) async throws {
         try await db.writeTransaction { db in
             guard let target = try await ModelVersionRecord.find(id, on: db), target.manifest != nil else {
                 throw AppError.notFound("Model version \(id)")
             }
-            for active in try await ModelVersionRecord.query(on: db).filter(\.$status == .active).all() where active.id != id {
+            let previous = try await ModelVersionRecord.query(on: db).filter(\.$status == .active).all()
+            for active in previous where active.id != id {
                 active.status = .retired
                 try await active.save(on: db)
             }
@@ -164,6 +166,12 @@ enum ModelLifecycle {
             target.activatedAt = now
             try await target.save(on: db)
             try await EventBus.record(.modelActivated, conversationID: nil, payload: ["version": target.version], on: db)
+            if let actor {
+                struct Serving: Encodable { var id: UUID?; var version: String? }
+                try await AuditLog.record(.modelActivate, by: actor, target: "model:\(id)",
+                                          before: Serving(id: previous.first?.id, version: previous.first?.version),
+                                          after: Serving(id: id, version: target.version), on: db)
+            }
         }
     }
 
