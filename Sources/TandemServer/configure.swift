@@ -61,6 +61,7 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
     try app.register(collection: QualityController())
     try app.register(collection: StaffingController())
     try app.register(collection: OperationsController())
+    try app.register(collection: PrivacyController())
 
     try await withStartupLock(app, environment: environment) {
         if let schema = environment.databaseSchema, let sql = app.db as? SQLDatabase {
@@ -68,6 +69,13 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
             try await sql.raw("CREATE SCHEMA IF NOT EXISTS \(ident: schema)").run()
         }
         try await app.autoMigrate()
+        let customerKeys = try await CustomerKeys.load(environment: environment, on: app.db)
+        app.tandem.useCustomerKeys(customerKeys)
+        if environment.secretKey == nil, !environment.isLoopback {
+            app.logger.notice("TANDEM_SECRET_KEY is not set: customer keys use a secret kept in the database")
+        }
+        let upgraded = try await customerKeys.upgradeLegacyKeys(on: app.db)
+        if upgraded > 0 { app.logger.info("customer keys of \(upgraded) conversations rewritten under the server secret") }
         // Demo content into an empty database.
         _ = try await app.tandem.workspace(on: app.db)
         if environment.loadDemo {
@@ -184,24 +192,48 @@ struct BackgroundTasks: LifecycleHandler {
         box.tasks.withLockedValue { $0 = tasks }
     }
 
-    /// At start and then hourly: deletes events past the retention (`TANDEM_EVENT_RETENTION_DAYS`)
-    /// and agents' sessions that have ended.
+    /// At start and then hourly.
     static func housekeeping(app: Application) async {
-        let services = app.tandem
         while !Task.isCancelled {
-            let cutoff = services.clock.now.addingTimeInterval(-services.environment.eventRetentionDays * 86_400)
-            do {
-                let removed = try await EventBus.prune(before: cutoff, on: app.db)
-                if removed > 0 { app.logger.info("pruned \(removed) events older than \(services.environment.eventRetentionDays) days") }
-            } catch {
-                app.logger.warning("event pruning: \(error)")
-            }
-            do {
-                try await Sessions.purge(now: services.clock.now, idle: services.environment.sessionIdleTimeout, on: app.db)
-            } catch {
-                app.logger.warning("session purge: \(error)")
-            }
+            await housekeepingPass(app: app)
             try? await Task.sleep(for: .seconds(3600))
+        }
+    }
+
+    /// One round: deletes events past their retention (`TANDEM_EVENT_RETENTION_DAYS`) and
+    /// agents' sessions that have ended, and anonymises conversations past the workspace's
+    /// retention (`retentionDays`), retraining when that took training labels away. Every
+    /// time comes from the services' clock.
+    static func housekeepingPass(app: Application) async {
+        let services = app.tandem
+        let cutoff = services.clock.now.addingTimeInterval(-services.environment.eventRetentionDays * 86_400)
+        do {
+            let removed = try await EventBus.prune(before: cutoff, on: app.db)
+            if removed > 0 { app.logger.info("pruned \(removed) events older than \(services.environment.eventRetentionDays) days") }
+        } catch {
+            app.logger.warning("event pruning: \(error)")
+        }
+        do {
+            try await Sessions.purge(now: services.clock.now, idle: services.environment.sessionIdleTimeout, on: app.db)
+        } catch {
+            app.logger.warning("session purge: \(error)")
+        }
+        do {
+            // Settings that do not decode keep everything: deleting by a guessed policy is worse.
+            if let days = try await services.settings(on: app.db).retentionDays {
+                let report = try await Privacy.applyRetention(days: days, now: services.clock.now, on: app.db)
+                if report.anonymised > 0 {
+                    app.logger.info("retention: anonymised \(report.anonymised) conversations untouched for \(days) days")
+                }
+                if report.labelsRemoved > 0 {
+                    if try await ModelLifecycle.requestTraining(reason: "retention removed \(report.labelsRemoved) labels", at: services.clock.now, on: app.db) {
+                        app.jobs?.poke()
+                    }
+                    try await ModelLifecycle.sync(app: app)
+                }
+            }
+        } catch {
+            app.logger.warning("retention: \(error)")
         }
     }
 

@@ -110,6 +110,26 @@ public struct ModelArtifact: Sendable {
         return Files(manifest: try encoder.encode(manifest), weights: weights)
     }
 
+    /// The manifest with every example text in `texts` replaced by `replacement`, and how many
+    /// were replaced. Erasing a customer's messages removes them from stored models without a
+    /// retrain: the texts only explain decisions (nearest examples); the weights and example
+    /// embeddings are unchanged, so the version and the weights' checksum still hold.
+    public static func redactingExampleTexts(manifest: Data, _ texts: Set<String>, replacement: String) throws -> (manifest: Data, redacted: Int) {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        var decoded = try decoder.decode(Manifest.self, from: manifest)
+        var redacted = 0
+        for i in decoded.exampleTexts.indices where texts.contains(decoded.exampleTexts[i]) {
+            decoded.exampleTexts[i] = replacement
+            redacted += 1
+        }
+        guard redacted > 0 else { return (manifest, 0) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return (try encoder.encode(decoded), redacted)
+    }
+
     // MARK: - Reading
 
     public enum LoadError: Error, Equatable, LocalizedError {

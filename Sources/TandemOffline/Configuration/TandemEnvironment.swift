@@ -95,6 +95,11 @@ public struct TandemEnvironment: Sendable, Equatable {
     /// Seconds after which the server ends a stream; the client reconnects with `Last-Event-ID`
     /// (`TANDEM_STREAM_LIFETIME`, default 3600).
     public var streamLifetime: Double
+    /// The server secret customer keys are HMACs with (`TANDEM_SECRET_KEY`, or the first line of
+    /// the file `TANDEM_SECRET_KEY_FILE`). Unset, a random one is generated once and kept in the
+    /// database, so every node agrees; set it to keep it out of the database, so a copy of the
+    /// database alone cannot tell whose e-mail a customer key is.
+    public var secretKey: String?
 
     public init(_ environment: [String: String] = ProcessInfo.processInfo.environment) {
         func value(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
@@ -141,6 +146,9 @@ public struct TandemEnvironment: Sendable, Equatable {
         streamsTotal = value("TANDEM_STREAMS_TOTAL").flatMap(Int.init).map { max(1, $0) } ?? 5000
         streamHeartbeat = positive("TANDEM_STREAM_HEARTBEAT", 15)
         streamLifetime = positive("TANDEM_STREAM_LIFETIME", 3600)
+        secretKey = value("TANDEM_SECRET_KEY") ?? value("TANDEM_SECRET_KEY_FILE").flatMap { path in
+            (try? String(contentsOfFile: path, encoding: .utf8))?.split(whereSeparator: \.isNewline).first.map(String.init)
+        }
         bcryptCost = value("TANDEM_BCRYPT_COST").flatMap(Int.init).map { min(max($0, 4), 31) } ?? 12
     }
 

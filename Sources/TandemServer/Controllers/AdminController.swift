@@ -48,8 +48,9 @@ struct KnowledgeBaseController: RouteCollection {
             key: key, title: body.title, answer: body.answer, sensitive: body.sensitive ?? false,
             automation: body.automation ?? AutomationMode.auto.rawValue, examples: body.examples ?? [])])
         _ = try await document.apply(to: req.db, maxExample: req.tandem.environment.maxMessageCharacters, newIntentsInShadow: true)
-        try await changed(req)
         let created = try await IntentRecord.require(key: key, withExamples: true, on: req.db)
+        try await AuditLog.record(.intentCreate, by: try req.agent, target: "intent:\(key)", after: IntentDTO(created), on: req.db)
+        try await changed(req)
         return try await IntentDTO(created).encodeResponse(status: .created, for: req)
     }
 
@@ -61,12 +62,19 @@ struct KnowledgeBaseController: RouteCollection {
             key: existing.key, title: body.title, answer: body.answer, sensitive: body.sensitive ?? existing.sensitive,
             automation: body.automation ?? existing.automation.rawValue, examples: body.examples ?? [])])
         _ = try await document.apply(to: req.db, maxExample: req.tandem.environment.maxMessageCharacters)
+        let updated = IntentDTO(try await intent(req))
+        try await AuditLog.record(.intentUpdate, by: try req.agent, target: "intent:\(existing.key)", before: IntentDTO(existing), after: updated, on: req.db)
         if body.examples != nil { try await changed(req) } else { req.tandem.invalidateTitles() }
-        return IntentDTO(try await intent(req))
+        return updated
     }
 
     func delete(_ req: Request) async throws -> HTTPStatus {
-        try await intent(req).delete(on: req.db)
+        let intent = try await intent(req)
+        let actor = try req.agent
+        try await req.db.writeTransaction { db in
+            try await intent.delete(on: db)
+            try await AuditLog.record(.intentDelete, by: actor, target: "intent:\(intent.key)", before: IntentDTO(intent), on: db)
+        }
         try await changed(req)
         return .noContent
     }
@@ -82,7 +90,11 @@ struct KnowledgeBaseController: RouteCollection {
             throw AppError.tooLarge(limit: req.tandem.environment.maxMessageCharacters, what: "The example")
         }
         let example = ExampleRecord(intentID: try intent.requireID(), text: text)
-        try await example.create(on: req.db)
+        let actor = try req.agent
+        try await req.db.writeTransaction { db in
+            try await example.create(on: db)
+            try await AuditLog.record(.exampleAdd, by: actor, target: "intent:\(intent.key)", after: ExampleDTO(id: example.id, text: example.text), on: db)
+        }
         try await changed(req)
         return try await ExampleDTO(id: example.id, text: example.text).encodeResponse(status: .created, for: req)
     }
@@ -93,7 +105,11 @@ struct KnowledgeBaseController: RouteCollection {
               let example = try await ExampleRecord.find(id, of: intent, on: req.db) else {
             throw AppError.notFound("Example")
         }
-        try await example.delete(on: req.db)
+        let actor = try req.agent
+        try await req.db.writeTransaction { db in
+            try await example.delete(on: db)
+            try await AuditLog.record(.exampleDelete, by: actor, target: "intent:\(intent.key)", before: ExampleDTO(id: example.id, text: example.text), on: db)
+        }
         try await changed(req)
         return .noContent
     }
@@ -139,8 +155,12 @@ struct KnowledgeBaseController: RouteCollection {
             document = try req.decoded(KnowledgeBaseDocument.self)
         }
         let result = try await document.apply(to: req.db, maxExample: req.tandem.environment.maxMessageCharacters, newIntentsInShadow: true)
+        let imported = ImportResult(created: result.created, updated: result.updated, examplesAdded: result.examples)
+        struct Imported: Encodable { var intents: [String]; var result: ImportResult }
+        try await AuditLog.record(.knowledgeBaseImport, by: try req.agent, target: "knowledge-base",
+                                  after: Imported(intents: document.intents.map(\.key), result: imported), on: req.db)
         try await changed(req)
-        return ImportResult(created: result.created, updated: result.updated, examplesAdded: result.examples)
+        return imported
     }
 
     private func intent(_ req: Request) async throws -> IntentRecord {
@@ -203,14 +223,21 @@ struct AdminController: RouteCollection {
         let retrain = old?.targetRisk != body.settings.targetRisk || old?.confidenceLevel != body.settings.confidenceLevel
             || old?.unknownKeepAway != body.settings.unknownKeepAway
         let killSwitchChanged = old?.killSwitch != body.settings.killSwitch
-        w.name = body.name
-        w.store(body.settings)
-        try await w.save(on: req.db)
-        if killSwitchChanged {
-            let on = body.settings.killSwitch
-            try await GuardrailEventRecord(intent: nil, kind: on ? .killSwitchOn : .killSwitchOff,
-                                           evidence: [on ? "every message goes to a person" : "automated answers resume where allowed"],
-                                           actor: req.agent.email).create(on: req.db)
+        struct Stored: Encodable { var name: String; var settings: WorkspaceSettings?; var unreadable: Bool? }
+        let before = Stored(name: w.name, settings: old, unreadable: old == nil ? true : nil)
+        let actor = try req.agent
+        try await req.db.writeTransaction { db in
+            w.name = body.name
+            w.store(body.settings)
+            try await w.save(on: db)
+            if killSwitchChanged {
+                let on = body.settings.killSwitch
+                try await GuardrailEventRecord(intent: nil, kind: on ? .killSwitchOn : .killSwitchOff,
+                                               evidence: [on ? "every message goes to a person" : "automated answers resume where allowed"],
+                                               actor: actor.email).create(on: db)
+            }
+            try await AuditLog.record(.workspaceUpdate, by: actor, target: "workspace", before: before,
+                                      after: Stored(name: body.name, settings: body.settings, unreadable: nil), on: db)
         }
         _ = try await req.tandem.workspace(on: req.db)
         // New targets need thresholds certified for them.
@@ -233,9 +260,16 @@ struct AdminController: RouteCollection {
     func createAgent(_ req: Request) async throws -> Response {
         let body = try req.decoded(CreateAgentBody.self)
         let role = try AgentRole.parse(body.role, field: "role")
-        let hasher = req.password.async
-        let agent = try await Accounts.create(email: body.email, name: body.name, role: role, password: body.password,
-                                              maxConcurrent: body.maxConcurrent, hash: { try await hasher.hash($0) }, on: req.db)
+        try Accounts.validate(email: body.email, name: body.name, password: body.password)
+        // Hashed before the transaction, so the write lock is not held through bcrypt.
+        let hash = try await req.password.async.hash(body.password)
+        let actor = try req.agent
+        let agent = try await req.db.writeTransaction { db in
+            let agent = try await Accounts.create(email: body.email, name: body.name, role: role, password: body.password,
+                                                  maxConcurrent: body.maxConcurrent, hash: { _ in hash }, on: db)
+            try await AuditLog.record(.agentCreate, by: actor, target: "agent:\(try agent.requireID())", after: AgentDTO(agent), on: db)
+            return agent
+        }
         return try await AgentDTO(agent).encodeResponse(status: .created, for: req)
     }
 
@@ -256,14 +290,17 @@ struct AdminController: RouteCollection {
         if losesAdmin, try await !Accounts.anotherAdminRemains(besides: agent, on: req.db) {
             throw AppError.conflict("\(agent.email) is the last active admin; make another admin first.")
         }
+        let before = AgentDTO(agent)
+        let admin = try req.agent
         try await req.db.writeTransaction { db in
             if let active = body.active { agent.active = active }
             if let role { agent.role = role }
             if let max = body.maxConcurrent { agent.maxConcurrent = max }
             try await agent.save(on: db)
             if body.active == false { try await Accounts.revokeSessions(of: agent, on: db) }
+            try await AuditLog.record(.agentUpdate, by: admin, target: "agent:\(try agent.requireID())", before: before, after: AgentDTO(agent), on: db)
         }
-        let actor = try req.agent.email
+        let actor = admin.email
         req.logger.notice("agent changed", metadata: ["agent": .string(agent.email), "by": .string(actor),
                                                        "active": .stringConvertible(agent.active), "role": .string(agent.role.rawValue)])
         return AgentDTO(agent)
@@ -277,12 +314,15 @@ struct AdminController: RouteCollection {
         let body = try req.decoded(PasswordBody.self)
         try Accounts.validate(password: body.password, field: "password")
         let hash = try await req.password.async.hash(body.password)
+        let admin = try req.agent
         try await req.db.writeTransaction { db in
             agent.passwordHash = hash
             try await agent.save(on: db)
             try await Accounts.revokeSessions(of: agent, on: db)
+            try await AuditLog.record(.agentPasswordReset, by: admin, target: "agent:\(try agent.requireID())",
+                                      after: SessionsEnded(), on: db)
         }
-        let actor = try req.agent.email
+        let actor = admin.email
         req.logger.notice("password reset", metadata: ["agent": .string(agent.email), "by": .string(actor)])
         return .noContent
     }
@@ -290,9 +330,16 @@ struct AdminController: RouteCollection {
     /// Signs the agent out everywhere.
     func revokeSessions(_ req: Request) async throws -> HTTPStatus {
         let agent = try await targetAgent(req)
-        try await Accounts.revokeSessions(of: agent, on: req.db)
+        let admin = try req.agent
+        try await req.db.writeTransaction { db in
+            try await Accounts.revokeSessions(of: agent, on: db)
+            try await AuditLog.record(.agentSessionsRevoke, by: admin, target: "agent:\(try agent.requireID())", after: SessionsEnded(), on: db)
+        }
         return .noContent
     }
+
+    /// The audit log's `after` for changes that end an agent's sessions.
+    struct SessionsEnded: Encodable { var sessionsRevoked = true }
 
     private func targetAgent(_ req: Request) async throws -> AgentRecord {
         guard let id = req.parameters.get("id", as: UUID.self), let agent = try await AgentRecord.find(id, on: req.db) else {
@@ -312,12 +359,13 @@ struct AdminController: RouteCollection {
     func train(_ req: Request) async throws -> Response {
         let queued = try await ModelLifecycle.requestTraining(reason: "requested by \(try req.agent.email)", at: req.tandem.clock.now, on: req.db)
         if queued { req.application.jobs?.poke() }
+        try await AuditLog.record(.modelTrain, by: try req.agent, target: "models", after: TrainResponse(queued: queued), on: req.db)
         return try await TrainResponse(queued: queued).encodeResponse(status: .accepted, for: req)
     }
 
     func activate(_ req: Request) async throws -> HTTPStatus {
         guard let id = req.parameters.get("id", as: UUID.self) else { throw AppError.notFound("Model version") }
-        try await ModelLifecycle.activate(id, at: req.tandem.clock.now, on: req.db)
+        try await ModelLifecycle.activate(id, at: req.tandem.clock.now, by: try req.agent, on: req.db)
         try await ModelLifecycle.sync(app: req.application)
         return .ok
     }
@@ -346,7 +394,13 @@ struct AdminController: RouteCollection {
         let events = try body.events.map { try WebhookEvent.parse($0, field: "events") }
         let secret = Secrets.token()
         let hook = WebhookRecord(url: body.url, secret: secret, events: events)
-        try await hook.create(on: req.db)
+        let actor = try req.agent
+        try await req.db.writeTransaction { db in
+            try await hook.create(on: db)
+            // Never the secret.
+            try await AuditLog.record(.webhookCreate, by: actor, target: "webhook:\(try hook.requireID())",
+                                      after: WebhookDTO(id: hook.id, url: hook.url, events: hook.eventList.map(\.rawValue), active: true, secret: nil), on: db)
+        }
         return try await WebhookDTO(id: hook.id, url: hook.url, events: hook.eventList.map(\.rawValue), active: true, secret: secret).encodeResponse(status: .created, for: req)
     }
 
@@ -354,7 +408,12 @@ struct AdminController: RouteCollection {
         guard let id = req.parameters.get("id", as: UUID.self), let hook = try await WebhookRecord.find(id, on: req.db) else {
             throw AppError.notFound("Webhook")
         }
-        try await hook.delete(on: req.db)
+        let actor = try req.agent
+        try await req.db.writeTransaction { db in
+            try await hook.delete(on: db)
+            try await AuditLog.record(.webhookDelete, by: actor, target: "webhook:\(id)",
+                                      before: WebhookDTO(id: hook.id, url: hook.url, events: hook.eventList.map(\.rawValue), active: hook.active, secret: nil), on: db)
+        }
         return .noContent
     }
 }

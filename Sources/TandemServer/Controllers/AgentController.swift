@@ -108,6 +108,8 @@ struct AgentController: RouteCollection {
             agent.passwordHash = hash
             try await agent.save(on: db)
             try await Accounts.revokeSessions(of: agent, keeping: current, on: db)
+            try await AuditLog.record(.agentPasswordChange, by: agent, target: "agent:\(try agent.requireID())",
+                                      after: ["otherSessionsRevoked": true], on: db)
         }
         return .noContent
     }
@@ -143,7 +145,15 @@ struct AgentController: RouteCollection {
     func reassign(_ req: Request) async throws -> ConversationDTO {
         let body = try req.decoded(ReassignBody.self)
         guard let target = try await AgentRecord.find(body.agentID, on: req.db) else { throw AppError.invalidField("agentID", "no such agent") }
-        return req.conversations.dto(try await req.conversations.reassign(try id(req), to: target, by: try req.agent))
+        let conversationID = try id(req), supervisor = try req.agent
+        guard let before = try await ConversationRecord.find(conversationID, on: req.db) else { throw AppError.notFound("Conversation \(conversationID)") }
+        let updated = try await req.conversations.reassign(conversationID, to: target, by: supervisor)
+        struct Assignment: Encodable { var status: ConversationStatus; var assignedAgentID: UUID? }
+        // Ids and statuses only: the log keeps nothing of the customer's.
+        try await AuditLog.record(.conversationReassign, by: supervisor, target: "conversation:\(conversationID)",
+                                  before: Assignment(status: before.status, assignedAgentID: before.assignedAgentID),
+                                  after: Assignment(status: updated.status, assignedAgentID: updated.assignedAgentID), on: req.db)
+        return req.conversations.dto(updated)
     }
 
     struct ReplyBody: Decodable {

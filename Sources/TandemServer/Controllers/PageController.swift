@@ -25,6 +25,7 @@ struct PageController: RouteCollection {
         kb.get("knowledge-base", ":key", use: intent)
         console.get("audits", use: auditsPage)
         kb.get("insights", use: insightsPage)
+        routes.grouped("console").grouped(RoleGuard(role: .admin)).get("audit-log", use: auditLogPage)
         routes.grouped("api", "v1").grouped(RoleGuard(role: .supervisor)).get("insights", "series", use: insightsSeries)
     }
 
@@ -92,6 +93,14 @@ struct PageController: RouteCollection {
     /// The review queue of sampled AI answers; audits.js loads and reviews them through the API.
     func auditsPage(_ req: Request) async throws -> View {
         try await req.view.render("audits", try await AuditsPage.load(agent: try req.agent, on: req.db))
+    }
+
+    /// Admin actions, newest first; `?actor=&action=&before=` filter and page it.
+    func auditLogPage(_ req: Request) async throws -> View {
+        let page = try await AuditLogPage.load(agent: try req.agent, actor: req.query[String.self, at: "actor"],
+                                               action: req.query[String.self, at: "action"],
+                                               before: req.query[String.self, at: "before"].flatMap { Int($0) }, on: req.db)
+        return try await req.view.render("audit-log", page)
     }
 
     /// Quality, speed and cost over the last 14 days, with charts drawn on the server.

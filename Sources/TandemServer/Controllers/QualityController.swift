@@ -136,8 +136,9 @@ struct QualityController: RouteCollection {
         guard let key = req.parameters.get("key") else { throw AppError.notFound("Intent") }
         let reason = try overrideReason(req)
         let settings = try await req.tandem.settings(on: req.db)
-        return try await QualityService.evaluate(intent: key, settings: settings, actor: req.agent.email,
-                                                 override: SupervisorOverride(supervisor: req.agent.email, reason: reason), on: req.db)
+        let agent = try req.agent
+        return try await QualityService.evaluate(intent: key, settings: settings, actor: agent.email,
+                                                 override: SupervisorOverride(supervisor: agent.email, reason: reason), recordedBy: agent, on: req.db)
     }
 
     /// A supervisor takes a new intent out of shadow mode before its labels prove the target;
@@ -152,6 +153,9 @@ struct QualityController: RouteCollection {
             guard intent.shadow else { throw AppError.conflict("\(key) is not in shadow mode.") }
             let evidence = ["\(agent.email) ended shadow mode: \(reason)"] + (try await QualityService.shadowDecision(intent, settings: settings, on: db).evidence)
             try await QualityService.endShadow(intent, evidence: evidence, actor: agent.email, on: db)
+            struct Shadow: Encodable { var shadow: Bool; var reason: String? }
+            try await AuditLog.record(.shadowEnd, by: agent, target: "intent:\(key)", before: Shadow(shadow: true),
+                                      after: Shadow(shadow: false, reason: reason), on: db)
             return EventDTO(intent: key, kind: .leaveShadow, evidence: evidence, actor: agent.email, createdAt: req.tandem.clock.now)
         }
     }

@@ -10,6 +10,7 @@ enum Migrations {
         CreateConversations(), CreateMessages(), CreateDecisions(), CreateLabels(), CreateModelVersions(),
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
         OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(), ConversationOrigin(), OneActiveModelVersion(),
+        CreateAuditLog(), AddPrivacyColumns(),
     ]
 }
 
@@ -391,5 +392,79 @@ struct OneActiveModelVersion: AsyncMigration {
     func revert(on db: Database) async throws {
         guard let sql = db as? SQLDatabase else { return }
         try await sql.raw("DROP INDEX model_versions_one_active").run()
+    }
+}
+
+/// The audit log of admin actions (`AuditLogRecord`). The database itself refuses to change
+/// or delete an entry (a trigger on SQLite and PostgreSQL alike), so the log holds even
+/// against code that forgets it is append-only.
+struct CreateAuditLog: AsyncMigration {
+    var name: String { "022_create_audit_log" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("audit_log")
+            .field("id", .int, .identifier(auto: true))
+            .field("actor_id", .uuid)
+            .field("actor", .string, .required)
+            .field("action", .string, .required)
+            .field("target", .string, .required)
+            .field("before", .string)
+            .field("after", .string)
+            .field("created_at", .datetime)
+            .create()
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.create(index: "audit_log_actor").on("audit_log").column("actor").column("id").run()
+        try await sql.create(index: "audit_log_action").on("audit_log").column("action").column("id").run()
+        if sql.dialect.name == "postgresql" {
+            try await sql.raw("""
+                CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS
+                'BEGIN RAISE EXCEPTION ''the audit log is append-only''; END'
+                """).run()
+            try await sql.raw("""
+                CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+                FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()
+                """).run()
+        } else {
+            for event in ["UPDATE", "DELETE"] {
+                try await sql.raw("""
+                    CREATE TRIGGER audit_log_no_\(unsafeRaw: event.lowercased()) BEFORE \(unsafeRaw: event) ON audit_log
+                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END
+                    """).run()
+            }
+        }
+    }
+    func revert(on db: Database) async throws {
+        try await db.schema("audit_log").delete()
+        if let sql = db as? SQLDatabase, sql.dialect.name == "postgresql" {
+            try await sql.raw("DROP FUNCTION IF EXISTS audit_log_append_only()").run()
+        }
+    }
+}
+
+/// Erasure and retention (`Privacy`): conversations remember when the retention policy
+/// anonymised them (so it does each once), model versions count the redactions of their
+/// example texts (so every node reloads a redacted model), customer keys are looked up by
+/// key and old conversations by age, and the server's generated secret lives in its own table.
+struct AddPrivacyColumns: AsyncMigration {
+    var name: String { "023_add_privacy_columns" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("conversations").field("anonymised_at", .datetime).update()
+        try await db.schema("model_versions").field("revision", .int).update()
+        try await db.schema("server_secrets").id()
+            .field("name", .string, .required).unique(on: "name")
+            .field("value", .string, .required)
+            .field("created_at", .datetime)
+            .create()
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.create(index: "conversations_customer_key").on("conversations").column("customer_key").run()
+        try await sql.create(index: "conversations_updated").on("conversations").column("updated_at").run()
+    }
+    func revert(on db: Database) async throws {
+        if let sql = db as? SQLDatabase {
+            try await sql.drop(index: "conversations_updated").run()
+            try await sql.drop(index: "conversations_customer_key").run()
+        }
+        try await db.schema("server_secrets").delete()
+        try await db.schema("model_versions").deleteField("revision").update()
+        try await db.schema("conversations").deleteField("anonymised_at").update()
     }
 }

@@ -17,7 +17,8 @@ final class ConversationRecord: Model, @unchecked Sendable {
     @Field(key: "priority") var priority: Int
     @OptionalField(key: "customer_name") var customerName: String?
     @OptionalField(key: "customer_email") var customerEmail: String?
-    /// Stable key of the customer (hashed e-mail, or the conversation) for re-contact counting.
+    /// Stable key of the customer for re-contact counting, erasure and export: `hmac:` and the
+    /// e-mail's HMAC with the server secret, or `anon:` and a random id (`CustomerKeys`).
     @Field(key: "customer_key") var customerKey: String
     @Field(key: "channel") var channel: String
     /// Keyed digest of the client address that started it (never the address itself), for the
@@ -40,6 +41,8 @@ final class ConversationRecord: Model, @unchecked Sendable {
     @OptionalField(key: "rating") var rating: Int?
     @OptionalField(key: "rating_comment") var ratingComment: String?
     @Field(key: "next_seq") var nextSeq: Int
+    /// When the retention policy removed its texts and the customer's details (`Privacy`).
+    @OptionalField(key: "anonymised_at") var anonymisedAt: Date?
     @OptionalField(key: "created_at") var createdAt: Date?
     @OptionalField(key: "updated_at") var updatedAt: Date?
 

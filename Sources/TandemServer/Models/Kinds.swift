@@ -100,6 +100,33 @@ enum GuardrailEventKind: String, Codable, Sendable, CaseIterable {
     }
 }
 
+/// What an entry of the audit log of admin actions records (`AuditLogRecord`).
+enum AuditAction: String, Codable, Sendable, CaseIterable {
+    case agentCreate = "agent.create"
+    case agentUpdate = "agent.update"
+    case agentPasswordReset = "agent.password_reset"
+    case agentPasswordChange = "agent.password_change"
+    case agentSessionsRevoke = "agent.sessions_revoke"
+    case workspaceUpdate = "workspace.update"
+    case intentCreate = "intent.create"
+    case intentUpdate = "intent.update"
+    case intentDelete = "intent.delete"
+    case exampleAdd = "intent.example_add"
+    case exampleDelete = "intent.example_delete"
+    case knowledgeBaseImport = "knowledge_base.import"
+    case guardrailOverride = "guardrail.override"
+    case shadowEnd = "shadow.end"
+    case conversationReassign = "conversation.reassign"
+    case modelTrain = "model.train"
+    case modelActivate = "model.activate"
+    case webhookCreate = "webhook.create"
+    case webhookDelete = "webhook.delete"
+    case customerExport = "customer.export"
+    case customerErase = "customer.erase"
+    /// The retention policy anonymised old conversations (the actor is the system).
+    case retentionAnonymise = "retention.anonymise"
+}
+
 extension RawRepresentable where Self: CaseIterable, RawValue == String {
     /// The case spelled `text`, or a 400 that names the field and the allowed values.
     static func parse(_ text: String, field: String) throws -> Self {

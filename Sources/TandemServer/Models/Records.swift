@@ -40,6 +40,9 @@ final class ModelVersionRecord: Model, @unchecked Sendable {
     @OptionalField(key: "error") var error: String?
     @Field(key: "examples") var examples: Int
     @OptionalField(key: "activated_at") var activatedAt: Date?
+    /// Raised each time example texts are redacted from the manifest (erasure, retention), so
+    /// nodes serving this version reload it; nil is 0.
+    @OptionalField(key: "revision") var revision: Int?
     @OptionalField(key: "created_at") var createdAt: Date?
 
     init() {}

@@ -49,3 +49,5 @@ extension EventRecord: CreationStamped {}
 extension JobRecord: CreationStamped {}
 extension WebhookRecord: CreationStamped {}
 extension WorkspaceRecord: CreationStamped, UpdateStamped {}
+extension AuditLogRecord: CreationStamped {}
+extension ServerSecretRecord: CreationStamped {}

@@ -62,6 +62,10 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
     public var recontactDays = 7
     /// The assistant's replies to greetings, thanks, goodbyes and "are you a bot?".
     public var smallTalk = SmallTalkReplies()
+    /// Conversations untouched for this many days are anonymised (`Privacy.applyRetention`);
+    /// nil keeps them. A workspace setting, not an environment variable: it is the business's
+    /// policy, the same on every node, changed by an admin and recorded in the audit log.
+    public var retentionDays: Int? = nil
 
     public init() {}
 
@@ -81,6 +85,7 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
         auditRate = try c.decodeIfPresent(Double.self, forKey: .auditRate) ?? d.auditRate
         recontactDays = try c.decodeIfPresent(Int.self, forKey: .recontactDays) ?? d.recontactDays
         smallTalk = try c.decodeIfPresent(SmallTalkReplies.self, forKey: .smallTalk) ?? d.smallTalk
+        retentionDays = try c.decodeIfPresent(Int.self, forKey: .retentionDays)
     }
 
     /// Problems with the values, each naming the field; empty when valid.
@@ -97,6 +102,7 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
         if !(auditRate >= 0 && auditRate <= 1) { problems.append("auditRate must be between 0 and 1") }
         if recontactDays < 1 { problems.append("recontactDays must be at least 1") }
         problems += smallTalk.problems
+        if let days = retentionDays, !(1...36_500).contains(days) { problems.append("retentionDays must be from 1 to 36500, or null to keep conversations") }
         return problems
     }
 }

@@ -19,7 +19,7 @@ struct Conversations {
     /// (the count and the insert are not one transaction: two racing requests may pass one over
     /// the cap, which a cap against abuse can afford).
     func create(name: String?, email: String?, channel: String, address: String) async throws -> (ConversationRecord, token: String, [MessageRecord]) {
-        let origin = services.addressKey(address)
+        let origin = try services.addressKey(address)
         let limits = services.environment.limits
         if limits.enabled {
             let open = try await ConversationRecord.openCount(originKey: origin, since: services.clock.now.addingTimeInterval(-86_400), on: db)
@@ -28,10 +28,11 @@ struct Conversations {
             }
         }
         let token = Secrets.token()
-        let normalizedEmail = email?.trimmingCharacters(in: .whitespaces).lowercased()
+        let normalizedEmail = email.map(CustomerKeys.normalise)
+        let keys = try services.customerKeys
         let conversation = ConversationRecord(
             tokenHash: Secrets.digest(token), customerName: name?.trimmingCharacters(in: .whitespacesAndNewlines),
-            customerEmail: normalizedEmail, customerKey: normalizedEmail.map { "email:" + Secrets.digest($0) } ?? "anon:" + UUID().uuidString,
+            customerEmail: normalizedEmail, customerKey: normalizedEmail.map(keys.key) ?? CustomerKeys.anonymous(),
             channel: channel)
         conversation.originKey = origin
         let greeting = try await db.writeTransaction { db in

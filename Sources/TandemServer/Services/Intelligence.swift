@@ -16,6 +16,8 @@ final class Intelligence: Sendable {
     struct ActiveModel: Sendable {
         let recordID: UUID
         let artifact: ModelArtifact
+        /// The stored version's revision (raised when its example texts are redacted).
+        var revision = 0
     }
 
     init(encoder: any SentenceEncoder, queueCapacity: Int) {

@@ -46,21 +46,7 @@ enum ModelLifecycle {
         let db = app.db
         let services = app.tandem
         let settings = try await services.settings(on: db)
-        let intents = try await IntentRecord.query(on: db).with(\.$examples).all()
-        var texts: [String] = [], labels: [String] = []
-        let known = Set(intents.map(\.key))
-        for intent in intents {
-            for example in intent.examples { texts.append(example.text); labels.append(intent.key) }
-        }
-        // Labels from people (agent replies, audits) on real customer messages. The most recent
-        // ones are held out: the candidate must do well on traffic it did not learn from.
-        let labelled = try await LabelRecord.query(on: db).with(\.$message).sort(\.$createdAt).all().filter { known.contains($0.intent) }
-        let holdoutCount = labelled.count >= minimumHoldout * 2 ? max(minimumHoldout, labelled.count / 5) : 0
-        for label in labelled.dropLast(holdoutCount) {
-            texts.append(label.message.text)
-            labels.append(label.intent)
-        }
-        let holdout = Array(labelled.suffix(holdoutCount))
+        let (texts, labels, holdout) = try await trainingSet(on: db)
         let record = ModelVersionRecord()
         record.version = "training"
         record.status = .training
@@ -115,6 +101,26 @@ enum ModelLifecycle {
         }
     }
 
+    /// What the next training run learns from: knowledge-base examples plus people's labels
+    /// (agent replies, audits) on real customer messages, and the most recent labels held out,
+    /// since the candidate must do well on traffic it did not learn from. Erased and
+    /// anonymised conversations have no labels, so their texts are never in it.
+    static func trainingSet(on db: Database) async throws -> (texts: [String], labels: [String], holdout: [LabelRecord]) {
+        let intents = try await IntentRecord.query(on: db).with(\.$examples).all()
+        var texts: [String] = [], labels: [String] = []
+        let known = Set(intents.map(\.key))
+        for intent in intents {
+            for example in intent.examples { texts.append(example.text); labels.append(intent.key) }
+        }
+        let labelled = try await LabelRecord.query(on: db).with(\.$message).sort(\.$createdAt).all().filter { known.contains($0.intent) }
+        let holdoutCount = labelled.count >= minimumHoldout * 2 ? max(minimumHoldout, labelled.count / 5) : 0
+        for label in labelled.dropLast(holdoutCount) {
+            texts.append(label.message.text)
+            labels.append(label.intent)
+        }
+        return (texts, labels, Array(labelled.suffix(holdoutCount)))
+    }
+
     /// Labels held out for the promotion check, at least (when there are twice as many).
     static let minimumHoldout = 10
 
@@ -167,8 +173,9 @@ enum ModelLifecycle {
     /// Activations take turns (on PostgreSQL under an advisory lock for the transaction; SQLite
     /// has one writer): two at once, say two nodes finishing trainings together, would each
     /// retire only what was active in their own snapshot and leave both active. The database
-    /// refuses a second active version anyway (migration 020).
-    static func activate(_ id: UUID, at now: Date, on db: Database) async throws {
+    /// refuses a second active version anyway (migration 021). A person's activation (`actor`)
+    /// is recorded in the audit log in the same transaction.
+    static func activate(_ id: UUID, at now: Date, by actor: AgentRecord? = nil, on db: Database) async throws {
         try await db.writeTransaction { db in
             if let sql = db as? SQLDatabase, sql.dialect.name == "postgresql" {
                 try await sql.raw("SELECT pg_advisory_xact_lock(hashtext('tandem-model-activation:' || current_schema()))").run()
@@ -176,7 +183,8 @@ enum ModelLifecycle {
             guard let target = try await ModelVersionRecord.find(id, on: db), target.manifest != nil else {
                 throw AppError.notFound("Model version \(id)")
             }
-            for active in try await ModelVersionRecord.query(on: db).filter(\.$status == .active).all() where active.id != id {
+            let previous = try await ModelVersionRecord.query(on: db).filter(\.$status == .active).all()
+            for active in previous where active.id != id {
                 active.status = .retired
                 try await active.save(on: db)
             }
@@ -184,6 +192,12 @@ enum ModelLifecycle {
             target.activatedAt = now
             try await target.save(on: db)
             try await EventBus.record(.modelActivated, conversationID: nil, payload: ["version": target.version], on: db)
+            if let actor {
+                struct Serving: Encodable { var id: UUID?; var version: String? }
+                try await AuditLog.record(.modelActivate, by: actor, target: "model:\(id)",
+                                          before: Serving(id: previous.first?.id, version: previous.first?.version),
+                                          after: Serving(id: id, version: target.version), on: db)
+            }
         }
     }
 
@@ -192,19 +206,20 @@ enum ModelLifecycle {
     @discardableResult
     static func sync(app: Application) async throws -> Bool {
         guard let active = try await ModelVersionRecord.query(on: app.db).filter(\.$status == .active)
-            .field(\.$id).field(\.$version).first() else {
+            .field(\.$id).field(\.$version).field(\.$revision).first() else {
             app.tandem.intelligence.activate(nil)
             return false
         }
         let intelligence = app.tandem.intelligence
-        if intelligence.active?.recordID == active.id { return true }
+        // A redacted manifest (erasure, retention) is the same version with a higher revision.
+        if let serving = intelligence.active, serving.recordID == active.id, serving.revision == active.revision ?? 0 { return true }
         guard let full = try await ModelVersionRecord.find(active.id, on: app.db), let manifest = full.manifest, let weights = full.weights else {
             return false
         }
         do {
             let artifact = try ModelArtifact(files: .init(manifest: manifest, weights: weights), expectedEncoder: intelligence.encoder.identifier,
                                              names: ("model \(full.version) manifest", "model \(full.version) weights"))
-            intelligence.activate(.init(recordID: try full.requireID(), artifact: artifact))
+            intelligence.activate(.init(recordID: try full.requireID(), artifact: artifact, revision: full.revision ?? 0))
             app.logger.info("serving model \(artifact.version)")
             return true
         } catch let error as ModelArtifact.LoadError {

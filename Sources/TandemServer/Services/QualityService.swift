@@ -67,15 +67,22 @@ enum QualityService {
         return try await verdicts(query)
     }
 
-    /// Runs the guardrail for one intent and applies and logs what it decides.
+    /// Runs the guardrail for one intent and applies and logs what it decides. A supervisor's
+    /// override (`recordedBy`) goes into the audit log in the same transaction.
     @discardableResult
     static func evaluate(intent key: String, settings: WorkspaceSettings, actor: String?, override: SupervisorOverride? = nil,
-                         promoted: Bool = false, on db: Database) async throws -> GuardrailAction {
+                         recordedBy supervisor: AgentRecord? = nil, promoted: Bool = false, on db: Database) async throws -> GuardrailAction {
         try await db.writeTransaction { db in
             guard let intent = try await IntentRecord.query(on: db).filter(\.$key == key).first() else { throw AppError.notFound("Intent '\(key)'") }
             let input = GuardrailInput(intent: key, audits: try await counts(intent: key, on: db), mode: intent.automation,
                                        guarded: intent.guarded, override: override, promotedSinceSwitch: promoted)
             let action = guardrail(settings).evaluate(input, killSwitch: settings.killSwitch)
+            if let supervisor, let override {
+                struct Guard: Encodable { var guarded: Bool; var reason: String?; var action: GuardrailAction? }
+                try await AuditLog.record(.guardrailOverride, by: supervisor, target: "intent:\(key)", before: Guard(guarded: intent.guarded),
+                                          after: Guard(guarded: action.kind == .none ? intent.guarded : action.guarded, reason: override.reason,
+                                                       action: action), on: db)
+            }
             if action.kind != .none {
                 intent.guarded = action.guarded
                 try await intent.save(on: db)

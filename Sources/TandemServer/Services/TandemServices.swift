@@ -21,6 +21,7 @@ final class TandemServices: Sendable {
     /// Last-read workspace settings, for places that must not wait on the database (DTOs).
     private let settings = NIOLockedValueBox(WorkspaceSettings())
     private let titles = NIOLockedValueBox<(at: Date, value: [String: String])>((.distantPast, [:]))
+    private let keys = NIOLockedValueBox<CustomerKeys?>(nil)
 
     init(environment: TandemEnvironment, clock: any WallClock, intelligence: Intelligence, events: EventBus) {
         metrics = Metrics(node: environment.nodeID)
@@ -34,6 +35,16 @@ final class TandemServices: Sendable {
     }
 
     var cachedSettings: WorkspaceSettings { settings.withLockedValue { $0 } }
+
+    /// Customer keys under the server secret (set by `configure` once the database is ready).
+    var customerKeys: CustomerKeys {
+        get throws {
+            guard let keys = keys.withLockedValue({ $0 }) else { throw AppError.unavailable("the server secret is not loaded yet") }
+            return keys
+        }
+    }
+
+    func useCustomerKeys(_ customerKeys: CustomerKeys) { keys.withLockedValue { $0 = customerKeys } }
 
     /// The workspace row (created with defaults on first use).
     func workspace(on db: Database) async throws -> WorkspaceRecord {
@@ -63,8 +74,8 @@ final class TandemServices: Sendable {
 
     func invalidateTitles() { titles.withLockedValue { $0 = (.distantPast, [:]) } }
 
-    /// A client address as stored: a digest, so the database never holds the address itself.
-    func addressKey(_ address: String) -> String { Secrets.digest("address:" + address) }
+    /// A client address as stored: keyed under the server secret, never the address itself.
+    func addressKey(_ address: String) throws -> String { try customerKeys.key(address: address) }
 
 }
 
