@@ -32,7 +32,7 @@ struct Conversations {
         let keys = try services.customerKeys
         let conversation = ConversationRecord(
             tokenHash: Secrets.digest(token), customerName: name?.trimmingCharacters(in: .whitespacesAndNewlines),
-            customerEmail: normalizedEmail, customerKey: normalizedEmail.map(keys.key) ?? CustomerKeys.anonymous(),
+            customerEmail: normalizedEmail, customerKey: normalizedEmail.map { keys.key(email: $0) } ?? CustomerKeys.anonymous(),
             channel: channel)
         conversation.originKey = origin
         let greeting = try await db.writeTransaction { db in
