@@ -145,7 +145,7 @@ private func conversation(_ fields: String) -> String {
             [#"GET /api/v1/conversations/\#(conversationID)/messages 200: $[1].seq: expected integer, got string "2""#])
         // The same template answers POST with its own responses.
         #expect(contract.violations(method: "POST", path: path, status: 202, contentType: "application/json", body: Data()) ==
-            ["POST /api/v1/conversations/\(conversationID)/messages: status 202 not documented (documented: 200, 201, 400, 404, 409, 413, 415, 429)"])
+            ["POST /api/v1/conversations/\(conversationID)/messages: status 202 not documented (documented: 200, 201, 400, 404, 409, 413, 415, 429, 503)"])
     }
 
     @Test func contentTypes() {
