@@ -116,16 +116,18 @@ struct AdminAndOperationsTests {
             #expect(ready.json["ready"] as? Bool == true)
             let c = try await t.startConversation()
             _ = try await t.say("hello there", in: c)
+            _ = try await t.say("I want to speak to a human", in: c)
             let metrics = try await t.send(.GET, "/metrics")
             #expect(metrics.status == .ok)
             let text = metrics.body.string
             let lines = Set(text.split(separator: "\n").map(String.init))
             #expect(lines.contains("# TYPE tandem_customer_messages_total counter"), "\(text.prefix(800))")
             let node = "node=\"\(t.app.tandem.environment.nodeID)\""
-            #expect(lines.contains("tandem_customer_messages_total{\(node)} 1"), "one message was sent: \(text.prefix(800))")
-            #expect(lines.contains("tandem_decision_latency_seconds_count{\(node)} 1"), "\(text.prefix(800))")
-            // "hello there" is no banking request: it was handed off, and waits in the queue.
-            #expect(lines.contains("tandem_handoffs_total{\(node),rule=\"unknown-request\"} 1"), "\(text.prefix(800))")
+            #expect(lines.contains("tandem_customer_messages_total{\(node)} 2"), "two messages were sent: \(text.prefix(800))")
+            #expect(lines.contains("tandem_decision_latency_seconds_count{\(node)} 2"), "\(text.prefix(800))")
+            // "hello there" is small talk, answered; asking for a person hands off, and waits in the queue.
+            #expect(lines.contains("tandem_decisions_total{\(node),action=\"answer\",rule=\"small-talk\"} 1"), "\(text.prefix(800))")
+            #expect(lines.contains("tandem_handoffs_total{\(node),rule=\"asked-for-human\"} 1"), "\(text.prefix(800))")
             #expect(lines.contains("tandem_queue_waiting 1.0"))
             #expect(lines.contains("tandem_model_loaded{\(node)} 1.0"))
             // Every metric says what it measures.
