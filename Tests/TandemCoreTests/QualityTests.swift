@@ -238,8 +238,9 @@ private let guardrailCases: [GuardrailCase] = [
     GuardrailCase(name: "6 wrong of 500, spread, are tolerated",
                   input: .init(intent: "card", verdicts: stream(wrongAt: [40, 120, 200, 280, 360, 440], of: 500)),
                   kind: .none, guarded: false, routing: .auto),
-    GuardrailCase(name: "a looser κ reacts later: 4 in a row are tolerated at κ = 6",
-                  guardrail: Guardrail(targetRisk: 0.01, delta: 0.05, kappa: 6), input: .init(intent: "card", verdicts: burst),
+    // κ = 1.5 weighs each wrong answer less (ln 1.5 nats), to catch smaller rises over longer stretches.
+    GuardrailCase(name: "a smaller κ tolerates the burst: 4 in a row do not switch at κ = 1.5",
+                  guardrail: Guardrail(targetRisk: 0.01, delta: 0.05, kappa: 1.5), input: .init(intent: "card", verdicts: burst),
                   kind: .none, guarded: false, routing: .auto),
 
     // Coming back.

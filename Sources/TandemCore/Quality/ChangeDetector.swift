@@ -55,8 +55,9 @@ public struct ChangeDetector: Codable, Sendable, Equatable {
     /// intent at 0.5% within 10,000 audits in 2.4% of cases and catches one at 3% within a
     /// median of 235 audits (95th percentile 668).
     public static let defaultHorizon = 700
-    /// Longest horizon accepted: the threshold search is a few dynamic programmes over it.
-    public static let maximumHorizon = 20_000
+    /// Longest horizon accepted: the threshold search is a dozen dynamic programmes over it
+    /// (about a second at α = 0.1%, where the score has thousands of states).
+    public static let maximumHorizon = 10_000
 
     /// - Precondition: α, δ in (0, 1); κ > 1 with κ·α < 1; 1 ≤ horizon ≤ `maximumHorizon`.
     public init(targetRisk: Double, delta: Double, kappa: Double = defaultKappa, horizon: Int = defaultHorizon) {
@@ -119,7 +120,10 @@ public struct ChangeDetector: Codable, Sendable, Equatable {
         runLengthDistribution(errorRate: errorRate, audits: audits).last ?? 0
     }
 
-    static func runLengthDistribution(wrongStep: Int, correctStep: Int, threshold: Int, errorRate p: Double, audits: Int) -> [Double] {
+    /// `stopAbove`: stop once the alarm probability exceeds it (the threshold search only needs
+    /// to know that), returning the distribution so far.
+    static func runLengthDistribution(wrongStep: Int, correctStep: Int, threshold: Int, errorRate p: Double, audits: Int,
+                                      stopAbove: Double = .infinity) -> [Double] {
         guard audits > 0 else { return [] }
         guard threshold > 0 else { return Array(repeating: 1, count: audits) }
         var now = [Double](repeating: 0, count: threshold)
@@ -129,17 +133,30 @@ public struct ChangeDetector: Codable, Sendable, Equatable {
         var cdf = [Double]()
         cdf.reserveCapacity(audits)
         let q = 1 - p
-        for _ in 0..<audits {
-            for s in 0..<threshold { next[s] = 0 }
-            for s in 0..<threshold {
-                let mass = now[s]
-                if mass == 0 { continue }
-                next[max(0, s - correctStep)] += q * mass
-                let up = s + wrongStep
-                if up >= threshold { alarmed += p * mass } else { next[up] += p * mass }
+        // The inner loop is the whole cost of the threshold search, so it works on raw buffers:
+        // every index is in 0..<threshold by construction (max(0, s − down) ≤ s, and s + up is
+        // only written below the threshold).
+        now.withUnsafeMutableBufferPointer { nowBuffer in
+            next.withUnsafeMutableBufferPointer { nextBuffer in
+                var current = nowBuffer.baseAddress!, other = nextBuffer.baseAddress!
+                // States above the highest reachable one hold no mass yet: skip them.
+                var reach = 0
+                for _ in 0..<audits {
+                    let nextReach = min(threshold - 1, reach + wrongStep)
+                    other.update(repeating: 0, count: nextReach + 1)
+                    for s in 0...reach {
+                        let mass = current[s]
+                        if mass == 0 { continue }
+                        other[max(0, s - correctStep)] += q * mass
+                        let up = s + wrongStep
+                        if up >= threshold { alarmed += p * mass } else { other[up] += p * mass }
+                    }
+                    reach = nextReach
+                    swap(&current, &other)
+                    cdf.append(min(1, alarmed))
+                    if alarmed > stopAbove { break }
+                }
             }
-            swap(&now, &next)
-            cdf.append(min(1, alarmed))
         }
         return cdf
     }
@@ -150,7 +167,7 @@ public struct ChangeDetector: Codable, Sendable, Equatable {
     static func lowestThreshold(wrongStep: Int, correctStep: Int, errorRate: Double, horizon: Int, delta: Double) -> Int {
         func passes(_ h: Int) -> Bool {
             (runLengthDistribution(wrongStep: wrongStep, correctStep: correctStep, threshold: h, errorRate: errorRate,
-                                   audits: horizon).last ?? 0) <= delta
+                                   audits: horizon, stopAbove: delta).last ?? 0) <= delta
         }
         var failing = 0
         var passing = wrongStep

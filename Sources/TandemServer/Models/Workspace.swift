@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import TandemCore
 
 /// The business's settings. Tandem serves one workspace per installation.
 final class WorkspaceRecord: Model, @unchecked Sendable {
@@ -59,6 +60,12 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
     public var auditRate = 0.05
     /// Days within which a new conversation on the same topic counts as a re-contact.
     public var recontactDays = 7
+    /// κ of the guardrail's change detector: it switches an intent to draft-only on evidence
+    /// that its error rate is κ·α or more (between α and κ·α it may or may not).
+    public var guardrailKappa = ChangeDetector.defaultKappa
+    /// Audits within which an intent whose error rate is at most α has at most δ (1 − confidence)
+    /// chance of being switched by mistake. Longer: fewer false switches, slower to catch a bad intent.
+    public var guardrailHorizon = ChangeDetector.defaultHorizon
 
     public init() {}
 
@@ -77,6 +84,8 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
         maxConcurrentPerAgent = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentPerAgent) ?? d.maxConcurrentPerAgent
         auditRate = try c.decodeIfPresent(Double.self, forKey: .auditRate) ?? d.auditRate
         recontactDays = try c.decodeIfPresent(Int.self, forKey: .recontactDays) ?? d.recontactDays
+        guardrailKappa = try c.decodeIfPresent(Double.self, forKey: .guardrailKappa) ?? d.guardrailKappa
+        guardrailHorizon = try c.decodeIfPresent(Int.self, forKey: .guardrailHorizon) ?? d.guardrailHorizon
     }
 
     /// Problems with the values, each naming the field; empty when valid.
@@ -92,6 +101,12 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
         if maxConcurrentPerAgent < 1 { problems.append("maxConcurrentPerAgent must be at least 1") }
         if !(auditRate >= 0 && auditRate <= 1) { problems.append("auditRate must be between 0 and 1") }
         if recontactDays < 1 { problems.append("recontactDays must be at least 1") }
+        if !(guardrailKappa > 1 && guardrailKappa <= 100 && guardrailKappa * targetRisk < 1) {
+            problems.append("guardrailKappa must be above 1 (at most 100) with guardrailKappa × targetRisk below 1")
+        }
+        if !(50...ChangeDetector.maximumHorizon).contains(guardrailHorizon) {
+            problems.append("guardrailHorizon must be 50...\(ChangeDetector.maximumHorizon) audits")
+        }
         return problems
     }
 }
