@@ -221,7 +221,7 @@ enum QualityService {
     /// (rounded to two significant figures, so the volume creeping up does not recompute).
     static func characteristics(_ settings: WorkspaceSettings, yearlyAudits: Int) -> GuardrailCharacteristics {
         let rule = guardrail(settings)
-        let year = roundedToTwoFigures(max(100, yearlyAudits))
+        let year = roundedToTwoFigures(max(1, yearlyAudits))
         let key = CharacteristicsKey(alpha: rule.targetRisk, delta: rule.delta, kappa: rule.detector.kappa,
                                      horizon: rule.detector.horizon, year: year)
         if let cached = characteristicsCache.withLockedValue({ $0[key] }) { return cached }
