@@ -193,7 +193,7 @@ struct WeightedErrorEstimateTests {
 
 struct GuardrailCase: Sendable, CustomTestStringConvertible {
     let name: String
-    var guardrail = Guardrail(targetRisk: 0.01, delta: 0.05)
+    var guardrail = standardGuardrail
     let input: GuardrailInput
     var killSwitch = false
     let kind: GuardrailAction.Kind
@@ -202,68 +202,90 @@ struct GuardrailCase: Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 }
 
+/// α = 1%, δ = 5%, κ = 3, horizon 700: the defaults. Built once (the threshold search runs dynamic programmes).
+private let standardGuardrail = Guardrail(targetRisk: 0.01, delta: 0.05)
+
+/// `audited` verdicts in order, wrong at the given 1-based positions.
+private func stream(wrongAt wrong: Set<Int>, of audited: Int) -> [Bool] {
+    (1...max(1, audited)).prefix(audited).map { !wrong.contains($0) }
+}
+
 private func audits(_ wrong: Int, of audited: Int) -> AuditCounts {
     AuditCounts(correct: audited - wrong, wrong: wrong)
 }
 
 private let withReason = SupervisorOverride(supervisor: "dana", reason: "wrong answers came from a mislabelled article, fixed")
 private let blankReason = SupervisorOverride(supervisor: "dana", reason: "  ")
+/// Four wrong answers in a row after 100 right ones: 4 × 54 = 216 ≥ the threshold 214.
+private let burst = stream(wrongAt: [101, 102, 103, 104], of: 110)
 
 private let guardrailCases: [GuardrailCase] = [
-    GuardrailCase(name: "nothing audited", input: .init(intent: "card", audits: .zero), kind: .none, guarded: false, routing: .auto),
-    // Bound 9.5% > α, but no wrong answer: not evidence of a problem.
-    GuardrailCase(name: "30 audits, no errors", input: .init(intent: "card", audits: audits(0, of: 30)),
+    GuardrailCase(name: "nothing audited", input: .init(intent: "card"), kind: .none, guarded: false, routing: .auto),
+    GuardrailCase(name: "30 audits, no errors", input: .init(intent: "card", verdicts: stream(wrongAt: [], of: 30)),
                   kind: .none, guarded: false, routing: .auto),
-    GuardrailCase(name: "1 wrong of 30 fires", input: .init(intent: "card", audits: audits(1, of: 30)),
-                  kind: .switchToDraft, guarded: true, routing: .draftOnly),
-    // Bound with 1 wrong drops below 1% from 473 audits on.
-    GuardrailCase(name: "1 wrong of 500: bound below α", input: .init(intent: "card", audits: audits(1, of: 500)),
+    // The old rule switched here (upper bound 14.9% > α with one wrong answer).
+    GuardrailCase(name: "1 wrong of 30 is tolerated", input: .init(intent: "card", verdicts: stream(wrongAt: [3], of: 30)),
                   kind: .none, guarded: false, routing: .auto),
-    GuardrailCase(name: "6 wrong of 500 fires", input: .init(intent: "card", audits: audits(6, of: 500)),
+    GuardrailCase(name: "3 wrong in a row are tolerated", input: .init(intent: "card", verdicts: stream(wrongAt: [101, 102, 103], of: 110)),
+                  kind: .none, guarded: false, routing: .auto),
+    GuardrailCase(name: "a burst of 4 wrong switches", input: .init(intent: "card", verdicts: burst),
                   kind: .switchToDraft, guarded: true, routing: .draftOnly),
-    GuardrailCase(name: "minimum 3 wrong: 2 of 100 does not fire", guardrail: Guardrail(targetRisk: 0.01, delta: 0.05, minimumWrong: 3),
-                  input: .init(intent: "card", audits: audits(2, of: 100)), kind: .none, guarded: false, routing: .auto),
-    GuardrailCase(name: "minimum 3 wrong: 3 of 100 fires", guardrail: Guardrail(targetRisk: 0.01, delta: 0.05, minimumWrong: 3),
-                  input: .init(intent: "card", audits: audits(3, of: 100)), kind: .switchToDraft, guarded: true, routing: .draftOnly),
-    // minimumWrong 0: the bound alone decides, so the burden of proof is on the intent.
-    GuardrailCase(name: "minimum 0 wrong: 0 of 298 fires", guardrail: Guardrail(targetRisk: 0.01, delta: 0.05, minimumWrong: 0),
-                  input: .init(intent: "card", audits: audits(0, of: 298)), kind: .switchToDraft, guarded: true, routing: .draftOnly),
-    GuardrailCase(name: "minimum 0 wrong: 0 of 299 does not", guardrail: Guardrail(targetRisk: 0.01, delta: 0.05, minimumWrong: 0),
-                  input: .init(intent: "card", audits: audits(0, of: 299)), kind: .none, guarded: false, routing: .auto),
-    GuardrailCase(name: "looser α: 1 wrong of 100 is fine at α = 5%", guardrail: Guardrail(targetRisk: 0.05, delta: 0.05),
-                  input: .init(intent: "card", audits: audits(1, of: 100)), kind: .none, guarded: false, routing: .auto),
+    // The same 4 wrong answers spread out: each is outweighed by the correct ones after it.
+    GuardrailCase(name: "4 wrong spread over 400 are tolerated",
+                  input: .init(intent: "card", verdicts: stream(wrongAt: [50, 150, 250, 350], of: 400)),
+                  kind: .none, guarded: false, routing: .auto),
+    // 6 wrong of 500 pooled (1.2%) switched under the old rule; in the detector it depends on when.
+    GuardrailCase(name: "6 wrong of 500, spread, are tolerated",
+                  input: .init(intent: "card", verdicts: stream(wrongAt: [40, 120, 200, 280, 360, 440], of: 500)),
+                  kind: .none, guarded: false, routing: .auto),
+    // κ = 1.5 weighs each wrong answer less (ln 1.5 nats), to catch smaller rises over longer stretches.
+    GuardrailCase(name: "a smaller κ tolerates the burst: 4 in a row do not switch at κ = 1.5",
+                  guardrail: Guardrail(targetRisk: 0.01, delta: 0.05, kappa: 1.5), input: .init(intent: "card", verdicts: burst),
+                  kind: .none, guarded: false, routing: .auto),
 
     // Coming back.
-    GuardrailCase(name: "guarded stays guarded without promotion or override",
-                  input: .init(intent: "card", audits: audits(0, of: 1000), guarded: true), kind: .none, guarded: true, routing: .draftOnly),
+    GuardrailCase(name: "guarded stays guarded without fresh evidence, promotion or override",
+                  input: .init(intent: "card", verdicts: burst, guarded: true), kind: .none, guarded: true, routing: .draftOnly),
+    GuardrailCase(name: "guarded stays guarded at 298 agreeing verdicts",
+                  input: .init(intent: "card", verdicts: burst, sinceSwitch: audits(0, of: 298), guarded: true),
+                  kind: .none, guarded: true, routing: .draftOnly),
+    GuardrailCase(name: "guarded is restored by 299 agreeing verdicts",
+                  input: .init(intent: "card", verdicts: burst, sinceSwitch: audits(0, of: 299), guarded: true),
+                  kind: .restoreAuto, guarded: false, routing: .auto),
+    GuardrailCase(name: "one disagreement needs 473 verdicts: 472 do not restore",
+                  input: .init(intent: "card", verdicts: burst, sinceSwitch: audits(1, of: 472), guarded: true),
+                  kind: .none, guarded: true, routing: .draftOnly),
+    GuardrailCase(name: "one disagreement needs 473 verdicts: 473 restore",
+                  input: .init(intent: "card", verdicts: burst, sinceSwitch: audits(1, of: 473), guarded: true),
+                  kind: .restoreAuto, guarded: false, routing: .auto),
     GuardrailCase(name: "guarded is restored after a promotion",
-                  input: .init(intent: "card", audits: audits(3, of: 40), guarded: true, promotedSinceSwitch: true),
+                  input: .init(intent: "card", verdicts: burst, guarded: true, promotedSinceSwitch: true),
                   kind: .restoreAuto, guarded: false, routing: .auto),
     GuardrailCase(name: "guarded is restored by an override with a reason",
-                  input: .init(intent: "card", audits: audits(3, of: 40), guarded: true, override: withReason),
+                  input: .init(intent: "card", verdicts: burst, guarded: true, override: withReason),
                   kind: .restoreAuto, guarded: false, routing: .auto),
     GuardrailCase(name: "an override without a reason does not restore",
-                  input: .init(intent: "card", audits: audits(3, of: 40), guarded: true, override: blankReason),
+                  input: .init(intent: "card", verdicts: burst, guarded: true, override: blankReason),
                   kind: .none, guarded: true, routing: .draftOnly),
-    GuardrailCase(name: "an override with a reason keeps a breaching intent automatic",
-                  input: .init(intent: "card", audits: audits(3, of: 40), override: withReason), kind: .none, guarded: false, routing: .auto),
+    GuardrailCase(name: "an override with a reason keeps an alarming intent automatic",
+                  input: .init(intent: "card", verdicts: burst, override: withReason), kind: .none, guarded: false, routing: .auto),
     GuardrailCase(name: "an override without a reason does not stop the switch",
-                  input: .init(intent: "card", audits: audits(3, of: 40), override: blankReason),
+                  input: .init(intent: "card", verdicts: burst, override: blankReason),
                   kind: .switchToDraft, guarded: true, routing: .draftOnly),
 
     // Admins' modes.
-    GuardrailCase(name: "draft-only intents are not switched", input: .init(intent: "card", audits: audits(3, of: 40), mode: .draftOnly),
+    GuardrailCase(name: "draft-only intents are not switched", input: .init(intent: "card", verdicts: burst, mode: .draftOnly),
                   kind: .none, guarded: false, routing: .draftOnly),
-    GuardrailCase(name: "off intents are not switched", input: .init(intent: "card", audits: audits(3, of: 40), mode: .off),
+    GuardrailCase(name: "off intents are not switched", input: .init(intent: "card", verdicts: burst, mode: .off),
                   kind: .none, guarded: false, routing: .off),
 
     // Kill switch: everything to people, bookkeeping continues.
-    GuardrailCase(name: "kill switch sends a healthy intent to people", input: .init(intent: "card", audits: audits(0, of: 400)),
+    GuardrailCase(name: "kill switch sends a healthy intent to people", input: .init(intent: "card", verdicts: stream(wrongAt: [], of: 400)),
                   killSwitch: true, kind: .none, guarded: false, routing: .off),
-    GuardrailCase(name: "kill switch still records a breach", input: .init(intent: "card", audits: audits(3, of: 40)),
+    GuardrailCase(name: "kill switch still records an alarm", input: .init(intent: "card", verdicts: burst),
                   killSwitch: true, kind: .switchToDraft, guarded: true, routing: .off),
     GuardrailCase(name: "kill switch keeps a restored intent with people",
-                  input: .init(intent: "card", audits: .zero, guarded: true, promotedSinceSwitch: true),
+                  input: .init(intent: "card", guarded: true, promotedSinceSwitch: true),
                   killSwitch: true, kind: .restoreAuto, guarded: false, routing: .off),
 ]
 
@@ -278,43 +300,182 @@ struct GuardrailTests {
         #expect(action.evidence.first?.contains("kill switch") == c.killSwitch)
     }
 
-    @Test("over a stream of audits it fires at the second wrong answer, not before")
-    func firesAfterEnoughErrors() {
-        // Wrong answers at audits 600 and 610. After the first the bound is 1 wrong of 600
-        // (below 1%: 473 audits are enough); after the second it is 2 of 610 (above: 628 needed).
-        let guardrail = Guardrail(targetRisk: 0.01, delta: 0.05)
-        var counts = AuditCounts.zero
-        var firedAt: Int?
-        for audit in 1...1000 where firedAt == nil {
-            counts = counts + ([600, 610].contains(audit) ? AuditCounts(correct: 0, wrong: 1) : AuditCounts(correct: 1, wrong: 0))
-            if guardrail.evaluate(GuardrailInput(intent: "card", audits: counts)).kind == .switchToDraft { firedAt = audit }
-        }
-        #expect(firedAt == 610)
+    @Test("the default detector: steps and threshold from α, κ, δ and the horizon")
+    func defaults() {
+        let d = standardGuardrail.detector
+        // ln 3 / ln(0.99 / 0.97) = 53.8: one wrong answer weighs as much as 54 right ones.
+        #expect(d.correctStep == 1 && d.wrongStep == 54)
+        #expect(d.threshold == 214, "4 wrong in a row switch, 3 do not")
+        #expect(abs(d.evidenceNeeded - 4.3675) < 1e-3)
+        // Large α: the steps are scaled so a wrong verdict is at least 50 units (rounding within 1%).
+        let loose = ChangeDetector(targetRisk: 0.2, delta: 0.05)
+        let ratio = log(3.0) / log(0.8 / 0.4)
+        #expect(loose.wrongStep >= 50)
+        #expect(abs(Double(loose.wrongStep) / Double(loose.correctStep) / ratio - 1) < 0.01)
     }
 
-    @Test("evidence states counts, estimate, bound and α")
+    @Test("the threshold is the lowest with at most δ chance of an alarm within the horizon at error α", arguments: [
+        (0.01, 0.05, 3.0, 700), (0.01, 0.05, 3.0, 2_000), (0.05, 0.05, 3.0, 700), (0.01, 0.01, 2.0, 500), (0.1, 0.1, 3.0, 300),
+    ])
+    func thresholdIsLowest(_ alpha: Double, _ delta: Double, _ kappa: Double, _ horizon: Int) {
+        let d = ChangeDetector(targetRisk: alpha, delta: delta, kappa: kappa, horizon: horizon)
+        #expect(d.alarmProbability(errorRate: alpha, within: horizon) <= delta)
+        let lower = ChangeDetector.runLengthDistribution(wrongStep: d.wrongStep, correctStep: d.correctStep, threshold: d.threshold - 1,
+                                                          errorRate: alpha, audits: horizon).last ?? 0
+        #expect(lower > delta, "one unit lower would break the guarantee")
+    }
+
+    /// The exact run-length distribution, checked against brute force on a tiny chart: every
+    /// sequence of 12 verdicts, weighted by its probability.
+    @Test("the dynamic programme agrees with enumerating every audit sequence")
+    func dynamicProgrammeIsExact() {
+        let (up, down, h, n, p) = (3, 1, 5, 12, 0.2)
+        var alarmedBy = [Double](repeating: 0, count: n)
+        for bits in 0..<(1 << n) {
+            var score = 0, wrong = 0
+            for i in 0..<n {
+                let isWrong = bits & (1 << i) != 0
+                if isWrong { wrong += 1 }
+                score = isWrong ? score + up : max(0, score - down)
+                if score >= h {
+                    // Every continuation of this prefix is in the enumeration: weigh the prefix only.
+                    let probability = pow(p, Double(wrong)) * pow(1 - p, Double(i + 1 - wrong))
+                    if bits >> (i + 1) == 0 { for j in i..<n { alarmedBy[j] += probability } }
+                    break
+                }
+            }
+        }
+        let cdf = ChangeDetector.runLengthDistribution(wrongStep: up, correctStep: down, threshold: h, errorRate: p, audits: n)
+        for i in 0..<n { #expect(abs(cdf[i] - alarmedBy[i]) < 1e-12, "audit \(i + 1): \(cdf[i]) vs \(alarmedBy[i])") }
+    }
+
+    @Test("false demotions under H0 on simulated streams stay within δ over the horizon", arguments: [0.01, 0.007, 0.005, 0.002])
+    func falseAlarmsBounded(_ rate: Double) {
+        let g = standardGuardrail
+        let runs = 4_000
+        let simulated = GuardrailSimulation(rule: .sequential, guardrail: g, errorRate: rate, audits: g.detector.horizon, runs: runs, seed: 7)
+        let sd = (0.05 * 0.95 / Double(runs)).squareRoot()
+        #expect(simulated.demotedShare <= 0.05 + 3 * sd, "\(simulated.demotedShare) at \(rate)")
+        // …and the simulation matches the exact figure (an independent calculation).
+        let exact = g.detector.alarmProbability(errorRate: rate, within: g.detector.horizon)
+        let sdExact = max(1e-4, (exact * (1 - exact) / Double(runs)).squareRoot())
+        #expect(abs(simulated.demotedShare - exact) <= 4 * sdExact + 1.0 / Double(runs), "\(simulated.demotedShare) vs exact \(exact)")
+    }
+
+    @Test("an error rate that varies but stays at most α is no more likely to be demoted than one at α")
+    func nonStationaryNull() {
+        let d = standardGuardrail.detector
+        let runs = 4_000
+        var alarms = 0
+        for run in 0..<runs {
+            var generator = SeededGenerator(seed: 99 &+ UInt64(run) &* 7_919)
+            var score = 0
+            for audit in 1...d.horizon {
+                // Good and bad weeks: 0.2% and exactly α, alternating every 50 audits.
+                let rate = (audit / 50) % 2 == 0 ? 0.002 : 0.01
+                score = d.step(score, wrong: Double(generator.next() >> 11) * 0x1p-53 < rate)
+                if score >= d.threshold { alarms += 1; break }
+            }
+        }
+        let share = Double(alarms) / Double(runs)
+        #expect(share <= d.alarmProbability(errorRate: 0.01, within: d.horizon) + 3 * (0.05 * 0.95 / Double(runs)).squareRoot(), "\(share)")
+    }
+
+    @Test("the issue's figures: 0.5% rarely demoted within 10,000 audits, 3% caught within a few hundred")
+    func operatingCharacteristics() throws {
+        let g = standardGuardrail
+        let good = GuardrailSimulation(rule: .sequential, guardrail: g, errorRate: 0.005, audits: 10_000, runs: 2_000, seed: 1)
+        #expect(good.demotedShare <= 0.05, "\(good.demotedShare)")
+        #expect(abs(good.demotedShare - g.detector.alarmProbability(errorRate: 0.005, within: 10_000)) < 0.012)
+        let bad = GuardrailSimulation(rule: .sequential, guardrail: g, errorRate: 0.03, audits: 10_000, runs: 2_000, seed: 1)
+        #expect(bad.demotedShare == 1)
+        let median = try #require(bad.auditsToDemotionMedian), p95 = try #require(bad.auditsToDemotionP95)
+        #expect(median <= 250 && p95 <= 700, "median \(median), p95 \(p95)")
+        // The same percentiles from the exact distribution.
+        let cdf = g.detector.runLengthDistribution(errorRate: 0.03, audits: 3_000)
+        let exactMedian = cdf.firstIndex { $0 >= 0.5 }! + 1, exactP95 = cdf.firstIndex { $0 >= 0.95 }! + 1
+        #expect(abs(median - exactMedian) <= 12 && abs(p95 - exactP95) <= 35, "\(median)/\(p95) vs exact \(exactMedian)/\(exactP95)")
+    }
+
+    @Test("a drift that starts after 5,000 good audits is caught as fast as one at the start")
+    func lateDrift() {
+        let d = standardGuardrail.detector
+        var delays: [Int] = []
+        var falseAlarms = 0
+        for run in 0..<500 {
+            var generator = SeededGenerator(seed: 2_024 &+ UInt64(run))
+            var verdicts: [Bool] = []
+            for audit in 1...7_000 { verdicts.append(Double(generator.next() >> 11) * 0x1p-53 >= (audit <= 5_000 ? 0.002 : 0.03)) }
+            let path = d.run(verdicts)
+            guard let at = path.alarmAt else { continue }
+            if at <= 5_000 { falseAlarms += 1 } else { delays.append(at - 5_000) }
+        }
+        #expect(falseAlarms <= 5, "a 0.2% intent demoted within 5,000 audits in \(falseAlarms) of 500 runs")
+        #expect(delays.count >= 490, "the drift was caught within 2,000 audits in \(delays.count) of \(500 - falseAlarms) runs")
+        delays.sort()
+        let median = delays[delays.count / 2]
+        let fresh = d.runLengthDistribution(errorRate: 0.03, audits: 3_000).firstIndex { $0 >= 0.5 }! + 1
+        #expect(median <= fresh + 40, "median delay after the drift \(median), from a fresh start \(fresh)")
+    }
+
+    @Test("evaluating after every verdict gives the answer of evaluating once at the end")
+    func anyEvaluationSchedule() {
+        let d = standardGuardrail.detector
+        var generator = SeededGenerator(seed: 5)
+        let verdicts = (0..<3_000).map { i in Double(generator.next() >> 11) * 0x1p-53 >= (i < 1_500 ? 0.005 : 0.03) }
+        let whole = d.run(verdicts)
+        let firstCrossing = (1...verdicts.count).first { d.run(verdicts.prefix($0)).score >= d.threshold }
+        #expect(whole.alarmAt == firstCrossing)
+        #expect(whole.alarmAt != nil)
+    }
+
+    @Test("the old rule reproduces the issue's table: most good intents demoted")
+    func legacyTable() {
+        let g = standardGuardrail
+        let legacy = LegacyGuardrail(targetRisk: 0.01, delta: 0.05)
+        // One wrong answer trips it below 473 audits, two below 628 (as documented before).
+        #expect(legacy.auditsToClear(wrong: 1) == 473 && legacy.auditsToClear(wrong: 2) == 628)
+        #expect(legacy.breached(audits(1, of: 472)) && !legacy.breached(audits(1, of: 473)) && !legacy.breached(audits(0, of: 10)))
+        let good = GuardrailSimulation(rule: .legacy, guardrail: g, errorRate: 0.002, audits: 2_000, runs: 2_000, seed: 1)
+        // At least the runs whose first wrong answer came before audit 473: 1 − 0.998^472.
+        let firstWrongEarly = 1 - pow(0.998, 472.0)
+        #expect(good.demotedShare >= firstWrongEarly - 0.035 && good.demotedShare <= firstWrongEarly + 0.08, "\(good.demotedShare)")
+        let atTarget = GuardrailSimulation(rule: .legacy, guardrail: g, errorRate: 0.01, audits: 2_000, runs: 2_000, seed: 1)
+        #expect(atTarget.demotedShare >= 0.99)
+    }
+
+    @Test("evidence states counts, the detector's score against its threshold, and the rule")
     func evidence() {
-        let action = Guardrail(targetRisk: 0.01, delta: 0.05).evaluate(GuardrailInput(intent: "card", audits: audits(1, of: 30)))
-        #expect(action.evidence == [
-            "card: 1 wrong of 30 audited (3.33%); 95% upper bound 14.86%, α 1.00%",
-            "upper bound 14.86% > α 1.00% with 1 wrong answer: card switched to draft-only",
-        ])
-        #expect(action.estimate.wrong == 1 && action.estimate.audited == 30)
-        let ignored = Guardrail(targetRisk: 0.01, delta: 0.05)
-            .evaluate(GuardrailInput(intent: "card", audits: .zero, guarded: true, override: blankReason))
+        let action = standardGuardrail.evaluate(GuardrailInput(intent: "card", verdicts: burst))
+        #expect(action.evidence[0] == "card: 4 wrong of 110 audited (3.64%); 95% upper bound 8.13%, α 1.00%")
+        #expect(action.evidence[1].hasPrefix("evidence that the error rate is 3.00% or more rather than at most 1.00%: 4.29 of the 4.37 needed to switch (98%)"),
+                "\(action.evidence[1])")
+        #expect(action.evidence[1].hasSuffix("it rests on audits 101–110, 4 of 10 wrong"), "\(action.evidence[1])")
+        #expect(action.evidence[2] == "evidence that the error rate rose to 3.00% or more reached the threshold at audit 104: card switched to draft-only")
+        #expect(action.detector.alarmAt == 104 && action.breached)
+
+        let restored = standardGuardrail.evaluate(GuardrailInput(intent: "card", verdicts: burst, sinceSwitch: audits(0, of: 299), guarded: true))
+        #expect(restored.restore?.certified == true && restored.restore?.agreeingNeeded == 0)
+        #expect(restored.evidence.contains("since the switch people found 0 of 299 of card's would-be answers wrong (0.00%); 95% upper bound 1.00%, α 1.00%"),
+                "\(restored.evidence)")
+        #expect(restored.evidence.last?.contains("returns to automatic answers") == true)
+        let waiting = standardGuardrail.evaluate(GuardrailInput(intent: "card", verdicts: burst, sinceSwitch: audits(0, of: 200), guarded: true))
+        #expect(waiting.restore?.agreeingNeeded == 99)
+        #expect(waiting.evidence.last?.contains("at least 99 more agreeing") == true, "\(waiting.evidence)")
+
+        let ignored = standardGuardrail.evaluate(GuardrailInput(intent: "card", guarded: true, override: blankReason))
         #expect(ignored.evidence.last == "the override by dana has no reason and is ignored")
-        let restored = Guardrail(targetRisk: 0.01, delta: 0.05)
-            .evaluate(GuardrailInput(intent: "card", audits: .zero, guarded: true, override: withReason))
-        #expect(restored.evidence.last?.contains(withReason.reason) == true)
+        let overridden = standardGuardrail.evaluate(GuardrailInput(intent: "card", guarded: true, override: withReason))
+        #expect(overridden.evidence.last?.contains(withReason.reason) == true)
     }
 
     @Test("the report's workspace state drives routing")
     func reportFeedsRouting() throws {
-        let report = Guardrail(targetRisk: 0.01, delta: 0.05).evaluate([
-            GuardrailInput(intent: "card", audits: audits(2, of: 50)),
-            GuardrailInput(intent: "refund", audits: audits(0, of: 50)),
-            GuardrailInput(intent: "pin", audits: .zero, guarded: true),
-            GuardrailInput(intent: "fees", audits: .zero, guarded: true, promotedSinceSwitch: true),
+        let report = standardGuardrail.evaluate([
+            GuardrailInput(intent: "card", verdicts: burst),
+            GuardrailInput(intent: "refund", verdicts: stream(wrongAt: [7], of: 50)),
+            GuardrailInput(intent: "pin", guarded: true),
+            GuardrailInput(intent: "fees", guarded: true, promotedSinceSwitch: true),
         ])
         #expect(report.actions.map(\.kind) == [.switchToDraft, .none, .none, .restoreAuto])
         #expect(report.workspace == WorkspaceState(killSwitch: false, guardrailDraftOnly: ["card", "pin"]))
@@ -326,10 +487,21 @@ struct GuardrailTests {
             workspace: report.workspace)
         #expect(RoutingPolicy.decide(input).rule == .guardrail)
 
-        let killed = Guardrail(targetRisk: 0.01, delta: 0.05).evaluate([GuardrailInput(intent: "refund", audits: .zero)], killSwitch: true)
+        let killed = standardGuardrail.evaluate([GuardrailInput(intent: "refund")], killSwitch: true)
         #expect(killed.workspace.killSwitch)
         let decoded = try JSONDecoder().decode(GuardrailReport.self, from: JSONEncoder().encode(killed))
         #expect(decoded == killed)
+    }
+
+    @Test("the Audits page's sentences come from the simulation at the workspace's settings")
+    func characteristics() {
+        let c = GuardrailCharacteristics(guardrail: standardGuardrail, yearlyAudits: 3_000, runs: 400, seed: 3)
+        #expect(c.halfTarget.errorRate == 0.005 && c.atTarget.errorRate == 0.01 && abs(c.bad.errorRate - 0.03) < 1e-12)
+        #expect(c.halfTarget.audits == 3_000 && c.bad.demotedShare == 1)
+        #expect(c.sentences.count == 3)
+        #expect(c.sentences[2].contains("median of \(c.bad.auditsToDemotionMedian!) audits"), "\(c.sentences)")
+        let exact = standardGuardrail.detector.alarmProbability(errorRate: 0.01, within: 3_000)
+        #expect(abs(c.atTarget.demotedShare - exact) < 4 * (exact * (1 - exact) / 400).squareRoot(), "\(c.atTarget.demotedShare) vs \(exact)")
     }
 }
 
@@ -350,7 +522,7 @@ struct ShadowModeTests {
         (0, 0, false, 299),
         (298, 0, false, 1),
         (299, 0, true, 0),
-        // One disagreement: the bound reaches 1% only at 473 labels (see the guardrail's rule 1).
+        // One disagreement: the bound reaches 1% only at 473 labels (the guardrail restores on the same standard).
         (298, 1, false, 174),
         (472, 1, true, 0),
         (471, 1, false, 1),
@@ -385,8 +557,8 @@ struct ShadowModeTests {
 
     @Test("the guardrail's report holds shadow intents at draft-only until they graduate")
     func inGuardrailReport() {
-        let report = Guardrail(targetRisk: 0.01, delta: 0.05).evaluate(
-            [GuardrailInput(intent: "refund", audits: AuditCounts(correct: 60, wrong: 0))],
+        let report = standardGuardrail.evaluate(
+            [GuardrailInput(intent: "refund", verdicts: Array(repeating: true, count: 60))],
             shadow: [ShadowInput(intent: "card", labels: AuditCounts(correct: 120, wrong: 0)),
                      ShadowInput(intent: "pin", labels: AuditCounts(correct: 300, wrong: 0))])
         #expect(report.shadow.map(\.graduate) == [false, true])

@@ -1,12 +1,13 @@
 import Fluent
 import Foundation
+import TandemCore
 @testable import TandemServer
 import Testing
 import VaporTesting
 
-/// Audits feed the guardrail: an intent whose audited error bound exceeds the target stops
-/// being answered automatically, the console shows why, and only a recorded override (or a
-/// promoted model) brings it back.
+/// Audits feed the guardrail: an intent whose audits show evidence that its error rate rose
+/// above the target stops being answered automatically, the console shows why, and people's
+/// verdicts on its drafts (or a recorded override, or a promoted model) bring it back.
 @Suite("Guardrail", .serialized)
 struct GuardrailTests {
     static let question = "How do I reset my password?"
@@ -19,44 +20,103 @@ struct GuardrailTests {
         return (response, decision, c.id)
     }
 
-    @Test("audited errors switch an intent to draft-only; the next message is drafted for a person, with the evidence",
-          .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: TestDatabase.available)
-    func guardrailFires(database: TestDatabase) async throws {
-        try await TestApp.with(database) { t in
-            let first = try await ask(t)
-            #expect(first.response["action"] as? String == "answer", "precondition: the AI answers this question")
-            let intent = try #require(first.decision.intent)
+    /// The audit of a decision: the one sampling chose, or one seeded by the test.
+    private func audit(of decision: DecisionRecord, on db: Database) async throws -> AuditRecord {
+        if let existing = try await AuditRecord.query(on: db).filter(\.$decisionID == decision.requireID()).first() { return existing }
+        let audit = AuditRecord()
+        audit.conversationID = decision.$conversation.id
+        audit.messageID = decision.$message.id
+        audit.decisionID = try decision.requireID()
+        audit.intent = try #require(decision.intent)
+        audit.status = .pending
+        audit.sampleRate = 1
+        audit.sampleReason = "seeded by the test"
+        try await audit.create(on: db)
+        return audit
+    }
 
-            // Seed a review of that answer (whether or not sampling picked it) and mark it wrong.
-            if try await AuditRecord.query(on: t.app.db).filter(\.$decisionID == first.decision.requireID()).first() == nil {
-                let audit = AuditRecord()
-                audit.conversationID = first.decision.$conversation.id
-                audit.messageID = first.decision.$message.id
-                audit.decisionID = try first.decision.requireID()
-                audit.intent = intent
-                audit.status = .pending
-                audit.sampleRate = 1
-                audit.sampleReason = "seeded by the test"
-                try await audit.create(on: t.app.db)
+    /// Wrong answers in a row that switch an intent from a score of 0 at the workspace's settings.
+    private func burst(_ t: TestApp) async throws -> Int {
+        let detector = QualityService.guardrail(try await t.app.tandem.settings(on: t.app.db)).detector
+        return (detector.threshold + detector.wrongStep - 1) / detector.wrongStep
+    }
+
+    /// Sets the workspace's target risk (a looser target keeps the evidence a restore needs small).
+    private func setTargetRisk(_ t: TestApp, _ risk: Double) async throws {
+        let workspace = try await t.app.tandem.workspace(on: t.app.db)
+        var settings = try workspace.settings
+        settings.targetRisk = risk
+        workspace.store(settings)
+        try await workspace.save(on: t.app.db)
+    }
+
+    @Test("an isolated wrong audit no longer switches an intent; the AI keeps answering it",
+          .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: TestDatabase.available)
+    func isolatedMistakeTolerated(database: TestDatabase) async throws {
+        try await TestApp.with(database) { t in
+            // setup: 20 answers reviewed right, then one wrong
+            let agent = try await t.login()
+            var intent = ""
+            for i in 0..<21 {
+                let asked = try await ask(t)
+                try #require(asked.response["action"] as? String == "answer", "precondition: the AI answers this question: \(asked.response)")
+                intent = try #require(asked.decision.intent)
+                let audit = try await audit(of: asked.decision, on: t.app.db)
+                let verdict = i == 10 ? Review(correct: false, intent: "unknown") : Review(correct: true, intent: nil)
+                // act
+                let reviewed = try await t.send(.POST, "/api/v1/audits/\(audit.requireID())", json: verdict, token: agent)
+                try #require(reviewed.status == .ok, "\(reviewed.body.string)")
+                let action = try #require(reviewed.json["guardrail"] as? [String: Any])
+                // validate
+                #expect(action["kind"] as? String == "none", "audit \(i): \(action)")
+                if i == 10 {
+                    let detector = try #require(action["detector"] as? [String: Any])
+                    #expect(detector["wrong"] as? Int == 1 && (detector["score"] as? Int ?? 0) > 0, "\(detector)")
+                    #expect((action["evidence"] as? [String] ?? []).contains { $0.contains("no evidence that the error rate exceeds") }, "\(action)")
+                }
+            }
+            let after = try await ask(t)
+            #expect(after.response["action"] as? String == "answer", "one wrong answer in 21 demoted the intent: \(after.response)")
+            #expect(try await GuardrailEventRecord.query(on: t.app.db).filter(\.$intent == intent).count() == 0)
+        }
+    }
+
+    @Test("a burst of wrong audits switches an intent to draft-only; the next message is drafted for a person, with the evidence; a supervisor can override",
+          .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: TestDatabase.available)
+    func burstSwitches(database: TestDatabase) async throws {
+        try await TestApp.with(database) { t in
+            // setup
+            let needed = try await burst(t)
+            #expect(needed > 1, "one wrong answer must never be enough")
+            var audits: [AuditRecord] = []
+            var intent = ""
+            for _ in 0..<needed {
+                let asked = try await ask(t)
+                try #require(asked.response["action"] as? String == "answer", "precondition: the AI answers this question")
+                intent = try #require(asked.decision.intent)
+                audits.append(try await audit(of: asked.decision, on: t.app.db))
             }
             let agent = try await t.login()
             let pending = try await t.send(.GET, "/api/v1/audits", token: agent)
             #expect(pending.status == .ok)
-            let audit = try #require(pending.jsonArray.first { $0["intent"] as? String == intent })
-            #expect(audit["question"] as? String == Self.question)
-            #expect((audit["answer"] as? String)?.isEmpty == false)
-            let auditID = try #require(audit["id"] as? String)
-
-            let missingIntent = try await t.send(.POST, "/api/v1/audits/\(auditID)", json: ["correct": false], token: agent)
+            let listed = try #require(pending.jsonArray.first { $0["intent"] as? String == intent })
+            #expect(listed["question"] as? String == Self.question)
+            #expect((listed["answer"] as? String)?.isEmpty == false)
+            let first = try audits[0].requireID()
+            let missingIntent = try await t.send(.POST, "/api/v1/audits/\(first)", json: ["correct": false], token: agent)
             #expect(missingIntent.status == .badRequest, "a wrong verdict needs the right intent")
-            let reviewed = try await t.send(.POST, "/api/v1/audits/\(auditID)", json: Review(correct: false, intent: "unknown"), token: agent)
-            #expect(reviewed.status == .ok, "\(reviewed.body.string)")
-            let action = try #require(reviewed.json["guardrail"] as? [String: Any])
-            #expect(action["kind"] as? String == "switch-to-draft", "\(action)")
-            let again = try await t.send(.POST, "/api/v1/audits/\(auditID)", json: Review(correct: true, intent: nil), token: agent)
+
+            // act: wrong verdicts one after another; only the last of the burst switches
+            for (i, audit) in audits.enumerated() {
+                let reviewed = try await t.send(.POST, "/api/v1/audits/\(audit.requireID())", json: Review(correct: false, intent: "unknown"), token: agent)
+                try #require(reviewed.status == .ok, "\(reviewed.body.string)")
+                let action = try #require(reviewed.json["guardrail"] as? [String: Any])
+                #expect(action["kind"] as? String == (i == needed - 1 ? "switch-to-draft" : "none"), "wrong verdict \(i + 1) of \(needed): \(action)")
+            }
+            let again = try await t.send(.POST, "/api/v1/audits/\(first)", json: Review(correct: true, intent: nil), token: agent)
             #expect(again.status == .conflict, "an audit is reviewed once")
 
-            // The next message of that intent is drafted for a person, not answered.
+            // validate: the next message of that intent is drafted for a person, not answered
             let next = try await ask(t)
             #expect(next.decision.intent == intent)
             #expect(next.response["action"] as? String == "draft", "\(next.response)")
@@ -68,29 +128,89 @@ struct GuardrailTests {
             let decisions = try #require(detail.json["decisions"] as? [[String: Any]])
             let reasons = (decisions.first?["reasons"] as? [String] ?? []).joined(separator: " ")
             #expect(reasons.contains("draft-only"), "\(reasons)")
-            #expect(reasons.contains("upper bound"), "the evidence with its numbers: \(reasons)")
+            #expect(reasons.contains("reached the threshold at audit \(needed)"), "the evidence with its numbers: \(reasons)")
             let supervisor = try await t.login("supervisor@demo.tandem")
             let state = try await t.send(.GET, "/api/v1/guardrail", token: supervisor)
-            let intents = try #require(state.json["intents"] as? [[String: Any]])
-            #expect(intents.first { $0["intent"] as? String == intent }?["guarded"] as? Bool == true)
+            let row = try #require((state.json["intents"] as? [[String: Any]])?.first { $0["intent"] as? String == intent })
+            #expect(row["guarded"] as? Bool == true && row["breached"] as? Bool == true, "\(row)")
+            let restore = try #require(row["restore"] as? [String: Any])
+            #expect(restore["certified"] as? Bool == false && (restore["agreeingNeeded"] as? Int ?? 0) > 0, "\(restore)")
             let events = try #require(state.json["events"] as? [[String: Any]])
             #expect(events.first?["kind"] as? String == "switch-to-draft")
             #expect(events.first?["actor"] as? String == "agent@demo.tandem")
 
-            // Only a supervisor with a reason brings it back.
+            // A supervisor with a reason brings it back.
             let noReason = try await t.send(.POST, "/api/v1/intents/\(intent)/guardrail/override", json: ["reason": "  "], token: supervisor)
             #expect(noReason.status == .badRequest)
             let byAgent = try await t.send(.POST, "/api/v1/intents/\(intent)/guardrail/override", json: ["reason": "checked"], token: agent)
             #expect(byAgent.status == .forbidden)
             let restored = try await t.send(.POST, "/api/v1/intents/\(intent)/guardrail/override",
-                                            json: ["reason": "The answer text was fixed on 28 Nov; the audit was about the old text."], token: supervisor)
+                                            json: ["reason": "The answer text was fixed on 28 Nov; the audits were about the old text."], token: supervisor)
             #expect(restored.json["kind"] as? String == "restore-auto", "\(restored.body.string)")
             let after = try await ask(t)
             #expect(after.response["action"] as? String == "answer")
+            // The detector starts again after the restore: the burst no longer counts.
+            let fresh = try await t.send(.GET, "/api/v1/guardrail", token: supervisor)
+            let freshRow = try #require((fresh.json["intents"] as? [[String: Any]])?.first { $0["intent"] as? String == intent })
+            #expect((freshRow["detector"] as? [String: Any])?["audits"] as? Int == 0, "\(freshRow)")
 
             let insights = try await t.send(.GET, "/api/v1/insights", token: supervisor)
             #expect(insights.status == .ok)
-            #expect(insights.json["audits"] as? Int == 1)
+            #expect(insights.json["audits"] as? Int == needed)
+            // The Audits page states the operating characteristics at these settings.
+            let page = try await t.send(.GET, "/console/audits", token: supervisor)
+            #expect(page.body.string.contains("demoted by mistake within a year of audits"), "the Audits page lacks the guardrail's figures")
+        }
+    }
+
+    @Test("a demoted intent returns to automatic answers by itself after enough agreeing agent verdicts on its drafts, logged with the evidence",
+          .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: TestDatabase.available)
+    func restoresItself(database: TestDatabase) async throws {
+        try await TestApp.with(database) { t in
+            // setup: α = 10% (29 agreeing verdicts certify it at 95%), then a burst of wrong audits
+            try await setTargetRisk(t, 0.1)
+            let settings = try await t.app.tandem.settings(on: t.app.db)
+            let needed = try await burst(t)
+            let agent = try await t.login()
+            var intent = ""
+            for _ in 0..<needed {
+                let asked = try await ask(t)
+                try #require(asked.response["action"] as? String == "answer", "precondition: the AI answers this question")
+                intent = try #require(asked.decision.intent)
+                let audit = try await audit(of: asked.decision, on: t.app.db)
+                let reviewed = try await t.send(.POST, "/api/v1/audits/\(audit.requireID())", json: Review(correct: false, intent: "unknown"), token: agent)
+                try #require(reviewed.status == .ok, "\(reviewed.body.string)")
+            }
+            try #require(try await IntentRecord.find(key: intent, on: t.app.db)?.guarded == true, "precondition: the burst switched the intent")
+            let labels = Guardrail(targetRisk: settings.targetRisk, delta: 1 - settings.confidenceLevel).restoreProgress(.zero).agreeingNeeded
+            #expect(labels == 29, "⌈ln 0.05 / ln 0.9⌉ agreeing verdicts at 95% confidence")
+
+            // act: people answer from the AI's drafts, confirming its intent
+            for i in 0..<labels {
+                let c = try await t.startConversation(name: "Drafted \(i)")
+                let response = try await t.say(Self.question, in: c)
+                #expect(response["action"] as? String == "draft", "verdict \(i): \(response)")
+                let claim = try await t.send(.POST, "/api/v1/agent/conversations/\(c.id)/claim", token: agent)
+                try #require(claim.status == .ok, "\(claim.body.string)")
+                let reply = try await t.send(.POST, "/api/v1/agent/conversations/\(c.id)/messages",
+                                             json: ["text": "You can reset it from the login screen.", "intent": intent], token: agent)
+                try #require(reply.status == .created, "\(reply.body.string)")
+                let resolved = try await t.send(.POST, "/api/v1/agent/conversations/\(c.id)/resolve", token: agent)
+                try #require(resolved.status == .ok, "\(resolved.body.string)")
+                let guarded = try await IntentRecord.find(key: intent, on: t.app.db)?.guarded
+                // validate: held until the last verdict needed, not one before
+                #expect(guarded == (i < labels - 1), "after \(i + 1) agreeing verdicts")
+            }
+
+            // validate: logged with its evidence, without an override, and the AI answers again
+            let event = try #require(try await GuardrailEventRecord.query(on: t.app.db).filter(\.$intent == intent)
+                .filter(\.$kind == .restoreAuto).first())
+            #expect(event.actor == "agent@demo.tandem")
+            #expect(event.evidence.contains("people found 0 of \(labels) of \(intent)'s would-be answers wrong"), "\(event.evidence)")
+            #expect(event.evidence.contains("returns to automatic answers"), "\(event.evidence)")
+            #expect(!event.evidence.contains("overrode"), "\(event.evidence)")
+            let after = try await ask(t)
+            #expect(after.response["action"] as? String == "answer", "\(after.response)")
         }
     }
 

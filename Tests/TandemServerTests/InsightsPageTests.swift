@@ -162,12 +162,26 @@ struct InsightsPageTests {
             if visit == 1 { try await rate(t, c, 2, into: &seeded) }
         }
 
-        // Reviews: all but the last `leavePending`.
+        // Reviews: all but the last `leavePending`. With `wrongVerdict`, the first answers of the
+        // most audited intent are wrong, as many in a row as the guardrail needs to switch it
+        // (one isolated wrong answer does not).
         let pending = try await t.send(.GET, "/api/v1/audits", token: agent).jsonArray
         try #require(pending.count > leavePending, "too few audits were sampled: \(pending.count)")
-        for (i, audit) in pending.dropLast(leavePending).enumerated() {
+        var wrongIDs: Set<String> = []
+        if wrongVerdict {
+            let toReview = pending.dropLast(leavePending).compactMap { $0["id"] as? String }
+            let records = try await AuditRecord.query(on: t.app.db).filter(\.$id ~~ Set(toReview.compactMap(UUID.init(uuidString:))))
+                .sort(\.$createdAt).all()
+            let byIntent = Dictionary(grouping: records, by: \.intent)
+            let detector = QualityService.guardrail(try await t.app.tandem.settings(on: t.app.db)).detector
+            let burst = (detector.threshold + detector.wrongStep - 1) / detector.wrongStep
+            let busiest = try #require(byIntent.values.max { $0.count < $1.count })
+            try #require(busiest.count >= burst, "no intent has the \(burst) audits a burst needs: \(byIntent.mapValues(\.count))")
+            wrongIDs = Set(busiest.prefix(burst).compactMap { $0.id?.uuidString })
+        }
+        for audit in pending.dropLast(leavePending) {
             let id = try #require(audit["id"] as? String)
-            let wrong = wrongVerdict && i == 0
+            let wrong = wrongIDs.contains(id.uppercased()) || wrongIDs.contains(id)
             let json: [String: any Encodable & Sendable] = wrong ? ["correct": false, "intent": "unknown"] : ["correct": true]
             let reviewed = try await t.send(.POST, "/api/v1/audits/\(id)", body: try jsonString(json), token: agent)
             try #require(reviewed.status == .ok, "review: \(reviewed.body.string)")
@@ -300,6 +314,14 @@ struct InsightsPageTests {
             #expect(html.contains("<p class=\"stat__value\">\(automated)</p>"), "automated share \(automated) missing")
             #expect(html.contains("<p class=\"stat__value\">\(DisplayFormat.percent(report.accuracy.accuracy ?? 0, 1))</p>"))
             #expect(html.contains("<p class=\"stat__value\">50%</p>"), "durable resolution (1 of 2 came back) missing")
+            // The target as a count: every audit was right, so 0 expected, with an interval above it.
+            let answers = try await DecisionRecord.automaticAnswers(since: report.from, on: t.app.db)
+            let perWeek = WrongAnswersPerWeek(automaticAnswers: answers, days: report.days, audits: AuditCounts(correct: report.accuracy.correct, wrong: report.accuracy.wrong),
+                                              targetRisk: 0.01, level: 0.95)
+            let upper = try #require(perWeek.interval?[1])
+            #expect(perWeek.expected == 0 && upper > 0)
+            #expect(html.contains("Expected wrong automatic answers per week</p>\n      <p class=\"stat__value\">0.0 (0.0–\(upper < 10 ? String(format: "%.1f", upper) : String(format: "%.0f", upper)))</p>"),
+                    "the wrong-answers-per-week figure is missing")
             #expect(html.contains(DisplayFormat.money(o.cost.costPerResolved ?? 0, currency: report.currency)))
             #expect(html.contains("id=\"frontier-table\"") && html.contains(">current<"))
             for (intent, count) in seeded.notHelped {
@@ -405,8 +427,9 @@ struct InsightsPageTests {
         #expect(try await session.findAll("#frontier-table tbody tr").count >= 4)
         try await fullPageScreenshot(session, shots.appendingPathComponent("insights.png"))
 
-        // The audits page: the pending answers, the guardrail's log (one wrong verdict switched an
-        // intent), and an intent in shadow mode with the evidence it still needs.
+        // The audits page: the pending answers, the guardrail's log (a burst of wrong verdicts
+        // switched an intent), its figures in plain words, and an intent in shadow mode with the
+        // evidence it still needs.
         let shadow = try #require(try await IntentRecord.query(on: t.app.db).filter(\.$key == "change_payment_date").first())
         shadow.shadow = true
         try await shadow.save(on: t.app.db)
@@ -416,7 +439,8 @@ struct InsightsPageTests {
         #expect(try await session.isDisplayed("#shadow-empty") == false)
         try await session.waitUntil("#audits lists the 4 pending answers") { try await session.findAll("#audits .audit").count == 4 }
         try await session.waitFor("#guardrail-events .guardrail-event--switch-to-draft")
-        #expect(try await session.text("#guarded").isEmpty == false, "no intent listed as held at draft-only")
+        #expect(try await session.text("#guarded").contains("more agreeing to answer on its own"), "no intent listed as held at draft-only")
+        #expect(try await session.text("#guardrail-figures").contains("demoted by mistake within a year of audits"))
         let first = try await session.execute("""
             const a = document.querySelector('#audits .audit');
             return { id: a.dataset.id, question: a.querySelector('.audit__block--question .audit__text').textContent,

@@ -87,6 +87,9 @@ public struct ErrorEstimate: Codable, Sendable, Equatable {
         clopperPearson = Interval(Binomial.clopperPearson(successes: counts.wrong, trials: counts.audited, level: level))
         upperBound = Binomial.upperBound(errors: counts.wrong, trials: counts.audited, delta: 1 - level)
     }
+
+    /// The counts the estimate rests on.
+    public var counts: AuditCounts { AuditCounts(correct: audited - wrong, wrong: wrong) }
 }
 
 /// Error estimates per intent and for the whole workspace, for the quality page.
@@ -183,5 +186,36 @@ public struct WeightedErrorEstimate: Codable, Sendable, Equatable {
         }
         errorRate = rate
         upperBound = min(1, bound)
+    }
+}
+
+/// The target as a count people can picture: how many automatic answers a week are expected to
+/// be wrong, from the automatic answers of a period and the audited error rate over it.
+///
+/// The rate is the pooled audited one: intents still building evidence are audited more often
+/// (`AuditSampling`), so it leans towards them (see `ErrorReport`). The interval is the
+/// two-sided Clopper–Pearson interval of that rate at `level`, scaled by the weekly volume; the
+/// volume itself is taken as known.
+public struct WrongAnswersPerWeek: Codable, Sendable, Equatable {
+    /// Automatic answers a week over the period.
+    public var answersPerWeek: Double
+    /// Expected wrong ones a week; nil before any audit.
+    public var expected: Double?
+    /// [lower, upper] at `level`; nil before any audit.
+    public var interval: [Double]?
+    /// What the target allows: answersPerWeek × α.
+    public var allowed: Double
+    public var level: Double
+
+    /// - Precondition: `days` ≥ 1, α and `level` in (0, 1).
+    public init(automaticAnswers: Int, days: Int, audits: AuditCounts, targetRisk: Double, level: Double) {
+        precondition(days >= 1, "the period needs at least one day")
+        let perWeek = Double(max(0, automaticAnswers)) * 7 / Double(days)
+        let estimate = ErrorEstimate(audits, level: level)
+        answersPerWeek = perWeek
+        expected = estimate.errorRate.map { $0 * perWeek }
+        interval = estimate.errorRate == nil ? nil : [estimate.clopperPearson.lower * perWeek, estimate.clopperPearson.upper * perWeek]
+        allowed = perWeek * targetRisk
+        self.level = level
     }
 }

@@ -92,7 +92,9 @@ struct PageController: RouteCollection {
 
     /// The review queue of sampled AI answers; audits.js loads and reviews them through the API.
     func auditsPage(_ req: Request) async throws -> View {
-        try await req.view.render("audits", try await AuditsPage.load(agent: try req.agent, on: req.db))
+        let settings = try await req.tandem.settings(on: req.db)
+        return try await req.view.render("audits", try await AuditsPage.load(agent: try req.agent, settings: settings,
+                                                                             now: req.tandem.clock.now, on: req.db))
     }
 
     /// Admin actions, newest first; `?actor=&action=&before=` filter and page it.
@@ -108,7 +110,8 @@ struct PageController: RouteCollection {
         let agent = try req.agent
         let series = try await insightsSeries(req)
         let titles = try await req.tandem.intentTitles(on: req.db)
-        return try await req.view.render("insights", InsightsPage(agent: agent, series: series, titles: titles))
+        let answers = try await DecisionRecord.automaticAnswers(since: series.from, on: req.db)
+        return try await req.view.render("insights", InsightsPage(agent: agent, series: series, titles: titles, automaticAnswers: answers))
     }
 
     /// `GET /api/v1/insights/series?days=14`: the insights page's figures as JSON.

@@ -77,7 +77,11 @@ struct QualityController: RouteCollection {
         var automation: AutomationMode
         var guarded: Bool
         var estimate: ErrorEstimate
+        /// The change detector has reached its threshold.
         var breached: Bool
+        var detector: DetectorPath
+        /// While guarded: the fresh evidence that can bring it back.
+        var restore: RestoreProgress?
         /// New and in shadow mode; `shadowEvidence` says how far it is from leaving it.
         var shadow: Bool
         var shadowEvidence: [String]?
@@ -107,13 +111,14 @@ struct QualityController: RouteCollection {
         var intents: [IntentQuality] = []
         var total = AuditCounts.zero
         for intent in try await IntentRecord.allByTitle(on: req.db) {
-            let counts = try await QualityService.counts(intent: intent.key, on: req.db)
-            total = total + counts
-            let estimate = ErrorEstimate(counts, level: settings.confidenceLevel)
+            // What the guardrail would decide now, without applying it: the detector and restore progress.
+            let judged = rule.evaluate(try await QualityService.input(intent, on: req.db), killSwitch: settings.killSwitch)
+            total = total + judged.estimate.counts
             let shadow = intent.shadow ? try await QualityService.shadowDecision(intent, settings: settings, on: req.db) : nil
             intents.append(IntentQuality(intent: intent.key, title: intent.title, automation: intent.automation, guarded: intent.guarded,
-                                         estimate: estimate, breached: rule.breached(estimate), shadow: intent.shadow,
-                                         shadowEvidence: shadow?.evidence, agreeingLabelsNeeded: shadow?.agreeingLabelsNeeded))
+                                         estimate: ErrorEstimate(judged.estimate.counts, level: settings.confidenceLevel),
+                                         breached: judged.breached, detector: judged.detector, restore: judged.restore,
+                                         shadow: intent.shadow, shadowEvidence: shadow?.evidence, agreeingLabelsNeeded: shadow?.agreeingLabelsNeeded))
         }
         let events = try await GuardrailEventRecord.recent(limit: 100, on: req.db).map {
             EventDTO(intent: $0.intent, kind: $0.kind, evidence: $0.evidence.split(separator: "\n").map(String.init), actor: $0.actor, createdAt: $0.createdAt)
@@ -198,4 +203,6 @@ struct QualityController: RouteCollection {
 }
 
 extension GuardrailAction: Content {}
+extension DetectorPath: Content {}
+extension RestoreProgress: Content {}
 extension ErrorEstimate: Content {}

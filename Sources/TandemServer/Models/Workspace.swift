@@ -66,6 +66,12 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
     /// nil keeps them. A workspace setting, not an environment variable: it is the business's
     /// policy, the same on every node, changed by an admin and recorded in the audit log.
     public var retentionDays: Int? = nil
+    /// κ of the guardrail's change detector: it switches an intent to draft-only on evidence
+    /// that its error rate is κ·α or more (between α and κ·α it may or may not).
+    public var guardrailKappa = ChangeDetector.defaultKappa
+    /// Audits within which an intent whose error rate is at most α has at most δ (1 − confidence)
+    /// chance of being switched by mistake. Longer: fewer false switches, slower to catch a bad intent.
+    public var guardrailHorizon = ChangeDetector.defaultHorizon
 
     public init() {}
 
@@ -86,6 +92,8 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
         recontactDays = try c.decodeIfPresent(Int.self, forKey: .recontactDays) ?? d.recontactDays
         smallTalk = try c.decodeIfPresent(SmallTalkReplies.self, forKey: .smallTalk) ?? d.smallTalk
         retentionDays = try c.decodeIfPresent(Int.self, forKey: .retentionDays)
+        guardrailKappa = try c.decodeIfPresent(Double.self, forKey: .guardrailKappa) ?? d.guardrailKappa
+        guardrailHorizon = try c.decodeIfPresent(Int.self, forKey: .guardrailHorizon) ?? d.guardrailHorizon
     }
 
     /// Problems with the values, each naming the field; empty when valid.
@@ -103,6 +111,12 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
         if recontactDays < 1 { problems.append("recontactDays must be at least 1") }
         problems += smallTalk.problems
         if let days = retentionDays, !(1...36_500).contains(days) { problems.append("retentionDays must be from 1 to 36500, or null to keep conversations") }
+        if !(guardrailKappa > 1 && guardrailKappa <= 100 && guardrailKappa * targetRisk < 1) {
+            problems.append("guardrailKappa must be above 1 (at most 100) with guardrailKappa × targetRisk below 1")
+        }
+        if !(50...ChangeDetector.maximumHorizon).contains(guardrailHorizon) {
+            problems.append("guardrailHorizon must be 50...\(ChangeDetector.maximumHorizon) audits")
+        }
         return problems
     }
 }

@@ -67,7 +67,8 @@ struct InsightsPage: Encodable {
 
 extension InsightsPage {
     /// The page of `series`, with intents shown by their titles (`titles`: key → title).
-    init(agent: AgentRecord, series: InsightsSeries, titles: [String: String]) {
+    /// `automaticAnswers`: the AI's automatic answers over the series' period.
+    init(agent: AgentRecord, series: InsightsSeries, titles: [String: String], automaticAnswers: Int) {
         let currency = series.currency, daily = series.daily, accuracy = series.accuracy, frontier = series.frontier
         let aiCostPerMessage = series.aiCostPerMessage, humanCostPerContact = series.humanCostPerContact
         let money = { (v: Double) in DisplayFormat.money(v, currency: currency) }
@@ -87,6 +88,7 @@ extension InsightsPage {
                  note: accuracy.interval.map {
                      "\(DisplayFormat.percent($0[0], 1))–\(DisplayFormat.percent($0[1], 1)) (\(DisplayFormat.percent(accuracy.level)) interval), \(accuracy.audited) audits"
                  } ?? "no audits reviewed yet"),
+            Self.wrongPerWeek(series, automaticAnswers: automaticAnswers),
             Stat(id: "stat-rating", label: "Average rating", value: rated == 0 ? "—" : String(format: "%.1f / 5", ratingSum / Double(rated)),
                  note: "\(rated) rating\(rated == 1 ? "" : "s")"),
             Stat(id: "stat-durable", label: "Durable resolution", value: durable.overall.durableShare.map { DisplayFormat.percent($0) } ?? "—",
@@ -133,5 +135,21 @@ extension InsightsPage {
             },
             costNote: "AI messages at \(money(aiCostPerMessage)) each, plus \(money(humanCostPerContact)) for each conversation a person takes part in, over the conversations resolved. Each day counts the conversations that started on it.",
             hasFrontier: frontier != nil, frontier: frontierRows, frontierNote: frontierNote)
+    }
+
+    /// The target as a count: expected wrong automatic answers a week, with its interval.
+    static func wrongPerWeek(_ series: InsightsSeries, automaticAnswers: Int) -> Stat {
+        let a = series.accuracy
+        let figures = WrongAnswersPerWeek(automaticAnswers: automaticAnswers, days: series.days,
+                                          audits: AuditCounts(correct: a.correct, wrong: a.wrong), targetRisk: 1 - a.target, level: a.level)
+        let count = { (v: Double) in v < 10 ? String(format: "%.1f", v) : String(format: "%.0f", v) }
+        let volume = "\(count(figures.answersPerWeek)) automatic answers a week; the \(DisplayFormat.percent(1 - a.target, 1)) target allows \(count(figures.allowed))"
+        guard let expected = figures.expected, let interval = figures.interval else {
+            return Stat(id: "stat-wrong-per-week", label: "Expected wrong automatic answers per week", value: "—",
+                        note: volume + "; no audits reviewed yet to estimate it")
+        }
+        return Stat(id: "stat-wrong-per-week", label: "Expected wrong automatic answers per week",
+                    value: "\(count(expected)) (\(count(interval[0]))–\(count(interval[1])))",
+                    note: "\(DisplayFormat.percent(a.level)) interval from \(a.audited) audits; " + volume)
     }
 }

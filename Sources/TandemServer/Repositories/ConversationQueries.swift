@@ -33,3 +33,10 @@ extension MessageRecord {
             .filter(\.$seq > question.seq).filter(\.$role == .ai).sort(\.$seq).first()
     }
 }
+
+extension DecisionRecord {
+    /// The AI's automatic answers decided since `date`.
+    static func automaticAnswers(since date: Date, on db: Database) async throws -> Int {
+        try await query(on: db).filter(\.$action == .answer).filter(\.$createdAt >= date).count()
+    }
+}

@@ -24,6 +24,15 @@ extension AuditRecord {
     static func count(_ status: AuditStatus, on db: Database) async throws -> Int {
         try await query(on: db).filter(\.$status == status).count()
     }
+
+    /// Audits reviewed since `date`, per intent.
+    static func reviewedPerIntent(since date: Date, on db: Database) async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for audit in try await query(on: db).filter(\.$status == .reviewed).filter(\.$reviewedAt >= date).all() {
+            counts[audit.intent, default: 0] += 1
+        }
+        return counts
+    }
 }
 
 extension GuardrailEventRecord {

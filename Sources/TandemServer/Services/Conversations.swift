@@ -405,10 +405,12 @@ struct Conversations {
             try await EventBus.record(.message, conversationID: id, payload: dtoMessage, on: db)
             return (message, predicted)
         }
-        // The label is evidence for the predicted intent if it is in shadow mode.
-        if let predicted, try await IntentRecord.query(on: db).filter(\.$key == predicted).filter(\.$shadow == true).count() > 0 {
+        // The label is evidence for the predicted intent if it is in shadow mode, or held at
+        // draft-only by the guardrail (where enough agreeing labels restore it).
+        if let predicted, let record = try await IntentRecord.query(on: db).filter(\.$key == predicted).first(), record.shadow || record.guarded {
             let settings = try await services.settings(on: db)
-            try await QualityService.evaluateShadow(intent: predicted, settings: settings, actor: agent.email, on: db)
+            if record.shadow { try await QualityService.evaluateShadow(intent: predicted, settings: settings, actor: agent.email, on: db) }
+            if record.guarded { try await QualityService.evaluate(intent: predicted, settings: settings, actor: agent.email, on: db) }
         }
         services.events.poke()
         return message

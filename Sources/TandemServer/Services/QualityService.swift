@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import NIOConcurrencyHelpers
 import TandemCore
 import Vapor
 
@@ -57,14 +58,67 @@ enum QualityService {
         return (audit, action)
     }
 
-    /// Audit counts for an intent since it was last restored to automatic answers (evidence
-    /// from before a restore judged a different model or answer).
-    static func counts(intent: String, on db: Database) async throws -> AuditCounts {
-        let restored = try await GuardrailEventRecord.query(on: db).filter(\.$intent == intent)
+    /// When the intent last returned to automatic answers (nil: never switched): the detector
+    /// starts again from there, because evidence from before judged answers that have since been
+    /// found good enough (or a model that no longer serves).
+    static func restoredAt(intent: String, on db: Database) async throws -> Date? {
+        try await GuardrailEventRecord.query(on: db).filter(\.$intent == intent)
             .filter(\.$kind == .restoreAuto).sort(\.$createdAt, .descending).first()?.createdAt
+    }
+
+    /// The audit verdicts the change detector reads (true: the answer was right): those reviewed
+    /// since the intent last returned to automatic answers, in the order the answers were given
+    /// (an audit is sampled when the AI answers). Recomputed from the rows on every evaluation
+    /// rather than kept as a running statistic: it is a few thousand booleans at most, it is
+    /// right by construction when two verdicts arrive at once on two nodes or a review comes in
+    /// late, and a change of α, κ or the horizon applies to the whole stream at once.
+    static func detectorVerdicts(intent: String, on db: Database) async throws -> [Bool] {
         var query = AuditRecord.query(on: db).filter(\.$intent == intent).filter(\.$status == .reviewed)
-        if let restored { query = query.filter(\.$reviewedAt > restored) }
-        return try await verdicts(query)
+        if let restored = try await restoredAt(intent: intent, on: db) { query = query.filter(\.$reviewedAt > restored) }
+        return try await query.sort(\.$createdAt).sort(\.$id).all().compactMap(\.correct)
+    }
+
+    /// Audit counts for an intent since it was last restored to automatic answers.
+    static func counts(intent: String, on db: Database) async throws -> AuditCounts {
+        let verdicts = try await detectorVerdicts(intent: intent, on: db)
+        let wrong = verdicts.filter { !$0 }.count
+        return AuditCounts(correct: verdicts.count - wrong, wrong: wrong)
+    }
+
+    /// The fresh evidence that can restore a guarded intent: people's verdicts since its latest
+    /// switch to draft-only on answers the AI would have sent automatically. Audits reviewed
+    /// since then count with their verdict; so does each agent reply that confirmed or
+    /// corrected the intent of a customer message the AI predicted as this intent with
+    /// confidence at or above its threshold (the console pre-selects the AI's intent, so
+    /// sending the draft as it is agrees, choosing another intent disagrees). One verdict per
+    /// message, an audit's before an agent's, the latest label otherwise; labels written by
+    /// audits are not counted twice.
+    static func sinceSwitch(intent: String, on db: Database) async throws -> AuditCounts {
+        guard let switched = try await GuardrailEventRecord.query(on: db).filter(\.$intent == intent)
+            .filter(\.$kind == .switchToDraft).sort(\.$createdAt, .descending).first()?.createdAt else { return .zero }
+        var verdicts: [UUID: Bool] = [:]
+        let labels = try await LabelRecord.query(on: db).filter(\.$predicted == intent).filter(\.$source == .agentReply)
+            .filter(\.$createdAt > switched).sort(\.$createdAt).all()
+        if !labels.isEmpty {
+            let decisions = try await DecisionRecord.query(on: db).filter(\.$message.$id ~~ Set(labels.map(\.$message.id)))
+                .filter(\.$intent == intent).all()
+            let wouldAnswer = Set(decisions.filter { d in d.confidence.map { c in d.threshold.map { c >= $0 } ?? false } ?? false }.map(\.$message.id))
+            for label in labels where wouldAnswer.contains(label.$message.id) { verdicts[label.$message.id] = label.intent == intent }
+        }
+        for audit in try await AuditRecord.query(on: db).filter(\.$intent == intent).filter(\.$status == .reviewed)
+            .filter(\.$reviewedAt > switched).all() {
+            if let correct = audit.correct { verdicts[audit.messageID] = correct }
+        }
+        let agreeing = verdicts.values.filter { $0 }.count
+        return AuditCounts(correct: agreeing, wrong: verdicts.count - agreeing)
+    }
+
+    /// What the guardrail knows about an intent now.
+    static func input(_ intent: IntentRecord, override: SupervisorOverride? = nil, promoted: Bool = false,
+                      on db: Database) async throws -> GuardrailInput {
+        GuardrailInput(intent: intent.key, verdicts: try await detectorVerdicts(intent: intent.key, on: db),
+                       sinceSwitch: intent.guarded ? try await sinceSwitch(intent: intent.key, on: db) : .zero,
+                       mode: intent.automation, guarded: intent.guarded, override: override, promotedSinceSwitch: promoted)
     }
 
     /// Runs the guardrail for one intent and applies and logs what it decides. A supervisor's
@@ -74,8 +128,7 @@ enum QualityService {
                          recordedBy supervisor: AgentRecord? = nil, promoted: Bool = false, on db: Database) async throws -> GuardrailAction {
         try await db.writeTransaction { db in
             guard let intent = try await IntentRecord.query(on: db).filter(\.$key == key).first() else { throw AppError.notFound("Intent '\(key)'") }
-            let input = GuardrailInput(intent: key, audits: try await counts(intent: key, on: db), mode: intent.automation,
-                                       guarded: intent.guarded, override: override, promotedSinceSwitch: promoted)
+            let input = try await input(intent, override: override, promoted: promoted, on: db)
             let action = guardrail(settings).evaluate(input, killSwitch: settings.killSwitch)
             if let supervisor, let override {
                 struct Guard: Encodable { var guarded: Bool; var reason: String?; var action: GuardrailAction? }
@@ -149,8 +202,52 @@ enum QualityService {
         try await EventBus.record(.guardrail, conversationID: nil, payload: ["intent": intent.key, "kind": leaveShadow], on: db)
     }
 
+    /// The guardrail at the workspace's settings. Building one searches for the detector's
+    /// threshold (a few dynamic programmes over the horizon: milliseconds at the defaults, up to
+    /// about a second for a 10,000-audit horizon at α = 0.1%), so each combination is built once
+    /// per process. Settings are validated when saved; a stored κ that no longer fits α falls
+    /// back to the largest that does rather than stopping the server.
     static func guardrail(_ settings: WorkspaceSettings) -> Guardrail {
-        Guardrail(targetRisk: settings.targetRisk, delta: 1 - settings.confidenceLevel)
+        let alpha = settings.targetRisk, delta = 1 - settings.confidenceLevel
+        let kappa = settings.guardrailKappa > 1 && settings.guardrailKappa * alpha < 1 ? settings.guardrailKappa : max(1.01, min(3, 0.99 / alpha))
+        let horizon = min(max(settings.guardrailHorizon, 1), ChangeDetector.maximumHorizon)
+        let key = GuardrailKey(alpha: alpha, delta: delta, kappa: kappa, horizon: horizon)
+        if let built = guardrails.withLockedValue({ $0[key] }) { return built }
+        let built = Guardrail(targetRisk: alpha, delta: delta, kappa: kappa, horizon: horizon)
+        guardrails.withLockedValue { $0[key] = built }
+        return built
+    }
+
+    private struct GuardrailKey: Hashable {
+        var alpha: Double, delta: Double, kappa: Double, horizon: Int
+    }
+    private static let guardrails = NIOLockedValueBox<[GuardrailKey: Guardrail]>([:])
+
+    /// The Audits page's operating characteristics (`GuardrailCharacteristics`) at the
+    /// workspace's settings and a year of its audits, cached per settings and audit volume
+    /// (rounded to two significant figures, so the volume creeping up does not recompute).
+    static func characteristics(_ settings: WorkspaceSettings, yearlyAudits: Int) -> GuardrailCharacteristics {
+        let rule = guardrail(settings)
+        let year = roundedToTwoFigures(max(1, yearlyAudits))
+        let key = CharacteristicsKey(alpha: rule.targetRisk, delta: rule.delta, kappa: rule.detector.kappa,
+                                     horizon: rule.detector.horizon, year: year)
+        if let cached = characteristicsCache.withLockedValue({ $0[key] }) { return cached }
+        // About 5 million simulated audits per case (a few tenths of a second once per settings):
+        // 1,000 runs up to 5,000 audits a year, fewer (at least 200) beyond.
+        let computed = GuardrailCharacteristics(guardrail: rule, yearlyAudits: year, runs: min(1_000, max(200, 5_000_000 / year)))
+        characteristicsCache.withLockedValue { $0[key] = computed }
+        return computed
+    }
+
+    private struct CharacteristicsKey: Hashable {
+        var alpha: Double, delta: Double, kappa: Double, horizon: Int, year: Int
+    }
+    private static let characteristicsCache = NIOLockedValueBox<[CharacteristicsKey: GuardrailCharacteristics]>([:])
+
+    static func roundedToTwoFigures(_ n: Int) -> Int {
+        guard n >= 100 else { return n }
+        let scale = Int(pow(10, floor(log10(Double(n))) - 1))
+        return (n + scale / 2) / scale * scale
     }
 
     /// The evidence of the latest switch to draft-only, for decision records.

@@ -184,8 +184,12 @@
     guarded.textContent = '';
     for (const intent of (state.intents || []).filter((i) => i.guarded)) {
       const li = element('li', 'guarded__item');
-      li.append(element('span', 'guarded__title', intent.title), document.createTextNode(' '),
-        element('span', 'muted', intent.estimate ? intent.estimate.wrong + ' wrong of ' + intent.estimate.audited + ' audited' : ''));
+      // How far people's verdicts on its drafts are from bringing it back on their own.
+      const r = intent.restore;
+      const progress = !r ? '' : r.certified ? 'the evidence since the switch certifies the target'
+        : r.verdicts.wrong + ' wrong of ' + r.verdicts.audited + ' verdicts since the switch; at least ' + r.agreeingNeeded
+          + ' more agreeing to answer on its own';
+      li.append(element('span', 'guarded__title', intent.title), document.createTextNode(' '), element('span', 'muted', progress));
       guarded.appendChild(li);
     }
     $('guarded-empty').hidden = guarded.children.length > 0;
