@@ -7,7 +7,7 @@ import Testing
 @Suite("tandem guardrail simulate")
 struct GuardrailCommandTests {
     private func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let binary = try #require(DurabilityTests.binary, "the tandem executable was not found next to the tests")
+        let binary = try #require(ServerProcess.binary, "the tandem executable was not found next to the tests")
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -21,7 +21,7 @@ struct GuardrailCommandTests {
     }
 
     @Test("--json has the demoted share and the audits to demotion, as the library computes them",
-          .enabled(if: DurabilityTests.binary != nil || TestDatabase.isCI, "build `tandem` first (make test does)"),
+          .enabled(if: ServerProcess.binary != nil || TestDatabase.isCI, "build `tandem` first (make test does)"),
           arguments: GuardrailSimulation.Rule.allCases)
     func json(rule: GuardrailSimulation.Rule) throws {
         // act
@@ -39,7 +39,7 @@ struct GuardrailCommandTests {
     }
 
     @Test("sentences by default; bad arguments are refused with the reason",
-          .enabled(if: DurabilityTests.binary != nil || TestDatabase.isCI, "build `tandem` first (make test does)"))
+          .enabled(if: ServerProcess.binary != nil || TestDatabase.isCI, "build `tandem` first (make test does)"))
     func sentencesAndErrors() throws {
         let (status, output) = try run(["guardrail", "simulate", "--error-rate", "0.005", "--audits", "500", "--runs", "50"])
         #expect(status == 0 && output.contains("demoted:") && output.contains("change detector"), "\(output)")
