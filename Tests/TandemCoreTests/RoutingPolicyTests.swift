@@ -41,6 +41,14 @@ private let routingCases: [RoutingCase] = [
     RoutingCase(name: "kill switch without a model", input: input { $0.workspace.killSwitch = true; $0.prediction = nil },
                 action: .handOff, rule: .killSwitch),
 
+    // 2b. Waiting for a person: a confident answer, small talk or a busy model only draft.
+    RoutingCase(name: "waiting for a person: a confident prediction only drafts", input: input { $0.conversation.waitingForPerson = true },
+                action: .draftForHuman, rule: .waitingForPerson),
+    RoutingCase(name: "waiting for a person: small talk only drafts", input: input { $0.conversation.waitingForPerson = true; $0.smallTalk = .thanks },
+                action: .draftForHuman, rule: .waitingForPerson),
+    RoutingCase(name: "waiting for a person under the kill switch", input: input { $0.conversation.waitingForPerson = true; $0.workspace.killSwitch = true },
+                action: .handOff, rule: .killSwitch),
+
     // 2. A person owns the conversation: beats everything but the kill switch.
     RoutingCase(name: "human owns", input: input { $0.conversation.humanOwns = true }, action: .draftForHuman, rule: .humanOwns),
     RoutingCase(name: "human owns beats asked-for-human, frustration, sensitive",
@@ -183,7 +191,7 @@ func routingRules(_ example: RoutingCase) {
 /// Raw values are stored and shown to supervisors; a rename must fail here first.
 @Test func rawValuesAreStable() {
     #expect(Rule.allCases.map(\.rawValue) == [
-        "kill-switch", "human-owns", "asked-for-human", "frustration", "not-helpful", "small-talk", "no-model", "assistant-busy", "unknown-request",
+        "kill-switch", "human-owns", "waiting-for-person", "asked-for-human", "frustration", "not-helpful", "small-talk", "no-model", "assistant-busy", "unknown-request",
         "sensitive", "automation-off", "draft-only", "guardrail", "shadow-mode", "not-certified", "low-confidence",
         "repeated-unresolved", "confident",
     ])

@@ -78,3 +78,46 @@ struct LoopGuardFlowTests {
         }
     }
 }
+
+/// Once a person is asked for, the AI does not answer over them while they wait.
+@Suite("Waiting for a person", .serialized)
+struct WaitingForPersonTests {
+    @Test("queued: the customer hears their place, and the AI only drafts; assigned: drafts; back with the AI: it answers",
+          .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: TestDatabase.available)
+    func states(database: TestDatabase) async throws {
+        try await TestApp.with(database) { t in
+            func lastSystemText(_ c: (id: String, token: String)) async throws -> String {
+                let messages = try await t.send(.GET, "/api/v1/conversations/\(c.id)/messages", token: c.token).jsonArray
+                return messages.last { $0["role"] as? String == "system" }?["text"] as? String ?? ""
+            }
+            let first = try await t.startConversation(name: "First"), second = try await t.startConversation(name: "Second")
+            for c in [first, second] {
+                #expect(try await t.send(.POST, "/api/v1/conversations/\(c.id)/handoff", token: c.token).status == .ok)
+            }
+            #expect(try await lastSystemText(first).contains("You're next in the queue"))
+            #expect(try await lastSystemText(second).contains("You're number 2 in the queue"))
+
+            // Queued: a question the AI would answer gets a draft for the person, no answer.
+            let waiting = try await t.say("how do I reset my password", in: first)
+            #expect(waiting["action"] as? String == "draft", "\(waiting)")
+            #expect(waiting["reply"] == nil || waiting["reply"] is NSNull, "no AI reply while the customer waits for a person")
+            let thanks = try await t.say("thanks", in: first)
+            #expect(thanks["action"] as? String == "draft", "small talk too: \(thanks)")
+
+            // Assigned: drafts for the owner.
+            let agent = try await t.login()
+            #expect(try await t.send(.POST, "/api/v1/agent/conversations/\(first.id)/claim", token: agent).status == .ok)
+            let owned = try await t.say("how do I reset my password", in: first)
+            #expect(owned["action"] as? String == "draft")
+
+            // Returned to the AI: it answers again.
+            #expect(try await t.send(.POST, "/api/v1/agent/conversations/\(first.id)/return-to-ai", token: agent).status == .ok)
+            let back = try await t.say("how do I reset my password", in: first)
+            #expect(back["action"] as? String == "answer", "\(back)")
+
+            let id = try #require(UUID(uuidString: first.id))
+            let rules = try await DecisionRecord.query(on: t.app.db).filter(\.$conversation.$id == id).sort(\.$createdAt).all().map(\.rule)
+            #expect(rules == [.waitingForPerson, .waitingForPerson, .humanOwns, .confident], "\(rules)")
+        }
+    }
+}

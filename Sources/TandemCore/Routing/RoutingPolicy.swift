@@ -70,14 +70,17 @@ public struct Prediction: Codable, Sendable, Equatable {
 public struct ConversationState: Codable, Sendable, Equatable {
     /// A person has taken the conversation over.
     public var humanOwns: Bool
+    /// The conversation waits in the queue for a person (the customer or a rule asked for one).
+    public var waitingForPerson: Bool
     /// The previous turn was an automated answer, so "that didn't help" refers to the AI.
     public var lastTurnWasAIAnswer: Bool
     /// AI answers in a row the customer came back on with the same problem, counting this
     /// message when it is such a return (`LoopGuard.comesBack`); 0 for a new question.
     public var consecutiveUnresolvedTurns: Int
 
-    public init(humanOwns: Bool = false, lastTurnWasAIAnswer: Bool = false, consecutiveUnresolvedTurns: Int = 0) {
+    public init(humanOwns: Bool = false, waitingForPerson: Bool = false, lastTurnWasAIAnswer: Bool = false, consecutiveUnresolvedTurns: Int = 0) {
         self.humanOwns = humanOwns
+        self.waitingForPerson = waitingForPerson
         self.lastTurnWasAIAnswer = lastTurnWasAIAnswer
         self.consecutiveUnresolvedTurns = consecutiveUnresolvedTurns
     }
@@ -160,6 +163,9 @@ public struct RoutingDecision: Codable, Sendable, Equatable {
         case killSwitch = "kill-switch"
         /// 2. A person owns the conversation: the AI only drafts.
         case humanOwns = "human-owns"
+        /// 2b. The conversation waits for a person: once one was asked for (by the customer or
+        /// a rule), the AI does not answer over them; it only drafts.
+        case waitingForPerson = "waiting-for-person"
         /// 3. The customer asks for a person.
         case askedForHuman = "asked-for-human"
         /// 4. The customer is frustrated (`MessageSignals.isFrustrated`).
@@ -243,6 +249,10 @@ public enum RoutingPolicy {
         }
         if input.conversation.humanOwns {
             return decision(.draftForHuman, .humanOwns, withPrediction(["a person owns this conversation: the AI only suggests a draft"]))
+        }
+        if input.conversation.waitingForPerson {
+            return decision(.draftForHuman, .waitingForPerson,
+                            withPrediction(["the conversation is waiting for a person: the AI does not answer over them, it only suggests a draft"]))
         }
         if signals.asksForHuman {
             return decision(.handOff, .askedForHuman, withPrediction(["the customer asks for a person"] + signals.matched))
@@ -351,6 +361,7 @@ extension RoutingDecision.Rule {
         switch self {
         case .killSwitch: "The kill switch is on, so every message goes to a person."
         case .humanOwns: "A person is handling this conversation, so the assistant only suggested a draft."
+        case .waitingForPerson: "The customer is waiting for a person, so the assistant only suggested a draft."
         case .askedForHuman: "The customer asked for a person."
         case .frustration: "The customer sounds frustrated, so a person should take over."
         case .notHelpful: "The customer said the assistant's last answer did not help."

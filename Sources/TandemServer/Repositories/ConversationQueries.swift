@@ -13,6 +13,16 @@ extension ConversationRecord {
             .filter(\.$status != .resolved).count()
     }
 
+    /// Where a conversation queued now with `priority` stands: 1 + those served before it
+    /// (higher priority, or the same priority queued earlier).
+    static func queuePosition(priority: Int, queuedAt: Date, excluding id: UUID?, on db: Database) async throws -> Int {
+        var query = query(on: db).filter(\.$status == .queued).group(.or) { or in
+            or.filter(\.$priority > priority).group(.and) { $0.filter(\.$priority == priority).filter(\.$queuedAt < queuedAt) }
+        }
+        if let id { query = query.filter(\.$id != id) }
+        return try await query.count() + 1
+    }
+
     static func count(_ status: ConversationStatus, on db: Database) async throws -> Int {
         try await query(on: db).filter(\.$status == status).count()
     }

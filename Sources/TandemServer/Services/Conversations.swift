@@ -125,7 +125,8 @@ struct Conversations {
             let unresolved = comesBack ? unresolvedBefore + 1 : conversation.lastTurnAIAnswer ? 0 : unresolvedBefore
             let input = RoutingInput(
                 signals: signals, prediction: prediction, intent: intentRecord?.settings,
-                conversation: ConversationState(humanOwns: conversation.status == .assigned, lastTurnWasAIAnswer: conversation.lastTurnAIAnswer,
+                conversation: ConversationState(humanOwns: conversation.status == .assigned, waitingForPerson: conversation.status == .queued,
+                                                lastTurnWasAIAnswer: conversation.lastTurnAIAnswer,
                                                 consecutiveUnresolvedTurns: comesBack ? unresolved : 0),
                 // Only the predicted intent's guard matters, and its record is at hand.
                 workspace: WorkspaceState(killSwitch: settings.killSwitch,
@@ -265,7 +266,11 @@ struct Conversations {
         conversation.handoffReason = reason
         conversation.priority = urgent ? 1 : 0
         conversation.humanInvolved = true
-        let notice = try await append(.system, text: "I'm passing you to a person now; they can see this conversation. You'll get their reply here.", to: conversation, on: db)
+        let position = try await ConversationRecord.queuePosition(priority: conversation.priority, queuedAt: services.clock.now,
+                                                                  excluding: conversation.id, on: db)
+        let place = position == 1 ? "You're next in the queue" : "You're number \(position) in the queue"
+        let notice = try await append(.system, text: "I'm passing you to a person now; they can see this conversation. \(place); you'll get their reply here.",
+                                      to: conversation, on: db)
         try await EventBus.record(.message, conversationID: conversation.id, payload: MessageDTO(notice), on: db)
         try await EventBus.record(.conversationHandedOff, conversationID: conversation.id, payload: dto(conversation), on: db)
         try await Webhooks.enqueue(event: .conversationHandedOff, conversation: dto(conversation), at: services.clock.now, on: db)

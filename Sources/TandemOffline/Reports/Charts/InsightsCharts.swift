@@ -18,6 +18,7 @@ public enum InsightsCharts {
         switch rule {
         case .killSwitch: return "Kill switch on"
         case .humanOwns: return "A person owns it"
+        case .waitingForPerson: return "Waiting for a person"
         case .askedForHuman: return "Asked for a person"
         case .frustration: return "Frustrated customer"
         case .notHelpful: return "Answer did not help"
