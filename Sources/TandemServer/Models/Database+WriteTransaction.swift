@@ -13,7 +13,7 @@ extension Database {
         guard let sql = self as? any SQLDatabase, sql.dialect.name == "sqlite", !inTransaction else {
             return try await transaction(body)
         }
-        await SQLiteWriteLock.shared.acquire()
+        await AsyncMutex.sqliteWriters.acquire()
         do {
             let result = try await withConnection { connection in
                 let sql = connection as! any SQLDatabase
@@ -27,18 +27,19 @@ extension Database {
                     throw error
                 }
             }
-            SQLiteWriteLock.shared.release()
+            AsyncMutex.sqliteWriters.release()
             return result
         } catch {
-            SQLiteWriteLock.shared.release()
+            AsyncMutex.sqliteWriters.release()
             throw error
         }
     }
 }
 
 /// A FIFO async mutex: waiters suspend instead of blocking a thread.
-final class SQLiteWriteLock: Sendable {
-    static let shared = SQLiteWriteLock()
+final class AsyncMutex: Sendable {
+    /// SQLite's writers in this process (`writeTransaction`).
+    static let sqliteWriters = AsyncMutex()
     private struct State {
         var held = false
         var waiters: [CheckedContinuation<Void, Never>] = []

@@ -205,6 +205,22 @@ enum ModelLifecycle {
     /// version is being served afterwards.
     @discardableResult
     static func sync(app: Application) async throws -> Bool {
+        // One load at a time: two overlapping ones (the watcher's and an erasure's, say) could
+        // finish out of order and leave the older read serving.
+        await syncLock.acquire()
+        do {
+            let serving = try await loadActive(app: app)
+            syncLock.release()
+            return serving
+        } catch {
+            syncLock.release()
+            throw error
+        }
+    }
+
+    private static let syncLock = AsyncMutex()
+
+    private static func loadActive(app: Application) async throws -> Bool {
         guard let active = try await ModelVersionRecord.query(on: app.db).filter(\.$status == .active)
             .field(\.$id).field(\.$version).field(\.$revision).first() else {
             app.tandem.intelligence.activate(nil)
