@@ -1,4 +1,5 @@
 import Foundation
+import TandemCore
 import TandemOffline
 import Vapor
 
@@ -27,7 +28,8 @@ public enum TandemApp {
     /// temporary SQLite folder, or a scratch PostgreSQL schema when `DATABASE_URL` is set),
     /// serving HTTP on a free local port; everything is shut down and removed afterwards.
     /// For benchmarks and replays.
-    public static func withScratch<T>(_ environment: TandemEnvironment, _ body: (Application, _ baseURL: String) async throws -> T) async throws -> T {
+    public static func withScratch<T>(_ environment: TandemEnvironment, clock: any WallClock = SystemClock(),
+                                      _ body: (Application, _ baseURL: String) async throws -> T) async throws -> T {
         var environment = environment
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-scratch-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -38,7 +40,7 @@ public enum TandemApp {
         let app = try await Application.make(.production)
         app.logger.logLevel = .warning
         do {
-            try await configure(app, environment: environment)
+            try await configure(app, environment: environment, clock: clock)
             try await app.asyncBoot()
             try await app.server.start(address: .hostname("127.0.0.1", port: 0))
             let result = try await body(app, "http://127.0.0.1:\(app.http.server.shared.localAddress?.port ?? 0)")

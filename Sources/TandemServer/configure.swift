@@ -189,7 +189,23 @@ struct BackgroundTasks: LifecycleHandler {
         app.jobs?.poke()
         tasks.append(Task { await ModelLifecycle.watch(app: app) })
         tasks.append(Task { await Self.housekeeping(app: app) })
+        tasks.append(Task { await Self.sweepHolds(app: app) })
         box.tasks.withLockedValue { $0 = tasks }
+    }
+
+    /// Twice a second: decides the bursts whose window has ended (`Conversations.decideDueHolds`).
+    /// Every node sweeps, so a burst held by a node that stopped is still decided; the
+    /// decision's own lock keeps two nodes from deciding one burst twice.
+    static func sweepHolds(app: Application) async {
+        let conversations = Conversations(db: app.db, services: app.tandem, logger: app.logger)
+        while !Task.isCancelled {
+            do {
+                try await conversations.decideDueHolds()
+            } catch {
+                app.logger.warning("deciding held messages: \(error)")
+            }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
     }
 
     /// At start and then hourly.

@@ -30,6 +30,12 @@ struct ReplayCommand: AsyncParsableCommand {
     @ArgumentParser.Option var textColumn = "text"
     @ArgumentParser.Option var labelColumn = "label"
 
+    @Flag(help: "Replay the test set as conversations of two to four messages (greetings, bursts, follow-ups, repeats, thanks), with bursts and follow-ups off and then on.")
+    var conversations = false
+
+    @ArgumentParser.Option(help: "Seed of the conversations (--conversations).")
+    var seed: UInt64 = 7
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -50,6 +56,13 @@ struct ReplayCommand: AsyncParsableCommand {
         replay.auditRate = auditRate
         replay.dailyConversations = perDay
         replay.staffingParameters.handleTimeSeconds = handleTime
+        if conversations {
+            var conversationReplay = ConversationReplay(replay)
+            conversationReplay.seed = seed
+            let report = try await conversationReplay.run()
+            if json { try printJSON(report) } else { print(report.text) }
+            return
+        }
         let report = try await replay.run()
         if json {
             try printJSON(report)

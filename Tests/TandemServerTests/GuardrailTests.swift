@@ -163,6 +163,74 @@ struct GuardrailTests {
         }
     }
 
+    @Test("a drift after 1,000 good audits is caught: 1,000 right verdicts leave the intent automatic, then one wrong answer in four (5·α at the demo's α of 5%) switches it within 250 audits",
+          .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: TestDatabase.available)
+    func driftAfterLongGoodPeriod(database: TestDatabase) async throws {
+        try await TestApp.with(database) { t in
+            // setup: one real answer; its decision stands for the intent's later answers, each with an audit
+            let asked = try await ask(t)
+            try #require(asked.response["action"] as? String == "answer", "precondition: the AI answers this question")
+            let intent = try #require(asked.decision.intent)
+            let good = 1_000, driftLimit = 250
+            let (conversationID, messageID) = (asked.decision.$conversation.id, asked.decision.$message.id)
+            let (confidence, threshold, details) = (asked.decision.confidence, asked.decision.threshold, asked.decision.details)
+            let (encoder, modelVersion) = (asked.decision.encoder, asked.decision.modelVersion)
+            let audits = try await t.app.db.transaction { db in
+                var audits: [AuditRecord] = []
+                for _ in 0..<(good + driftLimit) {
+                    let copy = DecisionRecord()
+                    copy.$conversation.id = conversationID
+                    copy.$message.id = messageID
+                    copy.intent = intent
+                    copy.confidence = confidence
+                    copy.threshold = threshold
+                    copy.rule = .confident
+                    copy.action = .answer
+                    copy.details = details
+                    copy.encoder = encoder
+                    copy.modelVersion = modelVersion
+                    copy.latencyMilliseconds = 0
+                    try await copy.create(on: db)
+                    audits.append(try await audit(of: copy, on: db))
+                }
+                return audits
+            }
+            let agent = try await t.login()
+            // act: 1,000 right verdicts (recorded directly: through the API each re-reads every
+            // verdict so far, which only makes the test slow), then the API's own check
+            let reviewer = try #require(try await AgentRecord.query(on: t.app.db).filter(\.$email == "agent@demo.tandem").first())
+            let goodIDs = try audits.prefix(good).map { try $0.requireID() }
+            try await AuditRecord.query(on: t.app.db).filter(\.$id ~~ goodIDs)
+                .set(\.$status, to: .reviewed).set(\.$correct, to: true).set(\.$reviewerID, to: reviewer.id)
+                .set(\.$reviewedAt, to: Date()).update()
+            let settings = try await t.app.tandem.settings(on: t.app.db)
+            let afterGood = try await QualityService.evaluate(intent: intent, settings: settings, actor: nil, on: t.app.db)
+            #expect(afterGood.kind == .none, "\(afterGood.evidence)")
+            #expect(try await QualityService.detectorVerdicts(intent: intent, on: t.app.db).count == good)
+            #expect(try await ask(t).response["action"] as? String == "answer", "still automatic after 1,000 right answers")
+            // then the drift: every fourth answer wrong (5·α; the demo workspace's α is 5%)
+            var caughtAt: Int?
+            for (i, audit) in audits.dropFirst(good).enumerated() {
+                let wrong = i % 4 == 3
+                let verdict = wrong ? Review(correct: false, intent: "unknown") : Review(correct: true, intent: nil)
+                let reviewed = try await t.send(.POST, "/api/v1/audits/\(audit.requireID())", json: verdict, token: agent)
+                try #require(reviewed.status == .ok, "\(reviewed.body.string)")
+                if (reviewed.json["guardrail"] as? [String: Any])?["kind"] as? String == "switch-to-draft" {
+                    caughtAt = i + 1
+                    break
+                }
+            }
+            // validate
+            let state = try await QualityService.evaluate(intent: intent, settings: settings, actor: nil, on: t.app.db)
+            let caught = try #require(caughtAt, "a drift to 25% error went unnoticed for \(driftLimit) audits: \(state.evidence)")
+            #expect(caught <= driftLimit)
+            #expect(caught > 10, "one wrong answer is never enough")
+            let next = try await ask(t)
+            #expect(next.decision.rule == .guardrail, "\(next.response)")
+            #expect(next.response["action"] as? String == "draft")
+        }
+    }
+
     @Test("a demoted intent returns to automatic answers by itself after enough agreeing agent verdicts on its drafts, logged with the evidence",
           .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: TestDatabase.available)
     func restoresItself(database: TestDatabase) async throws {

@@ -15,12 +15,18 @@ struct SmallTalkFlowTests {
     @Test("hi, thanks, are you a bot: short replies and no hand-off; hi + a question is decided by the question; admins edit the replies",
           .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: TestDatabase.available)
     func flow(database: TestDatabase) async throws {
-        try await TestApp.with(database) { t in
+        let clock = ManualClock()
+        try await TestApp.with(database, clock: clock) { t in
             let defaults = SmallTalkReplies()
+            let conversations = Conversations(db: t.app.db, services: t.app.tandem, logger: t.app.logger)
             let c = try await t.startConversation()
+            // A bare greeting waits for a question (`TurnsFlowTests`); none comes, so it gets its reply.
             let hi = try await t.say("hi", in: c)
-            #expect(hi["action"] as? String == "answer")
-            #expect(reply(hi) == defaults.greeting)
+            #expect(hi["action"] as? String == "pending")
+            clock.advance(by: 3)
+            #expect(try await conversations.decideDueHolds() == 1)
+            let greeted = try await MessageRecord.query(on: t.app.db).filter(\.$conversation.$id == UUID(uuidString: c.id)!).sort(\.$seq).all()
+            #expect(greeted.last?.role == .ai && greeted.last?.text == defaults.greeting, "\(greeted.map(\.text))")
             let bot = try await t.say("are you a bot?", in: c)
             #expect(reply(bot) == defaults.botQuestion)
 
@@ -49,7 +55,12 @@ struct SmallTalkFlowTests {
             let saved = try await t.send(.PUT, "/api/v1/workspace", body: String(decoding: body, as: UTF8.self), token: admin)
             #expect(saved.status == .ok, "\(saved.body.string)")
             let other = try await t.startConversation(name: "Bo")
-            #expect(reply(try await t.say("good morning", in: other)) == "Hi from Fernpay! What can we do for you?")
+            #expect(reply(try await t.say("are you a bot", in: other)) == defaults.botQuestion)
+            #expect(try await t.say("good morning", in: other)["action"] as? String == "pending")
+            clock.advance(by: 3)
+            #expect(try await conversations.decideDueHolds() == 1)
+            let replies = try await MessageRecord.query(on: t.app.db).filter(\.$conversation.$id == UUID(uuidString: other.id)!).sort(\.$seq).all()
+            #expect(replies.last?.text == "Hi from Fernpay! What can we do for you?")
             let blank = try JSONSerialization.data(withJSONObject: ["name": "Fernpay", "settings": ["smallTalk": ["thanks": " "]]])
             let refused = try await t.send(.PUT, "/api/v1/workspace", body: String(decoding: blank, as: UTF8.self), token: admin)
             #expect(refused.status == .badRequest)

@@ -10,7 +10,7 @@ enum Migrations {
         CreateConversations(), CreateMessages(), CreateDecisions(), CreateLabels(), CreateModelVersions(),
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
         OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(), ConversationOrigin(), OneActiveModelVersion(),
-        CreateAuditLog(), AddPrivacyColumns(),
+        CreateAuditLog(), AddPrivacyColumns(), MessageHolds(),
     ]
 }
 
@@ -466,5 +466,20 @@ struct AddPrivacyColumns: AsyncMigration {
         try await db.schema("server_secrets").delete()
         try await db.schema("model_versions").deleteField("revision").update()
         try await db.schema("conversations").deleteField("anonymised_at").update()
+    }
+}
+
+/// Bursts (`Turns`): a customer message can wait for the rest of its burst; every node's
+/// sweeper finds the holds that are due by this index.
+struct MessageHolds: AsyncMigration {
+    var name: String { "024_message_holds" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("messages").field("held_until", .datetime).update()
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.create(index: "messages_held_until").on("messages").column("held_until").run()
+    }
+    func revert(on db: Database) async throws {
+        if let sql = db as? SQLDatabase { try await sql.drop(index: "messages_held_until").run() }
+        try await db.schema("messages").deleteField("held_until").update()
     }
 }

@@ -17,6 +17,9 @@ final class MessageRecord: Model, @unchecked Sendable {
     @OptionalField(key: "agent_id") var agentID: UUID?
     @OptionalField(key: "idempotency_key") var idempotencyKey: String?
     @OptionalField(key: "created_at") var createdAt: Date?
+    /// Set while a customer message waits for the rest of its burst (`Turns`): when it is due to
+    /// be decided, alone or with what followed. Nil once decided, and for every other message.
+    @OptionalField(key: "held_until") var heldUntil: Date?
 
     init() {}
 

@@ -72,6 +72,12 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
     /// Audits within which an intent whose error rate is at most α has at most δ (1 − confidence)
     /// chance of being switched by mistake. Longer: fewer false switches, slower to catch a bad intent.
     public var guardrailHorizon = ChangeDetector.defaultHorizon
+    /// Seconds a fragment or a bare greeting waits for the rest of its burst before it is
+    /// decided alone (`Turns`); 0 decides every message as it comes.
+    public var burstWindowSeconds = Turns.defaultBurstWindow
+    /// Whether a short follow-up that leans on the previous turn ("and for 12-month plans?") is
+    /// read with it.
+    public var readFollowUps = true
 
     public init() {}
 
@@ -94,6 +100,8 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
         retentionDays = try c.decodeIfPresent(Int.self, forKey: .retentionDays)
         guardrailKappa = try c.decodeIfPresent(Double.self, forKey: .guardrailKappa) ?? d.guardrailKappa
         guardrailHorizon = try c.decodeIfPresent(Int.self, forKey: .guardrailHorizon) ?? d.guardrailHorizon
+        burstWindowSeconds = try c.decodeIfPresent(Double.self, forKey: .burstWindowSeconds) ?? d.burstWindowSeconds
+        readFollowUps = try c.decodeIfPresent(Bool.self, forKey: .readFollowUps) ?? d.readFollowUps
     }
 
     /// Problems with the values, each naming the field; empty when valid.
@@ -116,6 +124,9 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
         }
         if !(50...ChangeDetector.maximumHorizon).contains(guardrailHorizon) {
             problems.append("guardrailHorizon must be 50...\(ChangeDetector.maximumHorizon) audits")
+        }
+        if !(burstWindowSeconds >= 0 && burstWindowSeconds <= Turns.maximumHoldSeconds) {
+            problems.append("burstWindowSeconds must be from 0 to \(Int(Turns.maximumHoldSeconds)) seconds")
         }
         return problems
     }

@@ -62,11 +62,16 @@ public struct Replay {
     }
 
     public func run() async throws -> Report {
+        try await TandemApp.withScratch(scratchEnvironment) { app, _ in try await replay(app) }
+    }
+
+    /// The environment of a scratch replay: an embedded database, no demo, no training at start.
+    var scratchEnvironment: TandemEnvironment {
         var environment = environment
         environment.databaseURL = nil
         environment.loadDemo = false
         environment.trainOnStart = false
-        return try await TandemApp.withScratch(environment) { app, _ in try await replay(app) }
+        return environment
     }
 
     /// A dataset label as an intent key (lower-case letters, digits, `_`).
@@ -74,7 +79,9 @@ public struct Replay {
         String(label.lowercased().unicodeScalars.map { ("a"..."z").contains($0) || ("0"..."9").contains($0) ? Character($0) : "_" }.prefix(64))
     }
 
-    private func replay(_ app: Application) async throws -> Report {
+    /// The workspace: one intent per training label (its examples the training texts), the
+    /// replay's settings, a reviewer, and the model trained on it and served.
+    func seed(_ app: Application) async throws -> (intents: [String: [String]], WorkspaceRecord, AgentRecord) {
         let db = app.db
 
         // The workspace: one intent per training label, its examples the training texts.
@@ -91,6 +98,8 @@ public struct Replay {
         settings.targetRisk = targetRisk
         settings.confidenceLevel = confidenceLevel
         settings.auditRate = auditRate
+        // Each test message is a conversation of its own: nothing follows it to wait for.
+        settings.burstWindowSeconds = 0
         workspace.store(settings)
         try await workspace.save(on: db)
         let reviewer = AgentRecord(email: "replay@tandem.local", name: "Replay reviewer", role: .supervisor, passwordHash: "-")
@@ -102,6 +111,12 @@ public struct Replay {
                                                        clock: app.tandem.clock, progress: log)
         try await ModelLifecycle.install(version: artifact.version, summary: artifact.summary, files: files,
                                          examples: train.texts.count, app: app)
+        return (grouped, workspace, reviewer)
+    }
+
+    private func replay(_ app: Application) async throws -> Report {
+        let db = app.db
+        let (grouped, workspace, reviewer) = try await seed(app)
 
         log("replaying \(test.texts.count) customer messages …")
         let conversations = Conversations(db: db, services: app.tandem, logger: app.logger)

@@ -85,23 +85,69 @@ struct Conversations {
         return outcome
     }
 
-    /// The AI's turn for a stored customer message. The encoder runs first, outside any
-    /// transaction (it needs only the text); the routing decision and everything it changes
-    /// happen in one write transaction that holds the conversation (FOR UPDATE on PostgreSQL,
-    /// the single writer on SQLite), so concurrent messages never decide on a stale state.
-    func decide(message: MessageRecord, conversationID: UUID) async throws -> PostMessageResponse {
+    /// The AI's turn for a stored customer message, read together with the earlier messages of
+    /// its burst that wait for it (or with the previous turn, for a short follow-up). The encoder
+    /// runs first, outside any transaction (it needs only the text); the routing decision and
+    /// everything it changes happen in one write transaction that holds the conversation (FOR
+    /// UPDATE on PostgreSQL, the single writer on SQLite), so concurrent messages never decide on
+    /// a stale state. When the burst changed meanwhile (a later message, or a node's sweeper,
+    /// decided it first), the turn is read again.
+    ///
+    /// `final`: the burst's window has ended (the sweeper's call): decide now, never wait again.
+    func decide(message: MessageRecord, conversationID: UUID, final: Bool = false) async throws -> PostMessageResponse {
+        for _ in 0..<5 {
+            if let outcome = try await decideTurn(message: message, conversationID: conversationID, final: final) { return outcome }
+        }
+        throw AppError.conflict("The conversation kept changing while this message was decided; send it again.")
+    }
+
+    /// Decides the bursts whose window has ended (held messages due by the services' clock), on
+    /// whichever node gets there first; returns how many it decided. The sweeper of every node
+    /// calls it, and tests call it after moving their clock.
+    @discardableResult
+    func decideDueHolds() async throws -> Int {
+        let due = try await MessageRecord.query(on: db).filter(\.$heldUntil <= services.clock.now).sort(\.$seq, .descending).all()
+        var last: [UUID: MessageRecord] = [:]
+        for message in due where last[message.$conversation.id] == nil { last[message.$conversation.id] = message }
+        var decided = 0
+        for (conversationID, message) in last {
+            let outcome = try await decide(message: message, conversationID: conversationID, final: true)
+            if outcome.action != .pending { decided += 1 }
+        }
+        if decided > 0 { services.events.poke() }
+        return decided
+    }
+
+    /// The rules under which a fragment waits for the rest of its burst: the model could not
+    /// place it, and more words may place it.
+    private static let rulesThatWait: Set<RoutingDecision.Rule> = [.unknownRequest, .lowConfidence]
+
+    /// One attempt at `decide`; nil when the burst changed under it.
+    private func decideTurn(message: MessageRecord, conversationID: UUID, final: Bool) async throws -> PostMessageResponse? {
         let started = DispatchTime.now().uptimeNanoseconds
         let (settings, settingsProblem) = try await decisionSettings()
-        let signals = MessageSignals.detect(message.text)
+        let messageID = try message.requireID()
+        // The burst: earlier customer messages still waiting, then this one.
+        let held = try await heldMessages(conversationID, before: message.seq, on: db)
+        let burst = Turns.joined(held.map(\.text) + [message.text])
+        // A short follow-up ("and for 12-month plans?") is read with the customer's previous turn.
+        let opening = held.isEmpty && settings.readFollowUps ? Turns.followUpOpening(message.text) : nil
+        let previous: MessageRecord? = if opening != nil {
+            try await MessageRecord.query(on: db).filter(\.$conversation.$id == conversationID)
+                .filter(\.$role == .customer).filter(\.$seq < message.seq).sort(\.$seq, .descending).first()
+        } else { nil }
+        let followUp = previous != nil ? opening : nil
+        let read = previous.map { Turns.joined([$0.text, message.text]) } ?? burst
+        let signals = MessageSignals.detect(burst)
         // "hi" alone needs no model; "hi, my card is blocked" is decided by the request alone.
-        let reading = SmallTalk.read(message.text)
-        let smallTalk = reading.onlySmallTalk
+        let reading = SmallTalk.read(read)
+        let smallTalk = SmallTalk.read(burst).onlySmallTalk
         // Too many messages waiting for the model: this one goes to a person at once (it is
         // stored already and the customer gets an answer now), instead of a wait every later
         // customer would inherit.
         let (analysis, busy): (Intelligence.Analysis?, RoutingInput.Busy?)
         do {
-            (analysis, busy) = smallTalk != nil ? (nil, nil) : (try await services.intelligence.analyse(reading.request ?? message.text), nil)
+            (analysis, busy) = smallTalk != nil ? (nil, nil) : (try await services.intelligence.analyse(reading.request ?? read), nil)
         } catch let overloaded as InferenceExecutor.Overloaded {
             services.metrics.inferenceRefused()
             (analysis, busy) = (nil, RoutingInput.Busy(waiting: overloaded.waiting))
@@ -113,10 +159,13 @@ struct Conversations {
                        familiarity: $0.scores.familiarity, alternatives: $0.alternatives)
         }
         let titles = try await services.intentTitles(on: db)
-        let messageID = try message.requireID()
 
-        let (decision, record, reply, updated, elapsed) = try await db.writeTransaction { db in
+        let result = try await db.writeTransaction { db -> (RoutingDecision, DecisionRecord?, MessageRecord?, ConversationRecord, Duration)? in
             let conversation = try await reload(conversationID, on: db)
+            // Read again under the lock: if the burst changed, this reading is stale.
+            let heldNow = try await heldMessages(conversationID, before: message.seq + 1, on: db)
+            let expected = final ? held.map(\.id) + [message.id] : held.map(\.id)
+            guard heldNow.map(\.id) == expected else { return nil }
             let unresolvedBefore = conversation.unresolvedTurns
             // After an AI answer, the same problem again counts against the loop guard; a new
             // question starts the count afresh.
@@ -134,6 +183,26 @@ struct Conversations {
                                           shadowDraftOnly: intentRecord.map { $0.shadow ? [$0.key] : [] } ?? []),
                 busy: busy, smallTalk: smallTalk)
             let decision = RoutingPolicy.decide(input)
+            let now = services.clock.now
+
+            // A fragment the model cannot place, or a bare greeting, waits for the rest of its
+            // burst (the first of it at most `Turns.maximumHoldSeconds`).
+            let burstStarted = held.first?.createdAt ?? message.createdAt ?? now
+            let waits = !final && settings.burstWindowSeconds > 0 && conversation.status == .ai && followUp == nil
+                && held.count + 1 < Turns.maximumBurst && now.timeIntervalSince(burstStarted) < Turns.maximumHoldSeconds
+                && (smallTalk == .greeting || Self.rulesThatWait.contains(decision.rule) && Turns.isFragment(burst))
+            if waits {
+                let until = now.addingTimeInterval(settings.burstWindowSeconds)
+                let ids = held.compactMap(\.id) + [messageID]
+                try await MessageRecord.query(on: db).filter(\.$id ~~ ids)
+                    .set(\.$heldUntil, to: until).update()
+                return (decision, nil, nil, conversation, .zero)
+            }
+            if !heldNow.isEmpty || final {
+                try await MessageRecord.query(on: db).filter(\.$conversation.$id == conversationID).filter(\.$heldUntil != nil)
+                    .set(\.$heldUntil, to: nil).update()
+            }
+
             let draft = smallTalk.map { settings.smallTalk[$0] }
                 ?? intentRecord.map { Assistance.draft(answer: $0.answer, customerName: conversation.customerName) }
             let elapsed = Duration.nanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
@@ -155,8 +224,15 @@ struct Conversations {
             record.latencyMilliseconds = Double(elapsed / .nanoseconds(1)) / 1e6
             var reasons = decision.reasons
             if let settingsProblem { reasons.insert(settingsProblem, at: 0) }
+            // What the model saw, when it was not this message alone.
+            if !held.isEmpty {
+                let count = held.count == 1 ? "the customer's message before it" : "the customer's \(held.count) messages before it"
+                reasons.append("read together with \(count), sent within \(Self.seconds(settings.burstWindowSeconds)) of each other: “\(burst)”")
+            }
+            if let followUp, let previous {
+                reasons.append("a short follow-up (it starts with “\(followUp)”), read with the customer's previous message “\(previous.text)”")
+            }
             if smallTalk == nil, let request = reading.request, !reading.kinds.isEmpty {
-                // What the model saw, when it was not the whole message.
                 let aside = reading.kinds.map(\.described).joined(separator: " and ")
                 reasons.append("the model read “\(request)”, with \(aside) at the start set aside")
             }
@@ -190,7 +266,7 @@ struct Conversations {
                 } else {
                     conversation.unresolvedTurns = unresolvedBefore
                 }
-                if conversation.firstResponseAt == nil { conversation.firstResponseAt = services.clock.now }
+                if conversation.firstResponseAt == nil { conversation.firstResponseAt = now }
             case .answer:
                 reply = try await append(.ai, text: draft ?? "", to: conversation, on: db)
                 if let intent = analysis?.intent {
@@ -198,7 +274,7 @@ struct Conversations {
                 }
                 conversation.lastTurnAIAnswer = true
                 conversation.aiAnswers += 1
-                if conversation.firstResponseAt == nil { conversation.firstResponseAt = services.clock.now }
+                if conversation.firstResponseAt == nil { conversation.firstResponseAt = now }
             case .draftForHuman, .handOff:
                 conversation.lastTurnAIAnswer = false
                 if conversation.status == .ai || conversation.status == .resolved {
@@ -215,15 +291,30 @@ struct Conversations {
                                       payload: ["action": decision.action.rawValue, "rule": decision.rule.rawValue], on: db)
             return (decision, record, reply, conversation, elapsed)
         }
+        guard let (decision, record, reply, updated, elapsed) = result else { return nil }
+        guard let record else {
+            // Waiting for the rest of the burst; the customer sees their message accepted.
+            return PostMessageResponse(message: MessageDTO(message), reply: nil, action: .pending, conversation: dto(updated), duplicate: false)
+        }
         services.metrics.decision(action: decision.action, rule: decision.rule, latency: elapsed)
         logger.debug("decided", metadata: [
             "conversation-id": .string(conversationID.uuidString), "message-id": .string(messageID.uuidString),
             "action": .string(decision.action.rawValue), "rule": .string(decision.rule.rawValue),
             "intent": .string(analysis?.intent ?? "-"), "confidence": .stringConvertible(analysis?.scores.confidence ?? 0),
-            "latency-ms": .stringConvertible(record.latencyMilliseconds),
+            "burst": .stringConvertible(held.count + 1), "latency-ms": .stringConvertible(record.latencyMilliseconds),
         ])
         return PostMessageResponse(message: MessageDTO(message), reply: reply.map(MessageDTO.init), action: MessageOutcome(decision.action),
                                    conversation: dto(updated), duplicate: false)
+    }
+
+    /// The conversation's customer messages waiting for the rest of their burst, before `seq`.
+    private func heldMessages(_ conversationID: UUID, before seq: Int, on db: Database) async throws -> [MessageRecord] {
+        try await MessageRecord.query(on: db).filter(\.$conversation.$id == conversationID).filter(\.$heldUntil != nil)
+            .filter(\.$seq < seq).sort(\.$seq).all()
+    }
+
+    private static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : String(format: "%.1f s", value)
     }
 
     /// The settings a decision uses. Settings that no longer decode keep the AI off (the kill

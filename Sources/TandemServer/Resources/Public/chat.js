@@ -24,6 +24,7 @@
     rate: $('rate'),
     ratingThanks: $('rating-thanks'),
     close: $('close-chat'),
+    typing: $('typing'),
   };
 
   const STORE_ID = 'tandem.conversation';
@@ -98,6 +99,8 @@
       const index = state.messages.findIndex((m) => m.seq > message.seq);
       if (index === -1) state.messages.push(entry); else state.messages.splice(index, 0, entry);
       if (message.seq > state.lastSeq) state.lastSeq = message.seq;
+      // Any answer (the assistant's, a person's, a notice) ends the wait for a held message.
+      if (message.role !== 'customer') els.typing.hidden = true;
       added += 1;
     }
     if (added) {
@@ -110,6 +113,7 @@
 
   function clearMessages() {
     els.messages.textContent = '';
+    els.typing.hidden = true;
     els.messages.dataset.lastSeq = '0';
     state.seen.clear();
     state.messages = [];
@@ -331,6 +335,9 @@
       state.pending = null;
       els.input.value = '';
       addMessages([data.message, data.reply].filter(Boolean));
+      // pending: the assistant waits a moment for the rest of the customer's burst; the
+      // answer arrives on the stream.
+      els.typing.hidden = data.action !== 'pending';
       setConversation(data.conversation);
     } catch (e) {
       if (e.status === 503 && e.retryAfter && e.retryAfter <= 30) {
