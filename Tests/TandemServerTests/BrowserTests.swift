@@ -77,9 +77,20 @@ struct BrowserTests {
                 "the AI's answer is not the approved one: \(answers) vs \(approved)")
         try await shoot(customer, "chat-answer.png")
 
+        // 1b. A bare greeting waits for what may follow it (the page says the assistant is
+        // reading); nothing follows, so the node's sweeper decides it when the window ends and
+        // the reply arrives on the stream.
+        try await customerSays("hi there", in: customer)
+        try await customer.waitUntil("the page shows the assistant reading") {
+            try await customer.execute("return !document.getElementById('typing').hidden;") as? Bool == true
+        }
+        try await customer.waitForText("#messages .message--ai:last-child .message__text", containing: SmallTalkReplies().greeting)
+        #expect(try await customer.execute("return document.getElementById('typing').hidden;") as? Bool == true,
+                "the reading notice stays after the reply")
+
         // 2. A fraud report is handed to a person, not answered.
         try await customerSays(Self.fraudMessage, in: customer)
-        try await customer.waitForText("#status", containing: "Waiting for a person")
+        try await customer.waitForText("#status", containing: "Waiting for a person: you're next")
         try await customer.waitForText("#messages .message--system .message__text", containing: "passing you to a person")
         let lastRoles = try await customer.execute("""
             return Array.from(document.querySelectorAll('#messages .message')).map(m => m.className);

@@ -107,6 +107,12 @@ struct WaitingForPersonTests {
             }
             #expect(try await lastSystemText(first).contains("You're next in the queue"))
             #expect(try await lastSystemText(second).contains("You're number 2 in the queue"))
+            // The place is live: the customer's view of the conversation carries it while queued.
+            func position(_ c: (id: String, token: String)) async throws -> Int? {
+                try await t.send(.GET, "/api/v1/conversations/\(c.id)", token: c.token).json["queuePosition"] as? Int
+            }
+            #expect(try await position(first) == 1)
+            #expect(try await position(second) == 2)
 
             // Queued: a question the AI would answer gets a draft for the person, no answer.
             let waiting = try await t.say("how do I reset my password", in: first)
@@ -120,6 +126,8 @@ struct WaitingForPersonTests {
             #expect(try await t.send(.POST, "/api/v1/agent/conversations/\(first.id)/claim", token: agent).status == .ok)
             let owned = try await t.say("how do I reset my password", in: first)
             #expect(owned["action"] as? String == "draft")
+            #expect(try await position(first) == nil, "no place in the queue once a person has it")
+            #expect(try await position(second) == 1, "the next one moves up")
 
             // Returned to the AI: it answers again.
             #expect(try await t.send(.POST, "/api/v1/agent/conversations/\(first.id)/return-to-ai", token: agent).status == .ok)

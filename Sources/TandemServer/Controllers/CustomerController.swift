@@ -37,7 +37,12 @@ struct CustomerController: RouteCollection {
     func show(_ req: Request) async throws -> CustomerConversationResponse {
         let conversation = try await req.customerConversation()
         let messages = try await req.conversations.messages(of: try conversation.requireID())
-        return CustomerConversationResponse(conversation: req.conversations.dto(conversation), messages: try await Self.named(messages, on: req))
+        // Where they stand, while they wait: the chat page refreshes it.
+        let position: Int? = if conversation.status == .queued, let queuedAt = conversation.queuedAt {
+            try await ConversationRecord.queuePosition(priority: conversation.priority, queuedAt: queuedAt, excluding: conversation.id, on: req.db)
+        } else { nil }
+        return CustomerConversationResponse(conversation: req.conversations.dto(conversation), messages: try await Self.named(messages, on: req),
+                                            queuePosition: position)
     }
 
     func messages(_ req: Request) async throws -> [MessageDTO] {

@@ -88,6 +88,8 @@ struct CreatedConversationResponse: Content {
 struct CustomerConversationResponse: Content {
     var conversation: ConversationDTO
     var messages: [MessageDTO]
+    /// While queued: the conversation's place in the queue (1: next).
+    var queuePosition: Int?
 }
 
 /// Everything the console shows for one conversation.

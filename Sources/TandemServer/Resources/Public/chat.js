@@ -32,6 +32,7 @@
   const EMBED = root.dataset.embed === 'true';
   const MAX_LENGTH = Number(root.dataset.maxLength) || 2000;
   const POLL_MS = 3000;
+  const QUEUE_REFRESH_MS = 15000;
 
   const state = {
     id: null,
@@ -44,6 +45,8 @@
     rated: false,
     polling: false,
     pollTicks: 0,
+    queuePosition: null, // while queued: the place in the queue (1: next)
+    queueTimer: null,
     pending: null, // {text, key}: reused when the same text is resent after a failure
     ready: false, // resumed, or ready to start a conversation with the first message
   };
@@ -137,7 +140,18 @@
 
   function setConversation(conversation) {
     if (!conversation || (state.id && conversation.id && !T.sameId(conversation.id, state.id))) return;
+    const wasQueued = state.conversation && state.conversation.status === 'queued';
     state.conversation = conversation;
+    // While waiting for a person, the place in the queue is fetched again now and then (others
+    // are claimed without an event on this conversation).
+    if (conversation.status === 'queued' && !state.queueTimer) {
+      state.queueTimer = setInterval(catchUp, QUEUE_REFRESH_MS);
+      if (!wasQueued) catchUp();
+    } else if (conversation.status !== 'queued' && state.queueTimer) {
+      clearInterval(state.queueTimer);
+      state.queueTimer = null;
+      state.queuePosition = null;
+    }
     if (conversation.rating !== null && conversation.rating !== undefined) state.rated = true;
     updateUI();
   }
@@ -145,7 +159,11 @@
   function statusText(status) {
     switch (status) {
       case 'ai': return "You are talking to Tandem's assistant";
-      case 'queued': return 'Waiting for a person';
+      case 'queued': {
+        const p = state.queuePosition;
+        if (!p) return 'Waiting for a person';
+        return 'Waiting for a person: ' + (p === 1 ? "you're next" : "you're number " + p + ' in the queue');
+      }
       case 'assigned': {
         const name = helperName();
         return name ? name + ' is helping you' : 'A person is helping you';
@@ -198,6 +216,7 @@
         const data = await api('GET', '/api/v1/conversations/' + encodeURIComponent(id));
         state.ready = true;
         addMessages(data.messages);
+        state.queuePosition = data.queuePosition || null;
         setConversation(data.conversation);
         connect();
         return;
@@ -253,6 +272,9 @@
     state.rated = false;
     state.pending = null;
     state.ready = false;
+    if (state.queueTimer) clearInterval(state.queueTimer);
+    state.queueTimer = null;
+    state.queuePosition = null;
     clearMessages();
   }
 
@@ -308,6 +330,7 @@
     try {
       const data = await api('GET', conversationPath());
       addMessages(data.messages);
+      state.queuePosition = data.queuePosition || null;
       setConversation(data.conversation);
     } catch (e) { /* the stream or the next poll will bring it */ }
   }
