@@ -62,6 +62,7 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
     try app.register(collection: StaffingController())
     try app.register(collection: OperationsController())
     try app.register(collection: PrivacyController())
+    try app.register(collection: NotesController())
 
     try await withStartupLock(app, environment: environment) {
         if let schema = environment.databaseSchema, let sql = app.db as? SQLDatabase {

@@ -4,16 +4,16 @@ import Testing
 /// Bursts and follow-ups: which messages wait for the rest of a burst, which lean on the previous turn.
 @Suite("Turns")
 struct TurnsTests {
-    @Test("fragments: a few words, or a sentence that trails off; a complete sentence is none")
-    func fragments() {
-        #expect(Turns.isFragment("my card"))
-        #expect(Turns.isFragment("hi"))
-        #expect(Turns.isFragment("I tried to pay for my shoes and"))
-        #expect(Turns.isFragment("so about the payment I made yesterday,"))
-        #expect(Turns.isFragment("the thing is..."))
-        #expect(Turns.isFragment("   "))
-        #expect(!Turns.isFragment("why was my purchase declined at the checkout"))
-        #expect(!Turns.isFragment("I want to close my account because I have moved abroad for work and"), "too long to be a fragment by its last word")
+    @Test("a sentence that trails off: a last word or mark that leaves it unfinished; a complete sentence does not")
+    func trailsOff() {
+        #expect(Turns.trailsOff("I tried to pay for my shoes and"))
+        #expect(Turns.trailsOff("so about the payment I made yesterday,"))
+        #expect(Turns.trailsOff("the thing is..."))
+        #expect(Turns.trailsOff("my card was"  + " declined because"))
+        #expect(Turns.trailsOff("   "))
+        #expect(!Turns.trailsOff("my card"), "short, but not unfinished: the model decides whether it can place it")
+        #expect(!Turns.trailsOff("why was my purchase declined at the checkout"))
+        #expect(!Turns.trailsOff("I want to close my account because I have moved abroad for work and"), "too long to be unfinished by its last word")
     }
 
     @Test("follow-ups: a short message opening with and / what about / a preposition; long or plain messages stand alone")

@@ -5,9 +5,9 @@ import Foundation
 /// follow-up that leans on the previous turn ("and for 12-month plans?") is read with it.
 ///
 /// The server never makes a complete, confident message wait. Only what would otherwise go to a
-/// person for want of words (a fragment the model cannot place) or a bare greeting, which
-/// usually comes before the request, waits for the burst window; if nothing follows, it is
-/// decided alone when the window ends.
+/// person (a message the model cannot place: more words may place it), a sentence that trails
+/// off, or a bare greeting, which usually comes before the request, waits for the burst window;
+/// if nothing follows, it is decided alone when the window ends.
 public enum Turns {
     /// Seconds a fragment waits for the rest of its burst (workspace setting `burstWindowSeconds`).
     public static let defaultBurstWindow = 2.0
@@ -16,12 +16,11 @@ public enum Turns {
     /// … and the first of them waits at most this long, however the customer keeps typing.
     public static let maximumHoldSeconds = 10.0
 
-    /// A fragment: a few words, or a sentence that trails off ("my card", "I tried to pay and").
-    /// Only fragments the model cannot place wait for the rest of a burst.
-    public static func isFragment(_ text: String) -> Bool {
+    /// A sentence that trails off ("I tried to pay and", "so about my card,"): it waits for the
+    /// rest of its burst however confident the model is, since the model read half a request.
+    public static func trailsOff(_ text: String) -> Bool {
         let words = SmallTalk.tokenize(text).map(\.word)
         guard let last = words.last else { return true }
-        if words.count <= 4 { return true }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if let end = trimmed.last, [",", ":", ";", "-", "…", "–"].contains(end) { return true }
         if trimmed.hasSuffix("...") { return true }

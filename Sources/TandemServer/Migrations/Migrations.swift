@@ -10,7 +10,7 @@ enum Migrations {
         CreateConversations(), CreateMessages(), CreateDecisions(), CreateLabels(), CreateModelVersions(),
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
         OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(), ConversationOrigin(), OneActiveModelVersion(),
-        CreateAuditLog(), AddPrivacyColumns(), MessageHolds(),
+        CreateAuditLog(), AddPrivacyColumns(), MessageHolds(), CreateNotes(),
     ]
 }
 
@@ -481,5 +481,33 @@ struct MessageHolds: AsyncMigration {
     func revert(on db: Database) async throws {
         if let sql = db as? SQLDatabase { try await sql.drop(index: "messages_held_until").run() }
         try await db.schema("messages").deleteField("held_until").update()
+    }
+}
+
+/// Private notes on conversations and the agents they mention (`Notes`).
+struct CreateNotes: AsyncMigration {
+    var name: String { "026_notes" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("notes").id()
+            .field("conversation_id", .uuid, .required, .references("conversations", "id", onDelete: .cascade))
+            .field("agent_id", .uuid, .required, .references("agents", "id"))
+            .field("text", .string, .required)
+            .field("created_at", .datetime)
+            .create()
+        try await db.schema("mentions").id()
+            .field("note_id", .uuid, .required, .references("notes", "id", onDelete: .cascade))
+            .field("conversation_id", .uuid, .required, .references("conversations", "id", onDelete: .cascade))
+            .field("agent_id", .uuid, .required, .references("agents", "id"))
+            .field("read_at", .datetime)
+            .field("created_at", .datetime)
+            .unique(on: "note_id", "agent_id")
+            .create()
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.create(index: "notes_conversation").on("notes").column("conversation_id").run()
+        try await sql.create(index: "mentions_agent").on("mentions").column("agent_id").column("read_at").run()
+    }
+    func revert(on db: Database) async throws {
+        try await db.schema("mentions").delete()
+        try await db.schema("notes").delete()
     }
 }

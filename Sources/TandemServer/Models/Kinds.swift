@@ -53,6 +53,8 @@ enum MessageOutcome: String, Codable, Sendable, CaseIterable {
 /// An entry of the event log that real-time screens and streams read.
 enum EventKind: String, Codable, Sendable, CaseIterable {
     case message, decision, guardrail
+    /// A private note (agents only), and an agent named in one.
+    case note, mention
     case conversationCreated = "conversation.created"
     case conversationHandedOff = "conversation.handed_off"
     case conversationClaimed = "conversation.claimed"

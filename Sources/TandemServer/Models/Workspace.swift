@@ -72,7 +72,7 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
     /// Audits within which an intent whose error rate is at most α has at most δ (1 − confidence)
     /// chance of being switched by mistake. Longer: fewer false switches, slower to catch a bad intent.
     public var guardrailHorizon = ChangeDetector.defaultHorizon
-    /// Seconds a fragment or a bare greeting waits for the rest of its burst before it is
+    /// Seconds a message the model cannot place, a sentence that trails off, or a bare greeting waits for the rest of its burst before it is
     /// decided alone (`Turns`); 0 decides every message as it comes.
     public var burstWindowSeconds = Turns.defaultBurstWindow
     /// Whether a short follow-up that leans on the previous turn ("and for 12-month plans?") is

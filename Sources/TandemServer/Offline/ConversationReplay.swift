@@ -24,10 +24,11 @@ public struct ConversationReplay {
         public var repeats: Int
         public var repeatsAnsweredAgain: Int
         /// Greetings and thanks: the assistant's reply, read with the question of their burst,
-        /// or (wrongly) a hand-off.
+        /// a draft for the person the conversation already waits for, or (wrongly) a hand-off.
         public var smallTalk: Int
         public var smallTalkReplied: Int
         public var smallTalkReadWithQuestion: Int
+        public var smallTalkWhileWithPerson: Int
         public var smallTalkHandedOff: Int
         /// Conversations that reached a person, by the rule that sent them.
         public var conversationsToPerson: Int
@@ -58,8 +59,8 @@ public struct ConversationReplay {
             row("requests answered by the AI (automated share)") { "\($0.answered) (\(pct($0.automatedShare)))" }
             row("realised error among them") { "\($0.wrong) (\(pct2($0.realisedErrorRate)))" }
             row("same question again answered again") { "\($0.repeatsAnsweredAgain) of \($0.repeats)" }
-            row("small talk replied / read with its question / handed off") {
-                "\($0.smallTalkReplied) / \($0.smallTalkReadWithQuestion) / \($0.smallTalkHandedOff) of \($0.smallTalk)"
+            row("small talk: replied / read with its question / drafted for the person already asked for / handed off") {
+                "\($0.smallTalkReplied) / \($0.smallTalkReadWithQuestion) / \($0.smallTalkWhileWithPerson) / \($0.smallTalkHandedOff) of \($0.smallTalk)"
             }
             row("conversations that reached a person") { "\($0.conversationsToPerson) (\(share($0.conversationsToPerson, $0.conversations)))" }
             for kind in ScriptedConversation.Kind.allCases.map(\.rawValue) {
@@ -135,7 +136,7 @@ public struct ConversationReplay {
         }
         var f = Figures(configuration: configuration, conversations: sent.count, messages: sent.reduce(0) { $0 + $1.turns.count },
                         requests: 0, answered: 0, wrong: 0, automatedShare: 0, realisedErrorRate: nil, repeats: 0, repeatsAnsweredAgain: 0,
-                        smallTalk: 0, smallTalkReplied: 0, smallTalkReadWithQuestion: 0, smallTalkHandedOff: 0,
+                        smallTalk: 0, smallTalkReplied: 0, smallTalkReadWithQuestion: 0, smallTalkWhileWithPerson: 0, smallTalkHandedOff: 0,
                         conversationsToPerson: 0, handOffsByRule: [:], byKind: [:], decisions: decisionCount)
         for conversation in sent {
             var kind = f.byKind[conversation.kind.rawValue] ?? KindFigures(requests: 0, answered: 0, wrong: 0)
@@ -155,9 +156,10 @@ public struct ConversationReplay {
                     if decision?.action == .answer { f.repeatsAnsweredAgain += 1 }
                 case .smallTalk:
                     f.smallTalk += 1
-                    switch decision?.action {
-                    case .answer?: f.smallTalkReplied += 1
-                    case nil: f.smallTalkReadWithQuestion += 1
+                    switch (decision?.action, decision?.rule) {
+                    case (.answer?, _): f.smallTalkReplied += 1
+                    case (nil, _): f.smallTalkReadWithQuestion += 1
+                    case (_, .waitingForPerson?), (_, .humanOwns?): f.smallTalkWhileWithPerson += 1
                     default: f.smallTalkHandedOff += 1
                     }
                 case .part: break

@@ -171,3 +171,16 @@ extension AuditLogRecord {
         return try await sql.raw("SELECT DISTINCT actor FROM audit_log ORDER BY actor").all().map { try $0.decode(column: "actor", as: String.self) }
     }
 }
+
+extension NoteRecord {
+    /// Notes go with their conversations (and their mentions with them).
+    static func delete(in conversations: [UUID], on db: Database) async throws {
+        try await MentionRecord.query(on: db).filter(\.$conversationID ~~ conversations).delete()
+        try await query(on: db).filter(\.$conversationID ~~ conversations).delete()
+    }
+
+    /// Notes may quote the customer: retention keeps that they were written, not what they say.
+    static func replaceTexts(in conversations: [UUID], with text: String, on db: Database) async throws {
+        try await query(on: db).filter(\.$conversationID ~~ conversations).set(\.$text, to: text).update()
+    }
+}

@@ -96,30 +96,35 @@ struct Conversations {
     /// `final`: the burst's window has ended (the sweeper's call): decide now, never wait again.
     func decide(message: MessageRecord, conversationID: UUID, final: Bool = false) async throws -> PostMessageResponse {
         for _ in 0..<5 {
+            // The sweeper's call: another node's sweeper, or a later message, may have decided the
+            // burst since it was found due; then there is nothing left to do.
+            if final, let fresh = try await MessageRecord.find(message.id, on: db), fresh.heldUntil == nil {
+                return try await replay(fresh, conversation: try await reload(conversationID, on: db))
+            }
             if let outcome = try await decideTurn(message: message, conversationID: conversationID, final: final) { return outcome }
         }
         throw AppError.conflict("The conversation kept changing while this message was decided; send it again.")
     }
 
     /// Decides the bursts whose window has ended (held messages due by the services' clock), on
-    /// whichever node gets there first; returns how many it decided. The sweeper of every node
-    /// calls it, and tests call it after moving their clock.
+    /// whichever node gets there first. The sweeper of every node calls it, and tests call it
+    /// after moving their clock: when it returns, every burst it found due is decided (by this
+    /// call or a concurrent one). Returns how many it found.
     @discardableResult
     func decideDueHolds() async throws -> Int {
         let due = try await MessageRecord.query(on: db).filter(\.$heldUntil <= services.clock.now).sort(\.$seq, .descending).all()
         var last: [UUID: MessageRecord] = [:]
         for message in due where last[message.$conversation.id] == nil { last[message.$conversation.id] = message }
-        var decided = 0
         for (conversationID, message) in last {
-            let outcome = try await decide(message: message, conversationID: conversationID, final: true)
-            if outcome.action != .pending { decided += 1 }
+            _ = try await decide(message: message, conversationID: conversationID, final: true)
         }
-        if decided > 0 { services.events.poke() }
-        return decided
+        if !last.isEmpty { services.events.poke() }
+        return last.count
     }
 
-    /// The rules under which a fragment waits for the rest of its burst: the model could not
-    /// place it, and more words may place it.
+    /// The rules under which a message waits for the rest of its burst: the model could not
+    /// place it, and more words may place it. (It would wait for a person anyway, who takes
+    /// longer than the window.)
     private static let rulesThatWait: Set<RoutingDecision.Rule> = [.unknownRequest, .lowConfidence]
 
     /// One attempt at `decide`; nil when the burst changed under it.
@@ -185,12 +190,12 @@ struct Conversations {
             let decision = RoutingPolicy.decide(input)
             let now = services.clock.now
 
-            // A fragment the model cannot place, or a bare greeting, waits for the rest of its
-            // burst (the first of it at most `Turns.maximumHoldSeconds`).
+            // A message the model cannot place, a sentence that trails off, or a bare greeting
+            // waits for the rest of its burst (the first of it at most `Turns.maximumHoldSeconds`).
             let burstStarted = held.first?.createdAt ?? message.createdAt ?? now
             let waits = !final && settings.burstWindowSeconds > 0 && conversation.status == .ai && followUp == nil
                 && held.count + 1 < Turns.maximumBurst && now.timeIntervalSince(burstStarted) < Turns.maximumHoldSeconds
-                && (smallTalk == .greeting || Self.rulesThatWait.contains(decision.rule) && Turns.isFragment(burst))
+                && (smallTalk == .greeting || Self.rulesThatWait.contains(decision.rule) || Turns.trailsOff(burst) && decision.action == .answer)
             if waits {
                 let until = now.addingTimeInterval(settings.burstWindowSeconds)
                 let ids = held.compactMap(\.id) + [messageID]

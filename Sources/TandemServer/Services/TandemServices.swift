@@ -94,4 +94,5 @@ extension Application {
 extension Request {
     var tandem: TandemServices { application.tandem }
     var conversations: Conversations { Conversations(db: db, services: tandem, logger: logger) }
+    var notes: Notes { Notes(db: db, services: tandem) }
 }
