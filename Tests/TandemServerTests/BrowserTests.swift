@@ -152,6 +152,29 @@ struct BrowserTests {
         try await agent.waitForText("#messages .message--agent .message__text", containing: "I've frozen your card.")
         try await agent.waitUntil("#reply-text is emptied after sending") { try await agent.value("#reply-text").isEmpty }
 
+        // 3b. A private note for the team, mentioning the supervisor: shown to agents as text,
+        // never to the customer; the supervisor finds it among their mentions and marks it read.
+        let note = "<img src=x onerror=\"window.__noteRan=1\"> call back tomorrow, @supervisor"
+        try await agent.sendKeys("#note-text", note)
+        try await agent.click("#add-note")
+        try await waitForExactText(agent, "#notes .note__text", note)
+        try await agent.waitForText("#notes .note__mentions", containing: "Notified:")
+        #expect(try await agent.execute("return document.querySelectorAll('#notes img').length + (window.__noteRan || 0);") as? Int == 0,
+                "the note became markup")
+        try await shoot(agent, "console-note.png")
+        let lead = try await driver.newSession(name: "lead")
+        try await lead.navigate(base + "/console/login")
+        try await signIn(lead, as: "supervisor@demo.tandem")
+        try await lead.waitUntil("signed in and on /console") { URLComponents(string: try await lead.currentURL())?.path == "/console" }
+        try await waitForExactText(lead, "#mentions .mention__text", note)
+        try await lead.waitForText("#mentions-count", containing: "1")
+        try await shoot(lead, "console-mentions.png")
+        try await lead.click("#mentions .mention__read")
+        try await lead.waitUntil("the mention is gone once read") { try await lead.isDisplayed("#mentions-empty") }
+        await lead.delete()
+        #expect(try await customer.execute("return document.body.textContent.includes('call back tomorrow');") as? Bool == false,
+                "the customer's page shows the note")
+
         // 4. The customer sees the reply without reloading.
         try await customer.waitForText("#messages .message--agent .message__text", containing: "I've frozen your card.")
         let shown = try await texts(customer, "#messages .message--agent .message__text")

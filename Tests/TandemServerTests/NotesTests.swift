@@ -30,6 +30,7 @@ struct NotesTests {
             let listed = try await t.send(.GET, "/api/v1/agent/conversations/\(c.id)/notes", token: agent).jsonArray
             #expect(listed.map { $0["text"] as? String } == [Self.secret])
             #expect(listed.first?["agentName"] as? String != nil)
+            #expect(listed.first?["createdAt"] as? String != nil, "stamped from the clock")
 
             // never to the customer: the conversation, its messages, its event stream
             let view = try await t.send(.GET, "/api/v1/conversations/\(c.id)", token: c.token)

@@ -51,3 +51,5 @@ extension WebhookRecord: CreationStamped {}
 extension WorkspaceRecord: CreationStamped, UpdateStamped {}
 extension AuditLogRecord: CreationStamped {}
 extension ServerSecretRecord: CreationStamped {}
+extension NoteRecord: CreationStamped {}
+extension MentionRecord: CreationStamped {}

@@ -218,6 +218,16 @@ window.Tandem = (function () {
   // (re)connects (default: poll() once to catch up), onMode('live' | 'polling'), and
   // canReconnect() deciding whether a page restored from the back/forward cache reconnects.
   // Returns { connect, disconnect, stopPolling }; call connect() to start.
+  // One event stream per page: the page's main script hands the events other scripts on the
+  // page care about (notes, mentions) to them as a DOM event, 'tandem:event'.
+  function shareEvent(kind, payload) {
+    document.dispatchEvent(new CustomEvent('tandem:event', { detail: { kind, payload } }));
+  }
+
+  function onSharedEvent(kind, handler) {
+    document.addEventListener('tandem:event', (event) => { if (event.detail.kind === kind) handler(event.detail.payload); });
+  }
+
   function live(options) {
     const o = options;
     let source = null;
@@ -289,5 +299,7 @@ window.Tandem = (function () {
     retimeMessage,
     debounce,
     live,
+    shareEvent,
+    onSharedEvent,
   });
 })();

@@ -197,8 +197,9 @@
 
     T.live({
       url: '/api/v1/agent/events',
-      kinds: T.CONVERSATION_EVENTS.concat(['message']),
+      kinds: T.CONVERSATION_EVENTS.concat(['message', 'mention']),
       onEvent(kind, payload) {
+        if (kind === 'mention') { T.shareEvent(kind, payload); return; }
         if (kind.startsWith('conversation.')) scheduleRefresh();
         else if (kind === 'message' && payload && payload.role === 'customer') scheduleRefresh();
       },
@@ -499,9 +500,11 @@
 
     T.live({
       url: '/api/v1/agent/events?conversation=' + encodeURIComponent(id),
-      kinds: T.CONVERSATION_EVENTS.concat(['message', 'decision']),
+      kinds: T.CONVERSATION_EVENTS.concat(['message', 'decision', 'note']),
       onEvent(kind, payload) {
-        if (kind === 'message') {
+        if (kind === 'note') {
+          T.shareEvent(kind, payload);
+        } else if (kind === 'message') {
           if (payload && typeof payload.seq === 'number' && payload.seq > state.lastSeq) addMessage(payload);
           else if (payload && !state.seen.has(payload.seq)) addMessage(payload);
         } else {
