@@ -152,6 +152,16 @@ struct BrowserTests {
         try await agent.waitForText("#messages .message--agent .message__text", containing: "I've frozen your card.")
         try await agent.waitUntil("#reply-text is emptied after sending") { try await agent.value("#reply-text").isEmpty }
 
+        // 3a. A saved reply from the reply box: search, choose, and it is in the reply.
+        try await agent.sendKeys("#canned-search", "password")
+        try await agent.waitFor("#canned-results .canned__use")
+        try await shoot(agent, "console-canned.png")
+        try await agent.click("#canned-results .canned__use")
+        let inserted = try await agent.value("#reply-text")
+        let passwordAnswer = try #require(try DemoWorkspace.document.intents.first { $0.key == "login_password_reset" }?.answer)
+        #expect(inserted.hasPrefix(String(passwordAnswer.prefix(30))), "the saved reply inserted: \(inserted)")
+        try await agent.clear("#reply-text")
+
         // 3b. A private note for the team, mentioning the supervisor: shown to agents as text,
         // never to the customer; the supervisor finds it among their mentions and marks it read.
         let note = "<img src=x onerror=\"window.__noteRan=1\"> call back tomorrow, @supervisor"

@@ -2,7 +2,8 @@ import Fluent
 import Foundation
 import Vapor
 
-/// Private notes on conversations and the agents' @mentions (`Notes`).
+/// The agent's workspace beside the thread: private notes and @mentions (`Notes`), canned
+/// replies and the team's snippets (`CannedReplies`).
 struct NotesController: RouteCollection {
     func boot(routes: RoutesBuilder) throws {
         let agent = routes.grouped("api", "v1", "agent").grouped(RoleGuard(role: .agent))
@@ -10,6 +11,51 @@ struct NotesController: RouteCollection {
         agent.post("conversations", ":id", "notes", use: add)
         agent.get("mentions", use: mentions)
         agent.post("mentions", ":id", "read", use: read)
+        agent.get("conversations", ":id", "replies", use: replies)
+        agent.get("snippets", use: snippets)
+        agent.post("snippets", use: createSnippet)
+        agent.put("snippets", ":id", use: updateSnippet)
+        agent.delete("snippets", ":id", use: deleteSnippet)
+    }
+
+    struct SnippetBody: Decodable {
+        var title: String
+        var text: String
+    }
+
+    /// `?q=words` (all of them, in the title or the text); at most `limit` (default 20).
+    func replies(_ req: Request) async throws -> [CannedReplyDTO] {
+        let query = req.query[String.self, at: "q"] ?? ""
+        guard query.unicodeScalars.count <= 200 else { throw AppError.invalidField("q", "at most 200 characters") }
+        return try await req.cannedReplies.search(query, for: try uuid(req, "Conversation"), agent: try req.agent,
+                                                  limit: try Self.limit(req, default: 20))
+    }
+
+    func snippets(_ req: Request) async throws -> [SnippetDTO] {
+        try await req.cannedReplies.list()
+    }
+
+    func createSnippet(_ req: Request) async throws -> Response {
+        let body = try req.decoded(SnippetBody.self)
+        let snippet = try await req.cannedReplies.create(title: body.title, text: body.text, by: try req.agent)
+        return try await snippet.encodeResponse(status: .created, for: req)
+    }
+
+    func updateSnippet(_ req: Request) async throws -> SnippetDTO {
+        let body = try req.decoded(SnippetBody.self)
+        return try await req.cannedReplies.update(try uuid(req, "Snippet"), title: body.title, text: body.text, by: try req.agent)
+    }
+
+    func deleteSnippet(_ req: Request) async throws -> HTTPStatus {
+        try await req.cannedReplies.delete(try uuid(req, "Snippet"), by: try req.agent)
+        return .noContent
+    }
+
+    /// `limit`: a whole number from 1 to 500, or the default.
+    static func limit(_ req: Request, default value: Int) throws -> Int {
+        guard let text = req.query[String.self, at: "limit"] else { return value }
+        guard let n = Int(text), (1...500).contains(n) else { throw AppError.invalidField("limit", "must be a whole number from 1 to 500") }
+        return n
     }
 
     struct NoteBody: Decodable {
@@ -34,13 +80,7 @@ struct NotesController: RouteCollection {
         case "true": unread = true
         default: throw AppError.invalidField("unread", "must be true or false")
         }
-        let limit: Int
-        if let text = req.query[String.self, at: "limit"] {
-            guard let n = Int(text), (1...500).contains(n) else { throw AppError.invalidField("limit", "must be a whole number from 1 to 500") }
-            limit = n
-        } else {
-            limit = 50
-        }
+        let limit = try Self.limit(req, default: 50)
         return try await req.notes.mentions(of: try req.agent, unreadOnly: unread, limit: limit)
     }
 

@@ -10,7 +10,7 @@ enum Migrations {
         CreateConversations(), CreateMessages(), CreateDecisions(), CreateLabels(), CreateModelVersions(),
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
         OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(), ConversationOrigin(), OneActiveModelVersion(),
-        CreateAuditLog(), AddPrivacyColumns(), MessageHolds(), CreateNotes(),
+        CreateAuditLog(), AddPrivacyColumns(), MessageHolds(), CreateNotes(), CreateSnippets(),
     ]
 }
 
@@ -509,5 +509,22 @@ struct CreateNotes: AsyncMigration {
     func revert(on db: Database) async throws {
         try await db.schema("mentions").delete()
         try await db.schema("notes").delete()
+    }
+}
+
+/// The team's canned replies (`CannedReplies`).
+struct CreateSnippets: AsyncMigration {
+    var name: String { "027_snippets" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("snippets").id()
+            .field("title", .string, .required).unique(on: "title")
+            .field("text", .string, .required)
+            .field("agent_id", .uuid, .required, .references("agents", "id"))
+            .field("created_at", .datetime)
+            .field("updated_at", .datetime)
+            .create()
+    }
+    func revert(on db: Database) async throws {
+        try await db.schema("snippets").delete()
     }
 }

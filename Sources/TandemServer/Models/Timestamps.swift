@@ -53,3 +53,4 @@ extension AuditLogRecord: CreationStamped {}
 extension ServerSecretRecord: CreationStamped {}
 extension NoteRecord: CreationStamped {}
 extension MentionRecord: CreationStamped {}
+extension SnippetRecord: CreationStamped, UpdateStamped {}

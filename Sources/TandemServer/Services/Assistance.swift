@@ -7,15 +7,55 @@ import TandemCore
 enum Assistance {
     /// The approved answer, personalised where the customer's name is known.
     static func draft(answer: String, customerName: String?) -> String {
-        let first = customerName?.split(separator: " ").first.map(String.init)
-        guard answer.contains("{{name}}") else { return answer }
-        if let first, !first.isEmpty { return answer.replacingOccurrences(of: "{{name}}", with: first) }
-        // Without a name, drop the placeholder and the comma or space around it.
-        var text = answer
-        for pattern in [", {{name}}", " {{name}},", "{{name}}, ", " {{name}}", "{{name}}"] {
-            text = text.replacingOccurrences(of: pattern, with: "")
+        fill(answer, customerName: customerName, agentName: nil)
+    }
+
+    /// The variables a reply may hold: `{{customer.name}}`, `{{customer.firstName}}`,
+    /// `{{agent.name}}`, `{{agent.firstName}}`, and `{{name}}` (the customer's first name, as
+    /// older approved answers write it).
+    static let variables: Set<String> = ["customer.name", "customer.firstName", "agent.name", "agent.firstName", "name"]
+
+    /// Fills a reply's variables. One whose value is unknown is dropped with the comma or space
+    /// around it ("Hi {{name}}, …" becomes "Hi …" without a name), so no braces reach a customer.
+    static func fill(_ template: String, customerName: String?, agentName: String?) -> String {
+        func first(_ name: String?) -> String? { name?.split(separator: " ").first.map(String.init) }
+        let values: [String: String?] = [
+            "customer.name": customerName, "customer.firstName": first(customerName), "name": first(customerName),
+            "agent.name": agentName, "agent.firstName": first(agentName),
+        ]
+        var text = normalised(template)
+        guard text.contains("{{") else { return text }
+        for (variable, value) in values {
+            let token = "{{\(variable)}}"
+            guard text.contains(token) else { continue }
+            if let value, !value.isEmpty {
+                text = text.replacingOccurrences(of: token, with: value)
+            } else {
+                for pattern in [", \(token)", " \(token),", "\(token), ", " \(token)", token] {
+                    text = text.replacingOccurrences(of: pattern, with: "")
+                }
+            }
         }
         return text
+    }
+
+    /// Variables in `template` that `fill` does not know, in order (to refuse a snippet that
+    /// would show a customer raw braces).
+    static func unknownVariables(in template: String) -> [String] {
+        var unknown: [String] = []
+        var rest = Substring(normalised(template))
+        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
+            let name = String(rest[open.upperBound..<close.lowerBound])
+            if !variables.contains(name), !unknown.contains(name) { unknown.append(name) }
+            rest = rest[close.upperBound...]
+        }
+        return unknown
+    }
+
+    /// `{{ customer.name }}` written with spaces is the same variable.
+    private static func normalised(_ template: String) -> String {
+        guard template.contains("{{") else { return template }
+        return template.replacingOccurrences(of: #"\{\{\s*([A-Za-z_.]+)\s*\}\}"#, with: "{{$1}}", options: .regularExpression)
     }
 
     struct Turn {

@@ -95,4 +95,5 @@ extension Request {
     var tandem: TandemServices { application.tandem }
     var conversations: Conversations { Conversations(db: db, services: tandem, logger: logger) }
     var notes: Notes { Notes(db: db, services: tandem) }
+    var cannedReplies: CannedReplies { CannedReplies(db: db, services: tandem) }
 }

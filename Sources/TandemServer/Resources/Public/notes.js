@@ -76,6 +76,68 @@
     load();
   }
 
+  // ---------- canned replies in the reply box ----------
+
+  function cannedReplies(root) {
+    const id = root.dataset.id;
+    const search = $('canned-search');
+    const results = $('canned-results');
+    const reply = $('reply-text');
+    const error = T.messageBox('conversation-error');
+    let asked = 0;
+
+    function resultItem(r) {
+      const item = element('li', 'canned__result');
+      const use = element('button', 'canned__use', r.title);
+      use.type = 'button';
+      use.dataset.kind = r.kind;
+      use.addEventListener('click', () => {
+        // Into an empty reply as it is; after what is there, on a new paragraph.
+        reply.value = reply.value.trim() ? reply.value.replace(/\s+$/, '') + '\n\n' + r.text : r.text;
+        reply.dispatchEvent(new Event('input', { bubbles: true }));
+        results.textContent = '';
+        search.value = '';
+        reply.focus();
+      });
+      item.append(use, element('span', 'canned__kind', r.kind === 'snippet' ? 'snippet' : 'approved answer'),
+                  element('p', 'canned__text', r.text));
+      return item;
+    }
+
+    async function find() {
+      const query = search.value.trim();
+      const ticket = ++asked;
+      if (!query) { results.textContent = ''; return; }
+      try {
+        const found = await api('GET', '/api/v1/agent/conversations/' + encodeURIComponent(id) + '/replies?limit=8&q=' + encodeURIComponent(query));
+        if (ticket !== asked) return; // a later search is on its way
+        results.textContent = '';
+        if (!found.length) results.appendChild(element('li', 'canned__none', 'Nothing matches “' + query + '”.'));
+        for (const r of found) results.appendChild(resultItem(r));
+      } catch (e) {
+        error.show(e.message);
+      }
+    }
+
+    const title = $('snippet-title');
+    const body = $('snippet-text');
+    const status = $('snippet-status');
+    $('save-snippet').addEventListener('click', async () => {
+      status.textContent = '';
+      try {
+        const saved = await api('POST', '/api/v1/agent/snippets', { title: title.value, text: body.value });
+        status.textContent = 'Saved “' + saved.title + '”: search for it above.';
+        title.value = '';
+        body.value = '';
+      } catch (e) {
+        status.textContent = e.message;
+      }
+    });
+
+    search.addEventListener('input', T.debounce(find, 200));
+    search.addEventListener('keydown', (event) => { if (event.key === 'Enter') { event.preventDefault(); find(); } });
+  }
+
   // ---------- my mentions ----------
 
   function mentionsPanel() {
@@ -136,5 +198,6 @@
 
   const conversationRoot = $('conversation');
   if (conversationRoot && $('note-form')) notesPanel(conversationRoot);
+  if (conversationRoot && $('canned-search')) cannedReplies(conversationRoot);
   if ($('mentions')) mentionsPanel();
 })();
