@@ -191,4 +191,37 @@ struct TagTests {
             #expect(try await ConversationTagRecord.query(on: t.app.db).filter(\.$conversation.$id == cID).count() == 0)
         }
     }
+
+    @Test("the console: tags on the conversation page, the list filtered by tag, counts on insights", arguments: TestDatabase.available)
+    func pages(database: TestDatabase) async throws {
+        try await TestApp.with(database, model: false) { t in
+            // setup
+            let conversation = try await t.startConversation(name: "Tagged <i>Ana</i>")
+            let other = try await t.startConversation(name: "Plain Bo")
+            let token = try await t.login("supervisor@demo.tandem")
+            _ = try await t.send(.POST, "/api/v1/agent/conversations/\(conversation.id)/tags", json: ["tag": "vip"], token: token)
+
+            // act
+            let page = try await t.send(.GET, "/console/conversations/\(conversation.id)", token: token)
+            let filtered = try await t.send(.GET, "/console/conversations?status=&tag=vip", token: token)
+            let everything = try await t.send(.GET, "/console/conversations", token: token)
+            let bad = try await t.send(.GET, "/console/conversations?tag=%3Cscript%3E", token: token)
+            let insights = try await t.send(.GET, "/console/insights", token: token)
+
+            // validate
+            #expect(page.status == .ok)
+            #expect(page.body.string.contains(#"<li class="tag-chip" data-tag="vip">"#))
+            #expect(filtered.status == .ok)
+            #expect(filtered.body.string.contains(conversation.id) && !filtered.body.string.contains(other.id))
+            #expect(filtered.body.string.contains("Tagged &lt;i&gt;Ana&lt;/i&gt;"), "user text stays inert")
+            #expect(filtered.body.string.contains(#"<option value="vip" selected>vip (1)</option>"#))
+            #expect(everything.body.string.contains(conversation.id) && everything.body.string.contains(other.id))
+            #expect(bad.status == .badRequest)
+            #expect(bad.body.string.contains("The field &#39;tag&#39; is invalid") || bad.body.string.contains("The field &apos;tag&apos; is invalid")
+                    || bad.body.string.contains("The field 'tag' is invalid"), "\(bad.body.string)")
+            #expect(!bad.body.string.contains("<script>"))
+            #expect(insights.status == .ok)
+            #expect(insights.body.string.contains(#"id="tag-counts""#) && insights.body.string.contains("/console/conversations?tag=vip"))
+        }
+    }
 }
