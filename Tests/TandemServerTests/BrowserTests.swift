@@ -287,6 +287,77 @@ struct BrowserTests {
                 "the browser console log cannot be read, so JavaScript errors would go unnoticed: \(check)")
     }
 
+    @Test("tags in Chromium: markup refused, a chip added live, the queue shows it, the list filters by it, removed again",
+          .enabled(if: runnable, "needs /usr/bin/chromedriver and /usr/bin/chromium (apt-get install chromium chromium-driver) and the MiniLM model (make model)"),
+          .timeLimit(.minutes(3)))
+    func tags() async throws {
+        if TestDatabase.isCI, let missing = WebDriver.missingBrowser { throw TestSetupError("CI=true: the browser test cannot run: \(missing)") }
+        let shots = Self.screenshotFolder
+        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
+        try await TestApp.with(.sqlite, model: false) { t in
+            // setup: one conversation waiting for a person, one not
+            let tagged = try await t.startConversation(name: "Vera <b>VIP</b>")
+            let other = try await t.startConversation(name: "Otto")
+            _ = try await t.send(.POST, "/api/v1/conversations/\(tagged.id)/handoff", token: tagged.token)
+            try await t.browse("Tags browser test") { base, driver in
+                let agent = try await driver.newSession(name: "agent")
+                func shoot(_ file: String) async throws {
+                    let url = shots.appendingPathComponent(file)
+                    try await agent.screenshot(to: url)
+                    print("  screenshot \(url.path)")
+                }
+                try await agent.navigate(base + "/console/conversations/\(tagged.id)")
+                try await signIn(agent, as: "agent@demo.tandem")
+                try await agent.waitFor("#tag-form")
+
+                // Markup is refused by the server's rules and stays text in the error.
+                try await agent.sendKeys("#tag-input", "<b>vip</b>")
+                try await agent.click("#add-tag")
+                try await agent.waitForText("#conversation-error", containing: "tag")
+                #expect(try await agent.findAll("#tags .tag-chip").isEmpty)
+                #expect(try await agent.findAll("#tags b, #conversation-error b").isEmpty, "markup became elements")
+
+                // A valid tag becomes a chip at once.
+                try await agent.clear("#tag-input")
+                try await agent.sendKeys("#tag-input", " VIP ")
+                try await agent.click("#add-tag")
+                try await waitForExactText(agent, "#tags .tag-chip__label", "vip")
+                #expect(try await agent.value("#tag-input").isEmpty)
+                #expect(try await !agent.isDisplayed("#tags-empty"))
+                try await shoot("console-conversation-tags.png")
+
+                // The queue shows it on the waiting conversation.
+                try await agent.navigate(base + "/console")
+                try await waitForExactText(agent, "#queue .queue-item[data-id=\"\(tagged.id)\" i] .queue-item__tags .tag-chip", "vip")
+                try await shoot("console-queue-tags.png")
+
+                // The list, filtered by the tag, holds only the tagged conversation.
+                try await agent.navigate(base + "/console/conversations")
+                try await agent.waitFor("#conversation-list")
+                try await agent.click("#filter-tag option[value=\"vip\"]")
+                try await agent.click("#apply-filters")
+                try await agent.waitUntil("the list is filtered by tag=vip") {
+                    URLComponents(string: try await agent.currentURL())?.queryItems?.contains { $0.name == "tag" && $0.value == "vip" } == true
+                }
+                let rows = try await agent.execute("return Array.from(document.querySelectorAll('#conversation-list tbody tr')).map(r => r.dataset.id);") as? [String]
+                #expect(rows?.map { $0.lowercased() } == [tagged.id.lowercased()], "rows \(rows ?? []), not \(other.id)")
+                try await waitForExactText(agent, "#conversation-list .open-conversation", "Vera <b>VIP</b>")
+                #expect(try await agent.findAll("#conversation-list b").isEmpty, "the customer's name became markup")
+                try await shoot("console-conversations-by-tag.png")
+
+                // Removed from the conversation page again.
+                try await agent.navigate(base + "/console/conversations/\(tagged.id)")
+                try await waitForExactText(agent, "#tags .tag-chip__label", "vip")
+                try await agent.click("#tags .tag-chip__remove[data-tag=\"vip\"]")
+                try await agent.waitUntil("#tags-empty is shown after removing the tag") { try await agent.isDisplayed("#tags-empty") }
+                #expect(try await ConversationTagRecord.query(on: t.app.db).count() == 0)
+
+                let errors = try await agent.severeConsoleErrors().filter { !$0.message.contains("400") }
+                #expect(errors.isEmpty, "browser console errors:\n\(errors.map { "  \($0)" }.joined(separator: "\n"))")
+            }
+        }
+    }
+
     // MARK: Steps
 
     /// The chat page is ready for the first message (or has resumed its conversation).

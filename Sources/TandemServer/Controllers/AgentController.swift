@@ -83,7 +83,10 @@ struct AgentController: RouteCollection {
         agent.post("conversations", ":id", "messages", use: reply)
         agent.post("conversations", ":id", "resolve", use: resolve)
         agent.post("conversations", ":id", "return-to-ai", use: returnToAI)
+        agent.post("conversations", ":id", "tags", use: addTag)
+        agent.delete("conversations", ":id", "tags", ":tag", use: removeTag)
         agent.get("events", use: events)
+        routes.grouped("api", "v1").grouped(RoleGuard(role: .agent)).get("tags", use: tagCounts)
     }
 
     func me(_ req: Request) async throws -> AgentDTO { AgentDTO(try req.agent) }
@@ -114,18 +117,61 @@ struct AgentController: RouteCollection {
         return .noContent
     }
 
-    func queue(_ req: Request) async throws -> [ConversationDTO] {
-        try await req.conversations.queue().map(req.conversations.dto)
+    func queue(_ req: Request) async throws -> [AgentConversationItem] {
+        try await req.conversations.items(try await req.conversations.queue())
     }
 
-    /// `?status=assigned&mine=true` etc.
-    func list(_ req: Request) async throws -> [ConversationDTO] {
-        let agent = try req.agent
-        let status = try (try? req.query.get(String.self, at: "status")).map { try ConversationStatus.parse($0, field: "status") }
-        let mine = (try? req.query.get(Bool.self, at: "mine")) == true
-        let limit = min(max((try? req.query.get(Int.self, at: "limit")) ?? 100, 1), 500)
-        return try await ConversationRecord.list(status: status, assignedTo: mine ? try agent.requireID() : nil, limit: limit, on: req.db)
-            .map(req.conversations.dto)
+    /// `?status=&tag=&agent=&intent=&from=&to=&mine=&limit=`, all optional and combined.
+    func list(_ req: Request) async throws -> [AgentConversationItem] {
+        let filter = try Self.listFilter({ req.query[String.self, at: $0] }, me: try req.agent)
+        return try await req.conversations.items(try await ConversationRecord.list(filter, on: req.db))
+    }
+
+    /// The list's filters from query parameters (`value(name)`); an invalid one is a 400 naming
+    /// it. The console's list page reads the same parameters.
+    static func listFilter(_ value: (String) -> String?, me: AgentRecord) throws -> ConversationRecord.ListFilter {
+        var filter = ConversationRecord.ListFilter()
+        filter.status = try value("status").map { try ConversationStatus.parse($0, field: "status") }
+        filter.tag = try value("tag").map { try ConversationTag.normalise($0, field: "tag") }
+        if let agent = value("agent") {
+            guard let id = UUID(uuidString: agent) else { throw AppError.invalidField("agent", "not an agent id (a UUID)") }
+            filter.assignedAgentID = id
+        }
+        if let mine = value("mine") {
+            guard let flag = Bool(mine) else { throw AppError.invalidField("mine", "true or false") }
+            if flag {
+                let myID = try me.requireID()
+                if let other = filter.assignedAgentID, other != myID { throw AppError.invalidField("agent", "another agent than mine=true") }
+                filter.assignedAgentID = myID
+            }
+        }
+        if let intent = value("intent") {
+            guard KnowledgeBaseDocument.isValidKey(intent) else { throw AppError.invalidField("intent", "an intent key: 1–64 lower-case letters, digits or _") }
+            filter.intent = intent
+        }
+        filter.from = try value("from").map { try ISODate.parse($0, field: "from") }
+        filter.to = try value("to").map { try ISODate.parse($0, field: "to") }
+        if let from = filter.from, let to = filter.to, to <= from { throw AppError.invalidField("to", "must be after from") }
+        // Out-of-range limits are clamped, as before filters existed.
+        filter.limit = min(max(value("limit").flatMap { Int($0) } ?? 100, 1), 500)
+        return filter
+    }
+
+    /// Every tag in use with its number of conversations.
+    func tagCounts(_ req: Request) async throws -> [TagCountDTO] {
+        try await ConversationTagRecord.counts(on: req.db).map { TagCountDTO(tag: $0.tag, conversations: $0.conversations) }
+    }
+
+    struct TagBody: Decodable { var tag: String }
+
+    func addTag(_ req: Request) async throws -> ConversationTagsDTO {
+        let body = try req.decoded(TagBody.self)
+        return try await req.conversations.addTag(body.tag, to: try id(req), by: try req.agent)
+    }
+
+    func removeTag(_ req: Request) async throws -> ConversationTagsDTO {
+        guard let tag = req.parameters.get("tag") else { throw AppError.missingField("tag") }
+        return try await req.conversations.removeTag(tag, from: try id(req))
     }
 
     func show(_ req: Request) async throws -> AgentConversationResponse {
@@ -197,6 +243,19 @@ struct AgentController: RouteCollection {
     private func id(_ req: Request) throws -> UUID {
         guard let id = req.parameters.get("id", as: UUID.self) else { throw AppError.notFound("Conversation") }
         return id
+    }
+}
+
+/// ISO 8601 in query parameters: a date-time (`2025-01-02T03:04:05Z`, fractions and offsets
+/// allowed) or a date (`2025-01-02`, its start in UTC).
+enum ISODate {
+    static func parse(_ text: String, field: String) throws -> Date {
+        for options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate]] as [ISO8601DateFormatter.Options] {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = options
+            if let date = formatter.date(from: text) { return date }
+        }
+        throw AppError.invalidField(field, "an ISO 8601 date-time (2025-01-02T03:04:05Z) or date (2025-01-02)")
     }
 }
 

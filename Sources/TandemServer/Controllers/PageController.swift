@@ -19,6 +19,7 @@ struct PageController: RouteCollection {
         routes.post("console", "logout", use: logout)
         let console = routes.grouped("console").grouped(RoleGuard(role: .agent))
         console.get(use: consoleHome)
+        console.get("conversations", use: conversationsPage)
         console.get("conversations", ":id", use: conversation)
         let kb = routes.grouped("console").grouped(RoleGuard(role: .supervisor))
         kb.get("knowledge-base", use: knowledgeBase)
@@ -72,6 +73,15 @@ struct PageController: RouteCollection {
         return try await req.view.render("console", page)
     }
 
+    /// Every conversation, filtered by `?status=&tag=` (and the API list's other parameters).
+    func conversationsPage(_ req: Request) async throws -> Response {
+        let page = try await ConversationsPage.load(agent: try req.agent, query: { req.query[String.self, at: $0] },
+                                                    conversations: req.conversations, on: req.db)
+        let response = try await req.view.render("conversations", page).encodeResponse(for: req)
+        if page.error != nil { response.status = .badRequest }
+        return response
+    }
+
     func conversation(_ req: Request) async throws -> View {
         let agent = try req.agent
         guard let id = req.parameters.get("id", as: UUID.self) else { throw AppError.notFound("Conversation") }
@@ -111,7 +121,9 @@ struct PageController: RouteCollection {
         let series = try await insightsSeries(req)
         let titles = try await req.tandem.intentTitles(on: req.db)
         let answers = try await DecisionRecord.automaticAnswers(since: series.from, on: req.db)
-        return try await req.view.render("insights", InsightsPage(agent: agent, series: series, titles: titles, automaticAnswers: answers))
+        var page = InsightsPage(agent: agent, series: series, titles: titles, automaticAnswers: answers)
+        page.tags = try await ConversationTagRecord.counts(on: req.db).map { .init(tag: $0.tag, conversations: $0.conversations) }
+        return try await req.view.render("insights", page)
     }
 
     /// `GET /api/v1/insights/series?days=14`: the insights page's figures as JSON.

@@ -10,7 +10,7 @@ enum Migrations {
         CreateConversations(), CreateMessages(), CreateDecisions(), CreateLabels(), CreateModelVersions(),
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
         OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(), ConversationOrigin(), OneActiveModelVersion(),
-        CreateAuditLog(), AddPrivacyColumns(), MessageHolds(), CreateNotes(), CreateSnippets(),
+        CreateAuditLog(), AddPrivacyColumns(), MessageHolds(), CreateConversationTags(), CreateNotes(), CreateSnippets(),
     ]
 }
 
@@ -484,6 +484,25 @@ struct MessageHolds: AsyncMigration {
     }
 }
 
+/// Agents' tags on conversations (`ConversationTagRecord`). Unique per conversation so adding
+/// twice is one row even from two nodes at once; the index on `tag` serves the list's tag
+/// filter and the counts. Tags go with their conversation (erasure deletes them explicitly too).
+struct CreateConversationTags: AsyncMigration {
+    var name: String { "025_conversation_tags" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("conversation_tags").id()
+            .field("conversation_id", .uuid, .required, .references("conversations", "id", onDelete: .cascade))
+            .field("tag", .string, .required)
+            .field("agent_id", .uuid, .references("agents", "id", onDelete: .setNull))
+            .field("created_at", .datetime)
+            .unique(on: "conversation_id", "tag")
+            .create()
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.create(index: "conversation_tags_tag").on("conversation_tags").column("tag").run()
+    }
+    func revert(on db: Database) async throws {
+        if let sql = db as? SQLDatabase { try await sql.drop(index: "conversation_tags_tag").run() }
+        try await db.schema("conversation_tags").delete()
 /// Private notes on conversations and the agents they mention (`Notes`).
 struct CreateNotes: AsyncMigration {
     var name: String { "026_notes" }

@@ -63,11 +63,17 @@ enum EventKind: String, Codable, Sendable, CaseIterable {
     case conversationReleased = "conversation.released"
     case conversationReassigned = "conversation.reassigned"
     case conversationReturnedToAI = "conversation.returned_to_ai"
+    /// Its tags changed (data: ConversationTagsDTO). Agent-only.
+    case conversationTagged = "conversation.tagged"
     case modelActivated = "model.activated"
 
-    /// Whether a customer's own stream carries it (their messages and their conversation's changes).
+    /// Agents' own data about a conversation, never shown to its customer.
+    static let agentOnly: Set<EventKind> = [.conversationTagged]
+
+    /// Whether a customer's own stream carries it (their messages and their conversation's
+    /// changes, except the agents' own data about it).
     var isCustomerVisible: Bool {
-        self == .message || rawValue.hasPrefix("conversation.")
+        (self == .message || rawValue.hasPrefix("conversation.")) && !Self.agentOnly.contains(self)
     }
 }
 

@@ -14,6 +14,7 @@ struct ConsolePage: Encodable {
         var urgent: Bool
         var assignedTo: String?
         var lastMessage: String
+        var tags: [String]
     }
 
     var title = "Queue"
@@ -29,6 +30,7 @@ struct ConsolePage: Encodable {
             .filter(\.$status == .assigned).sort(\.$claimedAt).all()
         let agents = try await AgentRecord.query(on: db).all()
         let names = Dictionary(uniqueKeysWithValues: agents.compactMap { a in a.id.map { ($0, a.name) } })
+        let tags = try await ConversationTagRecord.tags(of: (queue + mine).compactMap(\.id), on: db)
         func items(_ conversations: [ConversationRecord]) async throws -> [Item] {
             var items: [Item] = []
             for c in conversations {
@@ -38,7 +40,8 @@ struct ConsolePage: Encodable {
                 items.append(Item(id: try c.requireID().uuidString, customerName: c.customerName ?? "Customer", status: c.status.rawValue,
                                   handoffReason: c.handoffReason ?? "", waiting: DisplayFormat.waited(waited),
                                   late: c.status == .queued && waited > Double(settings.slaSeconds), urgent: c.priority > 0,
-                                  assignedTo: c.assignedAgentID.flatMap { names[$0] }, lastMessage: last.map { String($0.text.prefix(140)) } ?? ""))
+                                  assignedTo: c.assignedAgentID.flatMap { names[$0] }, lastMessage: last.map { String($0.text.prefix(140)) } ?? "",
+                                  tags: c.id.flatMap { tags[$0] } ?? []))
             }
             return items
         }

@@ -50,6 +50,8 @@ struct ConversationPage: Encodable {
     var decisions: [Decision]
     var intents: [IntentOption]
     var maxMessageCharacters: Int
+    /// Agents' tags on it, alphabetically.
+    var tags: [String]
 
     /// The page of `view` (`Conversations.agentView`), offering every intent to label it with.
     static func load(agent: AgentRecord, view: AgentConversationResponse, maxMessageCharacters: Int,
@@ -86,5 +88,6 @@ struct ConversationPage: Encodable {
         }
         self.intents = intents.map { IntentOption(key: $0.key, title: $0.title, selected: $0.key == predicted) }
         self.maxMessageCharacters = maxMessageCharacters
+        tags = view.tags
     }
 }

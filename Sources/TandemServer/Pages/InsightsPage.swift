@@ -35,6 +35,11 @@ struct InsightsPage: Encodable {
         var conversations: Int
         var share: String
     }
+    /// A tag and how many conversations carry it (all time, not the period).
+    struct TagRow: Encodable {
+        var tag: String
+        var conversations: Int
+    }
     struct Charts: Encodable {
         var automated: String
         var handoffs: String
@@ -58,6 +63,7 @@ struct InsightsPage: Encodable {
     var accuracyNote: String
     var durableNote: String
     var times: [TimeRow]
+    var tags: [TagRow] = []
     var notHelpful: [NotHelpfulRow]
     var costNote: String
     var hasFrontier: Bool

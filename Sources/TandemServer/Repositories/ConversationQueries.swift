@@ -27,12 +27,34 @@ extension ConversationRecord {
         try await query(on: db).filter(\.$status == status).count()
     }
 
-    /// The agents' list: most recently changed first, optionally of one status or one agent.
-    static func list(status: ConversationStatus?, assignedTo agentID: UUID?, limit: Int, on db: Database) async throws -> [ConversationRecord] {
-        var query = query(on: db)
-        if let status { query = query.filter(\.$status == status) }
-        if let agentID { query = query.filter(\.$assignedAgentID == agentID) }
-        return try await query.sort(\.$updatedAt, .descending).limit(limit).all()
+    /// What the agents' list may be narrowed to; every part is optional and they combine.
+    struct ListFilter: Sendable {
+        var status: ConversationStatus?
+        var assignedAgentID: UUID?
+        /// A normalised tag (`ConversationTag.normalise`).
+        var tag: String?
+        /// The conversation's last intent (key).
+        var intent: String?
+        /// Started at or after `from`, before `to`.
+        var from: Date?
+        var to: Date?
+        var limit = 100
+    }
+
+    /// The agents' list: most recently changed first.
+    static func list(_ filter: ListFilter, on db: Database) async throws -> [ConversationRecord] {
+        let query = query(on: db)
+        if let status = filter.status { query.filter(\.$status == status) }
+        if let agentID = filter.assignedAgentID { query.filter(\.$assignedAgentID == agentID) }
+        if let intent = filter.intent { query.filter(\.$lastIntent == intent) }
+        if let from = filter.from { query.filter(\.$createdAt >= from) }
+        if let to = filter.to { query.filter(\.$createdAt < to) }
+        if let tag = filter.tag {
+            // (conversation_id, tag) is unique, so the join adds no duplicate rows.
+            query.join(ConversationTagRecord.self, on: \ConversationRecord.$id == \ConversationTagRecord.$conversation.$id)
+                .filter(ConversationTagRecord.self, \.$tag == tag)
+        }
+        return try await query.sort(\.$updatedAt, .descending).limit(filter.limit).all()
     }
 }
 

@@ -607,7 +607,8 @@ struct Conversations {
             conversation: dto(conversation), customerEmail: conversation.customerEmail,
             messages: messages.map { m in var d = MessageDTO(m); d.agentName = m.agentID.flatMap { names[$0] }; return d },
             decisions: decisionDTOs, suggestions: suggestions,
-            assignedAgentName: conversation.assignedAgentID.flatMap { names[$0] })
+            assignedAgentName: conversation.assignedAgentID.flatMap { names[$0] },
+            tags: try await ConversationTagRecord.tags(of: id, on: db))
     }
 
     /// The human queue, most urgent first, then longest waiting.

@@ -101,6 +101,8 @@ struct AgentConversationResponse: Content {
     /// The latest decision's suggestions: top intents, draft and summary.
     var suggestions: Suggestions?
     var assignedAgentName: String?
+    /// Agents' tags, alphabetically (agent-only: the customer's view has none).
+    var tags: [String]
 
     struct Suggestions: Content {
         var intents: [AlternativeDTO]
@@ -108,6 +110,44 @@ struct AgentConversationResponse: Content {
         var summary: String
         var handoffReason: String?
     }
+}
+
+/// A conversation as agents list it: the customer's `ConversationDTO` fields plus agent-only
+/// data, flattened into one object. A type of its own, so nothing the customer's API returns
+/// (a `ConversationDTO`) can carry tags.
+struct AgentConversationItem: Content {
+    var conversation: ConversationDTO
+    var tags: [String]
+
+    private enum CodingKeys: String, CodingKey { case tags }
+
+    init(conversation: ConversationDTO, tags: [String]) {
+        self.conversation = conversation
+        self.tags = tags
+    }
+
+    init(from decoder: any Decoder) throws {
+        conversation = try ConversationDTO(from: decoder)
+        tags = try decoder.container(keyedBy: CodingKeys.self).decode([String].self, forKey: .tags)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try conversation.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(tags, forKey: .tags)
+    }
+}
+
+/// A conversation's tags after a change; also the payload of `conversation.tagged` events.
+struct ConversationTagsDTO: Content, Equatable {
+    var conversationID: UUID
+    var tags: [String]
+}
+
+/// A tag in use and how many conversations carry it.
+struct TagCountDTO: Content, Equatable {
+    var tag: String
+    var conversations: Int
 }
 
 struct AgentDTO: Content {

@@ -222,6 +222,7 @@ enum Privacy {
             // Children first: SQLite and PostgreSQL would cascade most of it, but nothing here
             // relies on how a table's foreign keys were declared.
             try await LabelRecord.delete(in: ids, on: db)
+            try await ConversationTagRecord.delete(in: ids, on: db)
             try await AuditRecord.delete(in: ids, on: db)
             try await DecisionRecord.delete(in: ids, on: db)
             try await NoteRecord.delete(in: ids, on: db)

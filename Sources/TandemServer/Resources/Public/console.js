@@ -10,6 +10,27 @@
 
   // ---------- helpers ----------
 
+  // Agents' tags as chips, built with textContent (a tag is user text, even if the server
+  // only stores a–z, digits, '-', '_' and spaces). `removable` adds a remove button to each.
+  function renderTags(list, tags, removable) {
+    list.textContent = '';
+    for (const tag of Array.isArray(tags) ? tags : []) {
+      const chip = element('li', 'tag-chip');
+      chip.dataset.tag = tag;
+      if (removable) {
+        chip.appendChild(element('span', 'tag-chip__label', tag));
+        const remove = element('button', 'tag-chip__remove', '×');
+        remove.type = 'button';
+        remove.dataset.tag = tag;
+        remove.setAttribute('aria-label', 'Remove the tag ' + tag);
+        chip.appendChild(remove);
+      } else {
+        chip.textContent = tag;
+      }
+      list.appendChild(chip);
+    }
+  }
+
   function formatDuration(seconds) {
     const s = Math.max(0, Math.floor(seconds));
     if (s < 60) return s + ' s';
@@ -47,7 +68,9 @@
       name.id = 'q-' + id;
       const badges = element('span', 'queue-item__badges');
       head.append(name, badges);
-      main.append(head, element('p', 'queue-item__reason'), element('p', 'queue-item__last'));
+      const tags = element('ul', 'tags tags--inline queue-item__tags');
+      tags.setAttribute('aria-label', 'Tags');
+      main.append(head, tags, element('p', 'queue-item__reason'), element('p', 'queue-item__last'));
 
       const side = element('div', 'queue-item__side');
       const waiting = element('p', 'queue-item__waiting', 'Waiting ');
@@ -65,6 +88,7 @@
       const urgent = (c.priority || 0) > 0;
       item.querySelector('.queue-item__name').textContent = c.customerName || 'Customer';
       item.querySelector('.queue-item__reason').textContent = c.handoffReason || '';
+      renderTags(item.querySelector('.queue-item__tags'), c.tags, false);
       const cached = lastMessages.get(c.id.toLowerCase());
       item.querySelector('.queue-item__last').textContent = cached ? cached.text : '';
       const waited = typeof c.waitingSeconds === 'number'
@@ -98,12 +122,15 @@
       item.dataset.id = c.id;
       const link = element('a', 'open-conversation');
       link.href = '/console/conversations/' + encodeURIComponent(c.id);
-      item.append(link, element('p', 'mine-item__last'));
+      const tags = element('ul', 'tags tags--inline mine-item__tags');
+      tags.setAttribute('aria-label', 'Tags');
+      item.append(link, tags, element('p', 'mine-item__last'));
       return item;
     }
 
     function updateMineItem(item, c) {
       item.querySelector('.open-conversation').textContent = c.customerName || 'Customer';
+      renderTags(item.querySelector('.mine-item__tags'), c.tags, false);
       const cached = lastMessages.get(c.id.toLowerCase());
       item.querySelector('.mine-item__last').textContent = cached ? cached.text : '';
     }
@@ -197,7 +224,7 @@
 
     T.live({
       url: '/api/v1/agent/events',
-      kinds: T.CONVERSATION_EVENTS.concat(['message', 'mention']),
+      kinds: T.CONVERSATION_EVENTS.concat(['message', 'mention', 'conversation.tagged']),
       onEvent(kind, payload) {
         if (kind === 'mention') { T.shareEvent(kind, payload); return; }
         if (kind.startsWith('conversation.')) scheduleRefresh();
@@ -380,7 +407,51 @@
       $('decisions-empty').hidden = ol.children.length > 0;
     }
 
-    // The whole view from the API: messages, status, and the assistance panel.
+    // ---- tags ----
+    const tagList = $('tags');
+    const tagForm = $('tag-form');
+    const tagInput = $('tag-input');
+
+    function applyTags(tags) {
+      const next = Array.isArray(tags) ? tags : [];
+      const shown = Array.from(tagList.children, (chip) => chip.dataset.tag);
+      // Unchanged: keep the chips (and a focused or pressed remove button) as they are.
+      if (shown.length === next.length && shown.every((tag, i) => tag === next[i])) return;
+      renderTags(tagList, next, true);
+      $('tags-empty').hidden = tagList.children.length > 0;
+    }
+
+    tagForm.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const tag = tagInput.value.trim();
+      if (!tag) { tagInput.focus(); return; }
+      error.clear();
+      try {
+        const result = await api('POST', base + '/tags', { tag });
+        applyTags(result.tags);
+        tagInput.value = '';
+      } catch (e) {
+        error.show(e.message);
+      }
+      tagInput.focus();
+    });
+
+    tagList.addEventListener('click', async (event) => {
+      const button = event.target.closest('.tag-chip__remove');
+      if (!button || button.disabled) return;
+      button.disabled = true;
+      error.clear();
+      try {
+        const result = await api('DELETE', base + '/tags/' + encodeURIComponent(button.dataset.tag));
+        applyTags(result.tags);
+        tagInput.focus();
+      } catch (e) {
+        button.disabled = false;
+        error.show(e.message);
+      }
+    });
+
+    // The whole view from the API: messages, status, tags, and the assistance panel.
     async function refresh() {
       try {
         const view = await api('GET', base);
@@ -389,6 +460,7 @@
           if (!addMessage(m)) T.retimeMessage(list, m);
         }
         applyConversation(view.conversation, view.assignedAgentName || null);
+        applyTags(view.tags);
         const suggestions = view.suggestions;
         $('summary').textContent = suggestions && suggestions.summary ? suggestions.summary : 'No customer messages yet.';
         renderSuggestions(suggestions ? suggestions.intents : []);
@@ -500,10 +572,13 @@
 
     T.live({
       url: '/api/v1/agent/events?conversation=' + encodeURIComponent(id),
-      kinds: T.CONVERSATION_EVENTS.concat(['message', 'decision', 'note']),
+      kinds: T.CONVERSATION_EVENTS.concat(['message', 'decision', 'note', 'conversation.tagged']),
       onEvent(kind, payload) {
         if (kind === 'note') {
           T.shareEvent(kind, payload);
+        // Its data is the tags, not a Conversation: handled before the conversation.* case.
+        } else if (kind === 'conversation.tagged') {
+          if (payload && T.sameId(payload.conversationID, id)) applyTags(payload.tags);
         } else if (kind === 'message') {
           if (payload && typeof payload.seq === 'number' && payload.seq > state.lastSeq) addMessage(payload);
           else if (payload && !state.seen.has(payload.seq)) addMessage(payload);
