@@ -65,6 +65,9 @@ struct ConsistencyTests {
           arguments: TestDatabase.available)
     func concurrentMessages(database: TestDatabase) async throws {
         try await TestApp.with(database) { t in
+            // Each message decided on its own: with a burst window, messages the model cannot
+            // place that arrive together are read as one (TurnsFlowTests).
+            try await t.decideEachMessageAlone()
             let c = try await t.startConversation()
             let texts = ["when will my card arrive?", "how do I top up by bank transfer?", "what is the exchange rate?",
                          "can I get a virtual card?", "my card payment was declined", "how long does a transfer take?"]

@@ -37,6 +37,7 @@ struct OverloadTests {
     func burst(database: TestDatabase) async throws {
         // Admission is tested below; here every message is let in, to reach the model's queue.
         try await TestApp.with(database, adjust: { $0.inferenceQueue = Self.capacity; $0.messagesInFlight = 1000 }) { t in
+            try await t.decideEachMessageAlone()
             let executor = t.app.tandem.intelligence.executor
             // An agent already helping a customer.
             let helped = try await t.startConversation(name: "Helped")
@@ -97,6 +98,7 @@ struct OverloadTests {
     func admission(database: TestDatabase) async throws {
         let inFlight = 6, offered = 20
         try await TestApp.with(database, adjust: { $0.inferenceQueue = 100; $0.messagesInFlight = inFlight }) { t in
+            try await t.decideEachMessageAlone()
             let executor = t.app.tandem.intelligence.executor
             var customers: [(id: String, token: String)] = []
             for i in 0..<offered { customers.append(try await t.startConversation(name: "Customer \(i)")) }

@@ -90,6 +90,7 @@ struct PrivacyTests {
         let supervisor = try await t.login("supervisor@demo.tandem")
         var settings = WorkspaceSettings()
         settings.auditRate = 1
+        settings.burstWindowSeconds = 0  // each message decided as it comes (no burst waits)
         let saved = try await t.send(.PUT, "/api/v1/workspace", json: AdminController.WorkspaceDTO(name: "Fernpay", settings: settings), token: admin)
         try #require(saved.status == .ok, "\(saved.body.string)")
         let hook = try await t.send(.POST, "/api/v1/webhooks", json: HookBody(url: "http://127.0.0.1:9/hook", events: ["conversation.handed_off", "conversation.resolved"]),

@@ -503,6 +503,9 @@ struct CreateConversationTags: AsyncMigration {
     func revert(on db: Database) async throws {
         if let sql = db as? SQLDatabase { try await sql.drop(index: "conversation_tags_tag").run() }
         try await db.schema("conversation_tags").delete()
+    }
+}
+
 /// Private notes on conversations and the agents they mention (`Notes`).
 struct CreateNotes: AsyncMigration {
     var name: String { "026_notes" }

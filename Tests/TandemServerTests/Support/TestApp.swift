@@ -234,6 +234,17 @@ struct TestApp {
     }
 
     func sql() throws -> SQLDatabase { try #require(app.db as? SQLDatabase) }
+
+    /// Sets the workspace's burst window to 0, for tests about something else that need each
+    /// message decided as it comes (a message the model cannot place otherwise waits for the
+    /// rest of its burst: `TurnsFlowTests`).
+    func decideEachMessageAlone() async throws {
+        let workspace = try await app.tandem.workspace(on: app.db)
+        var settings = try workspace.settings
+        settings.burstWindowSeconds = 0
+        workspace.store(settings)
+        try await workspace.save(on: app.db)
+    }
 }
 
 struct TestSetupError: Error, CustomStringConvertible {
