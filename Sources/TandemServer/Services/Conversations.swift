@@ -103,7 +103,11 @@ struct Conversations {
             }
             if let outcome = try await decideTurn(message: message, conversationID: conversationID, final: final) { return outcome }
         }
-        throw AppError.conflict("The conversation kept changing while this message was decided; send it again.")
+        // Many messages at once in one conversation kept changing its burst. The message is
+        // stored; it joins the burst, due now, and the sweeper decides it with the rest.
+        try await MessageRecord.query(on: db).filter(\.$id == message.requireID()).set(\.$heldUntil, to: services.clock.now).update()
+        return PostMessageResponse(message: MessageDTO(message), reply: nil, action: .pending,
+                                   conversation: dto(try await reload(conversationID, on: db)), duplicate: false)
     }
 
     /// Decides the bursts whose window has ended (held messages due by the services' clock), on
