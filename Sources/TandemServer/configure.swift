@@ -63,6 +63,7 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
     try app.register(collection: OperationsController())
     try app.register(collection: PrivacyController())
     try app.register(collection: NotesController())
+    try app.register(collection: TeamsController())
 
     try await withStartupLock(app, environment: environment) {
         if let schema = environment.databaseSchema, let sql = app.db as? SQLDatabase {
@@ -191,6 +192,7 @@ struct BackgroundTasks: LifecycleHandler {
         tasks.append(Task { await ModelLifecycle.watch(app: app) })
         tasks.append(Task { await Self.housekeeping(app: app) })
         tasks.append(Task { await Self.sweepHolds(app: app) })
+        tasks.append(Task { await Self.assign(app: app) })
         box.tasks.withLockedValue { $0 = tasks }
     }
 
@@ -206,6 +208,22 @@ struct BackgroundTasks: LifecycleHandler {
                 app.logger.warning("deciding held messages: \(error)")
             }
             try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    /// Gives waiting conversations to online agents (`AutoAssignment`) when rung (a hand-off,
+    /// a release, an agent coming online) and every 5 s besides: a place freed on another
+    /// node, or a console gone quiet, changes who can take what without ringing here.
+    static func assign(app: Application) async {
+        let assignment = AutoAssignment(db: app.db, services: app.tandem, logger: app.logger)
+        while !Task.isCancelled {
+            do {
+                try await assignment.run()
+            } catch {
+                if Task.isCancelled { return }
+                app.logger.warning("automatic assignment: \(error)")
+            }
+            await app.tandem.assignments.wait(timeout: .seconds(5))
         }
     }
 

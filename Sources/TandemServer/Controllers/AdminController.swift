@@ -364,7 +364,7 @@ struct AdminController: RouteCollection {
     }
 
     func activate(_ req: Request) async throws -> HTTPStatus {
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw AppError.notFound("Model version") }
+        let id = try req.idParameter("Model version")
         try await ModelLifecycle.activate(id, at: req.tandem.clock.now, by: try req.agent, on: req.db)
         try await ModelLifecycle.sync(app: req.application)
         return .ok

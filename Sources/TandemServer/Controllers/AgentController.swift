@@ -118,7 +118,7 @@ struct AgentController: RouteCollection {
     }
 
     func queue(_ req: Request) async throws -> [AgentConversationItem] {
-        try await req.conversations.items(try await req.conversations.queue())
+        try await req.conversations.items(try await req.conversations.queue(for: try req.agent))
     }
 
     /// `?status=&tag=&agent=&intent=&from=&to=&mine=&limit=`, all optional and combined.
@@ -131,6 +131,11 @@ struct AgentController: RouteCollection {
     /// it. The console's list page reads the same parameters.
     static func listFilter(_ value: (String) -> String?, me: AgentRecord) throws -> ConversationRecord.ListFilter {
         var filter = ConversationRecord.ListFilter()
+        filter.viewer = me
+        if let team = value("team") {
+            guard let id = UUID(uuidString: team) else { throw AppError.invalidField("team", "not a team id (a UUID)") }
+            filter.teamID = id
+        }
         filter.status = try value("status").map { try ConversationStatus.parse($0, field: "status") }
         filter.tag = try value("tag").map { try ConversationTag.normalise($0, field: "tag") }
         if let agent = value("agent") {
@@ -166,24 +171,24 @@ struct AgentController: RouteCollection {
 
     func addTag(_ req: Request) async throws -> ConversationTagsDTO {
         let body = try req.decoded(TagBody.self)
-        return try await req.conversations.addTag(body.tag, to: try id(req), by: try req.agent)
+        return try await req.conversations.addTag(body.tag, to: try await id(req), by: try req.agent)
     }
 
     func removeTag(_ req: Request) async throws -> ConversationTagsDTO {
         guard let tag = req.parameters.get("tag") else { throw AppError.missingField("tag") }
-        return try await req.conversations.removeTag(tag, from: try id(req))
+        return try await req.conversations.removeTag(tag, from: try await id(req))
     }
 
     func show(_ req: Request) async throws -> AgentConversationResponse {
-        try await req.conversations.agentView(try id(req))
+        try await req.conversations.agentView(try await id(req))
     }
 
     func claim(_ req: Request) async throws -> ConversationDTO {
-        req.conversations.dto(try await req.conversations.claim(try id(req), agent: try req.agent))
+        req.conversations.dto(try await req.conversations.claim(try await id(req), agent: try req.agent))
     }
 
     func release(_ req: Request) async throws -> ConversationDTO {
-        req.conversations.dto(try await req.conversations.release(try id(req), by: try req.agent))
+        req.conversations.dto(try await req.conversations.release(try await id(req), by: try req.agent))
     }
 
     struct ReassignBody: Decodable { var agentID: UUID }
@@ -191,7 +196,7 @@ struct AgentController: RouteCollection {
     func reassign(_ req: Request) async throws -> ConversationDTO {
         let body = try req.decoded(ReassignBody.self)
         guard let target = try await AgentRecord.find(body.agentID, on: req.db) else { throw AppError.invalidField("agentID", "no such agent") }
-        let conversationID = try id(req), supervisor = try req.agent
+        let conversationID = try await id(req), supervisor = try req.agent
         guard let before = try await ConversationRecord.find(conversationID, on: req.db) else { throw AppError.notFound("Conversation \(conversationID)") }
         let updated = try await req.conversations.reassign(conversationID, to: target, by: supervisor)
         struct Assignment: Encodable { var status: ConversationStatus; var assignedAgentID: UUID? }
@@ -213,18 +218,18 @@ struct AgentController: RouteCollection {
         let key = req.headers.first(name: "Idempotency-Key")
         if let key, key.isEmpty || key.count > 200 { throw AppError.invalidField("Idempotency-Key", "1–200 characters") }
         let agent = try req.agent
-        let message = try await req.conversations.agentReply(try id(req), text: body.text, intent: body.intent, by: agent, idempotencyKey: key)
+        let message = try await req.conversations.agentReply(try await id(req), text: body.text, intent: body.intent, by: agent, idempotencyKey: key)
         var dto = MessageDTO(message)
         dto.agentName = agent.name
         return try await dto.encodeResponse(status: .created, for: req)
     }
 
     func resolve(_ req: Request) async throws -> ConversationDTO {
-        req.conversations.dto(try await req.conversations.agentResolve(try id(req), by: try req.agent))
+        req.conversations.dto(try await req.conversations.agentResolve(try await id(req), by: try req.agent))
     }
 
     func returnToAI(_ req: Request) async throws -> ConversationDTO {
-        req.conversations.dto(try await req.conversations.returnToAI(try id(req), by: try req.agent))
+        req.conversations.dto(try await req.conversations.returnToAI(try await id(req), by: try req.agent))
     }
 
     /// Every event (queue changes, messages of all conversations); `?conversation=ID` narrows it.
@@ -240,10 +245,7 @@ struct AgentController: RouteCollection {
         return "agent:\(try req.agent.requireID())"
     }
 
-    private func id(_ req: Request) throws -> UUID {
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw AppError.notFound("Conversation") }
-        return id
-    }
+    private func id(_ req: Request) async throws -> UUID { try await req.visibleConversationID() }
 }
 
 /// ISO 8601 in query parameters: a date-time (`2025-01-02T03:04:05Z`, fractions and offsets

@@ -40,13 +40,28 @@ extension Request {
         }
     }
 
+    /// The `:id` path parameter as a UUID; "not found" naming `what` when it is not one.
+    func idParameter(_ what: String) throws -> UUID {
+        guard let id = parameters.get("id", as: UUID.self) else { throw AppError.notFound(what) }
+        return id
+    }
+
+    /// The conversation named in the path, if the signed-in agent may see it (`Teams.canSee`):
+    /// one routed to another team is "not found", as one that does not exist.
+    func visibleConversationID() async throws -> UUID {
+        let id = try idParameter("Conversation")
+        guard let conversation = try await ConversationRecord.find(id, on: db),
+              try await Teams.canSee(conversation, agent: try agent, on: db) else { throw AppError.notFound("Conversation \(id)") }
+        return id
+    }
+
     /// The conversation named in the path, if the request carries its customer token. Anything
     /// else (unknown id, another conversation's token, no token) is "not found", so a customer
     /// cannot learn whether other conversations exist. The token travels in the Authorization
     /// header; only the event stream may take it from the query string (`EventSource` cannot
     /// send headers), since URLs end up in logs and histories.
     func customerConversation(tokenInQuery: Bool = false) async throws -> ConversationRecord {
-        guard let id = parameters.get("id", as: UUID.self) else { throw AppError.notFound("Conversation") }
+        let id = try idParameter("Conversation")
         let token = headers.bearerAuthorization?.token ?? (tokenInQuery ? query[String.self, at: "token"] : nil)
         guard let token, let conversation = try await ConversationRecord.find(customerToken: token, on: db), conversation.id == id else {
             throw AppError.notFound("Conversation \(id)")

@@ -27,7 +27,7 @@ struct NotesController: RouteCollection {
     func replies(_ req: Request) async throws -> [CannedReplyDTO] {
         let query = req.query[String.self, at: "q"] ?? ""
         guard query.unicodeScalars.count <= 200 else { throw AppError.invalidField("q", "at most 200 characters") }
-        return try await req.cannedReplies.search(query, for: try uuid(req, "Conversation"), agent: try req.agent,
+        return try await req.cannedReplies.search(query, for: try await req.visibleConversationID(), agent: try req.agent,
                                                   limit: try Self.limit(req, default: 20))
     }
 
@@ -43,11 +43,11 @@ struct NotesController: RouteCollection {
 
     func updateSnippet(_ req: Request) async throws -> SnippetDTO {
         let body = try req.decoded(SnippetBody.self)
-        return try await req.cannedReplies.update(try uuid(req, "Snippet"), title: body.title, text: body.text, by: try req.agent)
+        return try await req.cannedReplies.update(try req.idParameter("Snippet"), title: body.title, text: body.text, by: try req.agent)
     }
 
     func deleteSnippet(_ req: Request) async throws -> HTTPStatus {
-        try await req.cannedReplies.delete(try uuid(req, "Snippet"), by: try req.agent)
+        try await req.cannedReplies.delete(try req.idParameter("Snippet"), by: try req.agent)
         return .noContent
     }
 
@@ -63,12 +63,12 @@ struct NotesController: RouteCollection {
     }
 
     func list(_ req: Request) async throws -> [NoteDTO] {
-        try await req.notes.list(try uuid(req, "Conversation"))
+        try await req.notes.list(try await req.visibleConversationID())
     }
 
     func add(_ req: Request) async throws -> Response {
         let body = try req.decoded(NoteBody.self)
-        let note = try await req.notes.add(to: try uuid(req, "Conversation"), text: body.text, by: try req.agent)
+        let note = try await req.notes.add(to: try await req.visibleConversationID(), text: body.text, by: try req.agent)
         return try await note.encodeResponse(status: .created, for: req)
     }
 
@@ -85,11 +85,6 @@ struct NotesController: RouteCollection {
     }
 
     func read(_ req: Request) async throws -> MentionDTO {
-        try await req.notes.markRead(try uuid(req, "Mention"), by: try req.agent)
-    }
-
-    private func uuid(_ req: Request, _ what: String) throws -> UUID {
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw AppError.notFound(what) }
-        return id
+        try await req.notes.markRead(try req.idParameter("Mention"), by: try req.agent)
     }
 }

@@ -67,7 +67,7 @@ struct PageController: RouteCollection {
 
     func consoleHome(_ req: Request) async throws -> View {
         let agent = try req.agent
-        let page = try await ConsolePage.load(agent: agent, queue: try await req.conversations.queue(),
+        let page = try await ConsolePage.load(agent: agent, queue: try await req.conversations.queue(for: agent),
                                               settings: try await req.tandem.workspace(on: req.db).settings, now: req.tandem.clock.now,
                                               on: req.db)
         return try await req.view.render("console", page)
@@ -84,7 +84,7 @@ struct PageController: RouteCollection {
 
     func conversation(_ req: Request) async throws -> View {
         let agent = try req.agent
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw AppError.notFound("Conversation") }
+        let id = try await req.visibleConversationID()
         let page = try await ConversationPage.load(agent: agent, view: try await req.conversations.agentView(id),
                                                    maxMessageCharacters: req.tandem.environment.maxMessageCharacters, on: req.db)
         return try await req.view.render("conversation", page)

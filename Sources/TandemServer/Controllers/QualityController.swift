@@ -63,7 +63,7 @@ struct QualityController: RouteCollection {
     }
 
     func review(_ req: Request) async throws -> ReviewResponse {
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw AppError.notFound("Audit") }
+        let id = try req.idParameter("Audit")
         let body = try req.decoded(ReviewBody.self)
         let settings = try await req.tandem.settings(on: req.db)
         let (audit, action) = try await QualityService.review(id, correct: body.correct, correctedIntent: body.intent,

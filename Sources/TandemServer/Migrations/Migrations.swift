@@ -11,6 +11,7 @@ enum Migrations {
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
         OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(), ConversationOrigin(), OneActiveModelVersion(),
         CreateAuditLog(), AddPrivacyColumns(), MessageHolds(), CreateConversationTags(), CreateNotes(), CreateSnippets(),
+        CreateTeams(),
     ]
 }
 
@@ -548,5 +549,41 @@ struct CreateSnippets: AsyncMigration {
     }
     func revert(on db: Database) async throws {
         try await db.schema("snippets").delete()
+    }
+}
+
+/// Teams, their members and what routes to them; the team a conversation is routed to; the
+/// agents' presence (`Assignment`). The queue index serves the automatic assignment's scan.
+struct CreateTeams: AsyncMigration {
+    var name: String { "028_teams" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("teams").id()
+            .field("name", .string, .required).unique(on: "name")
+            .field("created_at", .datetime)
+            .create()
+        try await db.schema("team_members").id()
+            .field("team_id", .uuid, .required, .references("teams", "id", onDelete: .cascade))
+            .field("agent_id", .uuid, .required, .references("agents", "id", onDelete: .cascade))
+            .unique(on: "team_id", "agent_id")
+            .create()
+        try await db.schema("team_routes").id()
+            .field("team_id", .uuid, .required, .references("teams", "id", onDelete: .cascade))
+            .field("kind", .string, .required)
+            .field("key", .string, .required)
+            .unique(on: "kind", "key")
+            .create()
+        try await db.schema("conversations").field("team_id", .uuid).update()
+        try await db.schema("agents")
+            .field("presence", .string, .required, .sql(.default("offline")))
+            .update()
+        try await db.schema("agents").field("presence_at", .datetime).update()
+    }
+    func revert(on db: Database) async throws {
+        try await db.schema("agents").deleteField("presence_at").update()
+        try await db.schema("agents").deleteField("presence").update()
+        try await db.schema("conversations").deleteField("team_id").update()
+        try await db.schema("team_routes").delete()
+        try await db.schema("team_members").delete()
+        try await db.schema("teams").delete()
     }
 }

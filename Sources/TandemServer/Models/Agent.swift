@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import TandemCore
 
 enum AgentRole: String, Codable, Sendable, CaseIterable, Comparable {
     case agent, supervisor, admin
@@ -19,6 +20,9 @@ final class AgentRecord: Model, @unchecked Sendable {
     @Field(key: "password_hash") var passwordHash: String
     @OptionalField(key: "max_concurrent") var maxConcurrent: Int?
     @Field(key: "active") var active: Bool
+    /// What the agent set in the console (`Presence`), and when its console was last heard from.
+    @Field(key: "presence") var presence: Presence
+    @OptionalField(key: "presence_at") var presenceAt: Date?
     @OptionalField(key: "created_at") var createdAt: Date?
 
     init() {}
@@ -29,6 +33,7 @@ final class AgentRecord: Model, @unchecked Sendable {
         self.role = role
         self.passwordHash = passwordHash
         active = true
+        presence = .offline
     }
 }
 

@@ -25,6 +25,8 @@ final class ConversationRecord: Model, @unchecked Sendable {
     /// cap on open conversations per address.
     @OptionalField(key: "origin_key") var originKey: String?
     @OptionalField(key: "assigned_agent_id") var assignedAgentID: UUID?
+    /// The team it is routed to (by its intent or a tag, at hand-off); nil: every agent's.
+    @OptionalField(key: "team_id") var teamID: UUID?
     @OptionalField(key: "queued_at") var queuedAt: Date?
     @OptionalField(key: "claimed_at") var claimedAt: Date?
     @OptionalField(key: "resolved_at") var resolvedAt: Date?

@@ -58,6 +58,8 @@ enum EventKind: String, Codable, Sendable, CaseIterable {
     case conversationCreated = "conversation.created"
     case conversationHandedOff = "conversation.handed_off"
     case conversationClaimed = "conversation.claimed"
+    /// Given to an online agent of its team by the automatic assignment (`AutoAssignment`).
+    case conversationAssigned = "conversation.assigned"
     case conversationRated = "conversation.rated"
     case conversationResolved = "conversation.resolved"
     case conversationReleased = "conversation.released"
@@ -66,6 +68,8 @@ enum EventKind: String, Codable, Sendable, CaseIterable {
     /// Its tags changed (data: ConversationTagsDTO). Agent-only.
     case conversationTagged = "conversation.tagged"
     case modelActivated = "model.activated"
+    /// An agent's presence changed (data: PresenceDTO).
+    case agentPresence = "agent.presence"
 
     /// Agents' own data about a conversation, never shown to its customer.
     static let agentOnly: Set<EventKind> = [.conversationTagged]
@@ -125,6 +129,9 @@ enum AuditAction: String, Codable, Sendable, CaseIterable {
     case guardrailOverride = "guardrail.override"
     case shadowEnd = "shadow.end"
     case conversationReassign = "conversation.reassign"
+    case teamCreate = "team.create"
+    case teamUpdate = "team.update"
+    case teamDelete = "team.delete"
     case modelTrain = "model.train"
     case modelActivate = "model.activate"
     case webhookCreate = "webhook.create"

@@ -52,5 +52,6 @@ extension WorkspaceRecord: CreationStamped, UpdateStamped {}
 extension AuditLogRecord: CreationStamped {}
 extension ServerSecretRecord: CreationStamped {}
 extension NoteRecord: CreationStamped {}
+extension TeamRecord: CreationStamped {}
 extension MentionRecord: CreationStamped {}
 extension SnippetRecord: CreationStamped, UpdateStamped {}

@@ -78,6 +78,9 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
     /// Whether a short follow-up that leans on the previous turn ("and for 12-month plans?") is
     /// read with it.
     public var readFollowUps = true
+    /// Whether waiting conversations are given to online agents of their team automatically
+    /// (`Assignment`); claiming by hand works either way.
+    public var autoAssign = true
 
     public init() {}
 
@@ -102,6 +105,7 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
         guardrailHorizon = try c.decodeIfPresent(Int.self, forKey: .guardrailHorizon) ?? d.guardrailHorizon
         burstWindowSeconds = try c.decodeIfPresent(Double.self, forKey: .burstWindowSeconds) ?? d.burstWindowSeconds
         readFollowUps = try c.decodeIfPresent(Bool.self, forKey: .readFollowUps) ?? d.readFollowUps
+        autoAssign = try c.decodeIfPresent(Bool.self, forKey: .autoAssign) ?? d.autoAssign
     }
 
     /// Problems with the values, each naming the field; empty when valid.

@@ -31,6 +31,9 @@ extension ConversationRecord {
     struct ListFilter: Sendable {
         var status: ConversationStatus?
         var assignedAgentID: UUID?
+        var teamID: UUID?
+        /// Who is looking: an agent sees only their teams' and no team's (`Teams.canSee`).
+        var viewer: AgentRecord?
         /// A normalised tag (`ConversationTag.normalise`).
         var tag: String?
         /// The conversation's last intent (key).
@@ -41,11 +44,23 @@ extension ConversationRecord {
         var limit = 100
     }
 
+    /// Narrows `query` to the conversations `agent` may see (`Teams.canSee`, as a filter).
+    static func visible(to agent: AgentRecord, _ query: QueryBuilder<ConversationRecord>, on db: Database) async throws {
+        guard let teams = try await Teams.visibleTeams(of: agent, on: db) else { return }
+        let me = try agent.requireID()
+        query.group(.or) { or in
+            or.filter(\.$teamID == nil).filter(\.$assignedAgentID == me)
+            if !teams.isEmpty { or.filter(\.$teamID ~~ teams) }
+        }
+    }
+
     /// The agents' list: most recently changed first.
     static func list(_ filter: ListFilter, on db: Database) async throws -> [ConversationRecord] {
         let query = query(on: db)
         if let status = filter.status { query.filter(\.$status == status) }
         if let agentID = filter.assignedAgentID { query.filter(\.$assignedAgentID == agentID) }
+        if let teamID = filter.teamID { query.filter(\.$teamID == teamID) }
+        if let viewer = filter.viewer { try await visible(to: viewer, query, on: db) }
         if let intent = filter.intent { query.filter(\.$lastIntent == intent) }
         if let from = filter.from { query.filter(\.$createdAt >= from) }
         if let to = filter.to { query.filter(\.$createdAt < to) }

@@ -11,13 +11,22 @@ extension Conversations {
         let agentID = try agent.requireID()
         let now = services.clock.now
         let result = try await db.writeTransaction { db -> (ConversationTagsDTO, changed: Bool) in
-            guard try await ConversationRecord.find(id, on: db) != nil else { throw AppError.notFound("Conversation \(id)") }
+            guard let conversation = try await ConversationRecord.find(id, on: db) else { throw AppError.notFound("Conversation \(id)") }
             let added = try await ConversationTagRecord.add(tag, to: id, by: agentID, at: now, on: db)
             let tags = ConversationTagsDTO(conversationID: id, tags: try await ConversationTagRecord.tags(of: id, on: db))
             if added { try await EventBus.record(.conversationTagged, conversationID: id, payload: tags, on: db) }
+            // A waiting conversation follows a tag that routes to a team (people chose it).
+            if added, conversation.status == .queued, conversation.assignedAgentID == nil,
+               let team = try await Teams.route(intent: conversation.lastIntent, tags: tags.tags, on: db), team != conversation.teamID {
+                conversation.teamID = team
+                try await conversation.save(on: db)
+            }
             return (tags, added)
         }
-        if result.changed { services.events.poke() }
+        if result.changed {
+            services.events.poke()
+            services.assignments.signal()
+        }
         return result.0
     }
 
@@ -39,6 +48,6 @@ extension Conversations {
     /// List items for agents: each conversation with its tags (one query for all of them).
     func items(_ conversations: [ConversationRecord]) async throws -> [AgentConversationItem] {
         let tags = try await ConversationTagRecord.tags(of: conversations.compactMap(\.id), on: db)
-        return conversations.map { AgentConversationItem(conversation: dto($0), tags: $0.id.flatMap { tags[$0] } ?? []) }
+        return conversations.map { AgentConversationItem(conversation: dto($0), tags: $0.id.flatMap { tags[$0] } ?? [], teamID: $0.teamID) }
     }
 }

@@ -306,6 +306,7 @@ struct Conversations {
             return PostMessageResponse(message: MessageDTO(message), reply: nil, action: .pending, conversation: dto(updated), duplicate: false)
         }
         services.metrics.decision(action: decision.action, rule: decision.rule, latency: elapsed)
+        if updated.status == .queued { services.assignments.signal() }
         logger.debug("decided", metadata: [
             "conversation-id": .string(conversationID.uuidString), "message-id": .string(messageID.uuidString),
             "action": .string(decision.action.rawValue), "rule": .string(decision.rule.rawValue),
@@ -355,6 +356,7 @@ struct Conversations {
             }
         }
         services.events.poke()
+        services.assignments.signal()
         return updated
     }
 
@@ -366,6 +368,8 @@ struct Conversations {
         conversation.handoffReason = reason
         conversation.priority = urgent ? 1 : 0
         conversation.humanInvolved = true
+        conversation.teamID = try await Teams.route(intent: conversation.lastIntent,
+                                                    tags: try await ConversationTagRecord.tags(of: conversation.requireID(), on: db), on: db)
         let position = try await ConversationRecord.queuePosition(priority: conversation.priority, queuedAt: services.clock.now,
                                                                   excluding: conversation.id, on: db)
         let place = position == 1 ? "You're next in the queue" : "You're number \(position) in the queue"
@@ -556,6 +560,7 @@ struct Conversations {
         }
         services.metrics.resolved(path: updated.humanInvolved ? (updated.aiAnswers > 0 ? .aiThenHuman : .human) : .ai)
         services.events.poke()
+        services.assignments.signal()
         return updated
     }
 
@@ -579,6 +584,7 @@ struct Conversations {
             return conversation
         }
         services.events.poke()
+        services.assignments.signal()  // a release queues it again, and any change may free a place
         return updated
     }
 
@@ -615,10 +621,12 @@ struct Conversations {
             tags: try await ConversationTagRecord.tags(of: id, on: db))
     }
 
-    /// The human queue, most urgent first, then longest waiting.
-    func queue() async throws -> [ConversationRecord] {
-        try await ConversationRecord.query(on: db).filter(\.$status == .queued)
-            .sort(\.$priority, .descending).sort(\.$queuedAt, .ascending).all()
+    /// The human queue as `agent` sees it (their teams' and no team's), most urgent first,
+    /// then longest waiting.
+    func queue(for agent: AgentRecord) async throws -> [ConversationRecord] {
+        let query = ConversationRecord.query(on: db).filter(\.$status == .queued)
+        try await ConversationRecord.visible(to: agent, query, on: db)
+        return try await query.sort(\.$priority, .descending).sort(\.$queuedAt, .ascending).all()
     }
 
     func dto(_ c: ConversationRecord) -> ConversationDTO {

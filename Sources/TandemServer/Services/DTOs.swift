@@ -118,23 +118,29 @@ struct AgentConversationResponse: Content {
 struct AgentConversationItem: Content {
     var conversation: ConversationDTO
     var tags: [String]
+    /// The team it is routed to; absent: every agent's.
+    var teamID: UUID?
 
-    private enum CodingKeys: String, CodingKey { case tags }
+    private enum CodingKeys: String, CodingKey { case tags, teamID }
 
-    init(conversation: ConversationDTO, tags: [String]) {
+    init(conversation: ConversationDTO, tags: [String], teamID: UUID?) {
         self.conversation = conversation
         self.tags = tags
+        self.teamID = teamID
     }
 
     init(from decoder: any Decoder) throws {
         conversation = try ConversationDTO(from: decoder)
-        tags = try decoder.container(keyedBy: CodingKeys.self).decode([String].self, forKey: .tags)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        tags = try container.decode([String].self, forKey: .tags)
+        teamID = try container.decodeIfPresent(UUID.self, forKey: .teamID)
     }
 
     func encode(to encoder: any Encoder) throws {
         try conversation.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(tags, forKey: .tags)
+        try container.encodeIfPresent(teamID, forKey: .teamID)
     }
 }
 

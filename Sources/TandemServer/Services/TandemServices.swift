@@ -18,6 +18,9 @@ final class TandemServices: Sendable {
     let rateLimits: RateLimits
     /// Bounds the customer messages this node handles at once (`TANDEM_MESSAGES_IN_FLIGHT`).
     let admission: Admission
+    /// Rung when the queue or the agents' capacity changed: this node's automatic assignment
+    /// runs (`BackgroundTasks.assign`).
+    let assignments = WakeSignal()
     /// Last-read workspace settings, for places that must not wait on the database (DTOs).
     private let settings = NIOLockedValueBox(WorkspaceSettings())
     private let titles = NIOLockedValueBox<(at: Date, value: [String: String])>((.distantPast, [:]))
@@ -95,5 +98,6 @@ extension Request {
     var tandem: TandemServices { application.tandem }
     var conversations: Conversations { Conversations(db: db, services: tandem, logger: logger) }
     var notes: Notes { Notes(db: db, services: tandem) }
+    var teams: Teams { Teams(db: db, services: tandem) }
     var cannedReplies: CannedReplies { CannedReplies(db: db, services: tandem) }
 }
