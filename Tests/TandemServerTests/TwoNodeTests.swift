@@ -183,6 +183,40 @@ struct Cluster {
             #expect(try await c.database.count("SELECT COUNT(*) AS n FROM conversations WHERE assigned_agent_id = \(bind: limited.id) AND status = 'assigned'") == 2)
             figures.append("12 concurrent claims by one agent limited to 2: \(histogram(limitedClaims))")
 
+            // 4b. Automatic assignment: 20 conversations routed to a team (by a tag, on either
+            // node), two of its agents online, one through each node; every node's assignment
+            // runs. Nobody goes past their limit and no conversation is assigned twice.
+            let supervisor = try await c.a.login("supervisor@demo.tandem")
+            let members = try await c.makeAgents(1, admin: admin, maxConcurrent: 6, prefix: "member-a")
+                + c.makeAgents(1, admin: admin, maxConcurrent: 8, prefix: "member-b")
+            _ = try await c.a.expect(201, "POST", "/api/v1/teams", json: ["name": "Nodes", "memberIDs": members.map(\.id.uuidString), "tags": ["nodes"]],
+                                     token: supervisor)
+            for i in 0..<20 {
+                let api = i % 2 == 0 ? c.a : c.b
+                let one = try await api.startConversation()
+                _ = try await api.expect(200, "POST", "/api/v1/conversations/\(one.id)/handoff", token: one.token)
+                _ = try await api.expect(200, "POST", "/api/v1/agent/conversations/\(one.id)/tags", json: ["tag": "nodes"], token: supervisor)
+            }
+            let assignStart = ContinuousClock.now
+            for (member, api) in zip(members, [c.a, c.b]) {
+                _ = try await api.expect(200, "PUT", "/api/v1/agent/presence", json: ["status": "online"], token: member.token)
+            }
+            let capacity = 14
+            let memberIDs = members.map(\.id)
+            while try await c.database.count("SELECT COUNT(*) AS n FROM conversations WHERE status = 'assigned' AND assigned_agent_id IN (\(binds: memberIDs))") < capacity,
+                  ContinuousClock.now - assignStart < .seconds(30) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let assignTime = ContinuousClock.now - assignStart
+            for (member, limit) in zip(members, [6, 8]) {
+                #expect(try await c.database.count("SELECT COUNT(*) AS n FROM conversations WHERE status = 'assigned' AND assigned_agent_id = \(bind: member.id)") == limit,
+                        "each member exactly at their limit")
+            }
+            let assignedEvents = try await c.database.count("SELECT COUNT(*) AS n FROM events WHERE kind = 'conversation.assigned'")
+            let assignedConversations = try await c.database.count("SELECT COUNT(DISTINCT conversation_id) AS n FROM events WHERE kind = 'conversation.assigned'")
+            #expect(assignedEvents == capacity && assignedConversations == capacity, "one assignment per conversation: \(assignedEvents) events, \(assignedConversations) conversations")
+            figures.append("automatic assignment of 30 waiting conversations to 2 online agents (limits 6 and 8) on \(count) node(s): 14 assigned in \(millis(assignTime)), none twice, none past a limit")
+
             // 5. A knowledge-base change on B queues a retrain; then training is requested on
             // both nodes at once. Each queued job runs exactly once, making one version.
             let retrainStart = ContinuousClock.now
