@@ -86,6 +86,7 @@ struct AgentController: RouteCollection {
         agent.post("conversations", ":id", "tags", use: addTag)
         agent.delete("conversations", ":id", "tags", ":tag", use: removeTag)
         agent.get("events", use: events)
+        agent.get("search", use: search)
         routes.grouped("api", "v1").grouped(RoleGuard(role: .agent)).get("tags", use: tagCounts)
     }
 
@@ -160,6 +161,17 @@ struct AgentController: RouteCollection {
         // Out-of-range limits are clamped, as before filters existed.
         filter.limit = min(max(value("limit").flatMap { Int($0) } ?? 100, 1), 500)
         return filter
+    }
+
+    /// `?q=words&limit=`: messages and notes of the conversations the agent may see, best first.
+    func search(_ req: Request) async throws -> [SearchHit] {
+        guard let q = try req.query[String.self, at: "q"] else { throw AppError.missingField("q") }
+        guard q.count <= 200 else { throw AppError.invalidField("q", "at most 200 characters") }
+        let limit = try req.query[String.self, at: "limit"].map { raw in
+            guard let n = Int(raw), (1...100).contains(n) else { throw AppError.invalidField("limit", "an integer from 1 to 100") }
+            return n
+        } ?? 20
+        return try await req.search.search(q, for: try req.agent, limit: limit)
     }
 
     /// Every tag in use with its number of conversations.

@@ -11,7 +11,7 @@ enum Migrations {
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
         OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(), ConversationOrigin(), OneActiveModelVersion(),
         CreateAuditLog(), AddPrivacyColumns(), MessageHolds(), CreateConversationTags(), CreateNotes(), CreateSnippets(),
-        CreateTeams(),
+        CreateTeams(), CreateSearchIndexes(),
     ]
 }
 
@@ -585,5 +585,57 @@ struct CreateTeams: AsyncMigration {
         try await db.schema("team_routes").delete()
         try await db.schema("team_members").delete()
         try await db.schema("teams").delete()
+    }
+}
+
+/// Full-text search over messages and notes (`Search`). SQLite: FTS5 tables that index the
+/// texts of `messages` and `notes` by rowid (external content), kept in step by triggers, so
+/// retention's anonymising and erasure's deleting reach the index in the same transaction.
+/// (A VACUUM may renumber rowids; Tandem never runs one, and after a manual one
+/// `INSERT INTO messages_fts(messages_fts) VALUES('rebuild')` makes the index whole again.)
+/// PostgreSQL: GIN indexes on the texts' English tsvectors, which the database keeps itself.
+struct CreateSearchIndexes: AsyncMigration {
+    var name: String { "029_search" }
+    static let tables = ["messages", "notes"]
+
+    func prepare(on db: Database) async throws {
+        guard let sql = db as? SQLDatabase else { return }
+        for table in Self.tables {
+            if sql.dialect.name == "postgresql" {
+                try await sql.raw("CREATE INDEX \(ident: table + "_search") ON \(ident: table) USING GIN (to_tsvector('english', text))").run()
+                continue
+            }
+            let fts = table + "_fts"
+            try await sql.raw("CREATE VIRTUAL TABLE \(ident: fts) USING fts5(text, content=\(literal: table), content_rowid='rowid', tokenize='porter unicode61')").run()
+            try await sql.raw("""
+                CREATE TRIGGER \(ident: table + "_fts_insert") AFTER INSERT ON \(ident: table) BEGIN
+                  INSERT INTO \(ident: fts)(rowid, text) VALUES (new.rowid, new.text);
+                END
+                """).run()
+            try await sql.raw("""
+                CREATE TRIGGER \(ident: table + "_fts_delete") AFTER DELETE ON \(ident: table) BEGIN
+                  INSERT INTO \(ident: fts)(\(ident: fts), rowid, text) VALUES ('delete', old.rowid, old.text);
+                END
+                """).run()
+            try await sql.raw("""
+                CREATE TRIGGER \(ident: table + "_fts_update") AFTER UPDATE OF text ON \(ident: table) BEGIN
+                  INSERT INTO \(ident: fts)(\(ident: fts), rowid, text) VALUES ('delete', old.rowid, old.text);
+                  INSERT INTO \(ident: fts)(rowid, text) VALUES (new.rowid, new.text);
+                END
+                """).run()
+            try await sql.raw("INSERT INTO \(ident: fts)(\(ident: fts)) VALUES ('rebuild')").run()
+        }
+    }
+
+    func revert(on db: Database) async throws {
+        guard let sql = db as? SQLDatabase else { return }
+        for table in Self.tables {
+            if sql.dialect.name == "postgresql" {
+                try await sql.raw("DROP INDEX IF EXISTS \(ident: table + "_search")").run()
+                continue
+            }
+            for trigger in ["_fts_insert", "_fts_delete", "_fts_update"] { try await sql.raw("DROP TRIGGER IF EXISTS \(ident: table + trigger)").run() }
+            try await sql.raw("DROP TABLE IF EXISTS \(ident: table + "_fts")").run()
+        }
     }
 }

@@ -99,5 +99,6 @@ extension Request {
     var conversations: Conversations { Conversations(db: db, services: tandem, logger: logger) }
     var notes: Notes { Notes(db: db, services: tandem) }
     var teams: Teams { Teams(db: db, services: tandem) }
+    var search: Search { Search(db: db) }
     var cannedReplies: CannedReplies { CannedReplies(db: db, services: tandem) }
 }
