@@ -358,6 +358,67 @@ struct BrowserTests {
         }
     }
 
+    @Test("teams, presence and search in Chromium: going online assigns the team's waiting conversation; search marks the word; customer text stays inert",
+          .enabled(if: runnable, "needs /usr/bin/chromedriver and /usr/bin/chromium (apt-get install chromium chromium-driver) and the MiniLM model (make model)"),
+          .timeLimit(.minutes(3)))
+    func teamsPresenceAndSearch() async throws {
+        if TestDatabase.isCI, let missing = WebDriver.missingBrowser { throw TestSetupError("CI=true: the browser test cannot run: \(missing)") }
+        let shots = Self.screenshotFolder
+        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
+        try await TestApp.with(.sqlite, model: false) { t in
+            try await t.decideEachMessageAlone()
+            // setup: the demo agent in team Cards, which the tag "cards" routes to; a customer
+            // whose name and message are markup waits, routed to it.
+            let supervisor = try await t.login("supervisor@demo.tandem"), agentToken = try await t.login()
+            let me = try await t.send(.GET, "/api/v1/agent/me", token: agentToken).json["id"] as! String
+            let team = try await t.send(.POST, "/api/v1/teams", json: TeamsJSON(name: "Cards", memberIDs: [me], tags: ["cards"]), token: supervisor)
+            try #require(team.status == .created, "\(team.body.string)")
+            let waiting = try await t.startConversation(name: "<img src=x onerror=alert(1)>")
+            try await t.say("my parcel <script>document.title='pwned'</script> never arrived", in: waiting)
+            _ = try await t.send(.POST, "/api/v1/conversations/\(waiting.id)/handoff", token: waiting.token)
+            _ = try await t.send(.POST, "/api/v1/agent/conversations/\(waiting.id)/tags", json: ["tag": "cards"], token: supervisor)
+
+            try await t.browse("Teams browser test") { base, driver in
+                let agent = try await driver.newSession(name: "agent")
+                func shoot(_ file: String) async throws {
+                    let url = shots.appendingPathComponent(file)
+                    try await agent.screenshot(to: url)
+                    print("  screenshot \(url.path)")
+                }
+                try await agent.navigate(base + "/console")
+                try await signIn(agent, as: "agent@demo.tandem")
+                try await agent.waitFor("#presence-status")
+                try await waitForExactText(agent, "#queue .queue-item .badge--team", "Cards")
+                #expect(try await agent.value("#presence-status") == "offline")
+
+                // Online: the waiting conversation of my team becomes mine, live.
+                try await agent.click("#presence-status option[value=\"online\"]")
+                try await agent.waitUntil("the conversation moved to my open conversations") {
+                    try await agent.findAll("#mine .mine-item[data-id=\"\(waiting.id)\" i]").count == 1
+                }
+                try await agent.waitForText("#presence-note", containing: "automatically")
+                let row = try #require(try await ConversationRecord.find(UUID(uuidString: waiting.id), on: t.app.db))
+                #expect(row.status == .assigned && row.assignedAgentID?.uuidString == me)
+                try await expectInert(agent, page: "console")
+                try await shoot("console-presence-online.png")
+
+                // Search: the word marked, the customer's markup text.
+                try await agent.navigate(base + "/console/conversations")
+                try await agent.sendKeys("#search-q", "parcels")
+                try await agent.click("#search-button")
+                try await agent.waitFor("#search-results")
+                try await waitForExactText(agent, "#search-results mark", "parcel")
+                try await waitForExactText(agent, "#search-results .open-conversation", "<img src=x onerror=alert(1)>")
+                #expect(try await agent.findAll("#search-results img, #search-results script").isEmpty, "result text became markup")
+                try await expectInert(agent, page: "search")
+                try await shoot("console-search.png")
+
+                let errors = try await agent.severeConsoleErrors()
+                #expect(errors.isEmpty, "browser console errors:\n\(errors.map { "  \($0)" }.joined(separator: "\n"))")
+            }
+        }
+    }
+
     // MARK: Steps
 
     /// The chat page is ready for the first message (or has resumed its conversation).
@@ -420,4 +481,10 @@ struct BrowserTests {
         #expect((report["onerror"] as? Int) == 0, "\(page): an element with an onerror attribute exists: \(report)")
         #expect(try await session.title() != "pwned", "\(page): the window title is 'pwned'")
     }
+}
+
+private struct TeamsJSON: Encodable, Sendable {
+    var name: String
+    var memberIDs: [String]
+    var tags: [String]
 }

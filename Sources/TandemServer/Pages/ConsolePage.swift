@@ -15,6 +15,12 @@ struct ConsolePage: Encodable {
         var assignedTo: String?
         var lastMessage: String
         var tags: [String]
+        var team: String?
+    }
+    struct Option: Encodable {
+        var value: String
+        var label: String
+        var selected: Bool
     }
 
     var title = "Queue"
@@ -22,6 +28,9 @@ struct ConsolePage: Encodable {
     var queue: [Item]
     var mine: [Item]
     var slaSeconds: Int
+    /// The agent's presence as they set it (online, away, offline), for the console's control.
+    var presence: [Option]
+    var presenceStatus: String
 
     /// The page for `agent`, with `queue` the conversations waiting (in queue order).
     static func load(agent: AgentRecord, queue: [ConversationRecord], settings: WorkspaceSettings, now: Date,
@@ -31,6 +40,7 @@ struct ConsolePage: Encodable {
         let agents = try await AgentRecord.query(on: db).all()
         let names = Dictionary(uniqueKeysWithValues: agents.compactMap { a in a.id.map { ($0, a.name) } })
         let tags = try await ConversationTagRecord.tags(of: (queue + mine).compactMap(\.id), on: db)
+        let teams = Dictionary(uniqueKeysWithValues: try await TeamRecord.query(on: db).all().compactMap { t in t.id.map { ($0, t.name) } })
         func items(_ conversations: [ConversationRecord]) async throws -> [Item] {
             var items: [Item] = []
             for c in conversations {
@@ -41,10 +51,14 @@ struct ConsolePage: Encodable {
                                   handoffReason: c.handoffReason ?? "", waiting: DisplayFormat.waited(waited),
                                   late: c.status == .queued && waited > Double(settings.slaSeconds), urgent: c.priority > 0,
                                   assignedTo: c.assignedAgentID.flatMap { names[$0] }, lastMessage: last.map { String($0.text.prefix(140)) } ?? "",
-                                  tags: c.id.flatMap { tags[$0] } ?? []))
+                                  tags: c.id.flatMap { tags[$0] } ?? [], team: c.teamID.flatMap { teams[$0] }))
             }
             return items
         }
-        return ConsolePage(agent: PageAgent(agent), queue: try await items(queue), mine: try await items(mine), slaSeconds: settings.slaSeconds)
+        let status = Presence.effective(agent.presence, lastSeen: agent.presenceAt, now: now)
+        let labels: [Presence: String] = [.online: "Online: give me conversations", .away: "Away", .offline: "Offline"]
+        return ConsolePage(agent: PageAgent(agent), queue: try await items(queue), mine: try await items(mine), slaSeconds: settings.slaSeconds,
+                           presence: Presence.allCases.map { Option(value: $0.rawValue, label: labels[$0]!, selected: $0 == status) },
+                           presenceStatus: status.rawValue)
     }
 }

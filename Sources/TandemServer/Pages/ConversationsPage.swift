@@ -13,8 +13,18 @@ struct ConversationsPage: Encodable {
         var statusLabel: String
         var assignedTo: String?
         var intent: String?
+        var team: String?
         var updated: String
         var tags: [String]
+    }
+    /// A search result: where it is, who wrote it, and its passage in pieces (`match` marked).
+    struct Hit: Encodable {
+        var conversationID: String
+        var customerName: String
+        var kindLabel: String
+        var note: Bool
+        var when: String
+        var snippet: [SearchSegment]
     }
     struct Option: Encodable {
         var value: String
@@ -26,7 +36,11 @@ struct ConversationsPage: Encodable {
     var agent: PageAgent
     var statuses: [Option]
     var tags: [Option]
+    var teams: [Option]
     var rows: [Row]
+    /// The search typed (`q`), and what it found (nil when nothing was searched).
+    var query: String
+    var hits: [Hit]?
     /// The filter that could not be read, in words (the list is then empty).
     var error: String?
     var filtered: Bool
@@ -37,6 +51,15 @@ struct ConversationsPage: Encodable {
         case .queued: "Waiting in the queue"
         case .assigned: "With a person"
         case .resolved: "Resolved"
+        }
+    }
+
+    static func roleLabel(_ role: MessageRole) -> String {
+        switch role {
+        case .customer: "Customer"
+        case .agent: "Agent"
+        case .ai: "Assistant"
+        case .system: "System"
         }
     }
 
@@ -51,6 +74,22 @@ struct ConversationsPage: Encodable {
         } catch let problem as AppError {
             error = problem.message
         }
+        let query = given("q")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        var hits: [Hit]?
+        if !query.isEmpty {
+            do {
+                hits = try await Search(db: db).search(String(query.prefix(200)), for: agent, limit: 30).map { hit in
+                    Hit(conversationID: hit.conversationID.uuidString, customerName: hit.customerName ?? "Customer",
+                        kindLabel: hit.kind == .note ? "Private note" : hit.role.map(roleLabel) ?? "Message", note: hit.kind == .note,
+                        when: DisplayFormat.clockTime(hit.createdAt), snippet: hit.snippet)
+                }
+            } catch let problem as AppError {
+                error = problem.message
+                hits = []
+            }
+        }
+        let teamRecords = try await TeamRecord.query(on: db).sort(\.$name).all()
+        let teamNames = Dictionary(uniqueKeysWithValues: teamRecords.compactMap { t in t.id.map { ($0, t.name) } })
         let items = try await conversations.items(records)
         let names = try await AgentRecord.names(of: Set(records.compactMap(\.assignedAgentID)), on: db)
         let titles = try await conversations.services.intentTitles(on: db)
@@ -60,12 +99,15 @@ struct ConversationsPage: Encodable {
             agent: PageAgent(agent),
             statuses: ConversationStatus.allCases.map { Option(value: $0.rawValue, label: statusLabel($0), selected: $0.rawValue == chosenStatus) },
             tags: counts.map { Option(value: $0.tag, label: "\($0.tag) (\($0.conversations))", selected: $0.tag == chosenTag) },
+            teams: teamRecords.map { Option(value: $0.id!.uuidString, label: $0.name, selected: $0.id?.uuidString == given("team")) },
             rows: zip(records, items).map { record, item in
                 let c = item.conversation
                 return Row(id: c.id.uuidString, customerName: c.customerName ?? "Customer", status: c.status.rawValue,
                            statusLabel: statusLabel(c.status), assignedTo: c.assignedAgentID.flatMap { names[$0] },
-                           intent: record.lastIntent.map { titles[$0] ?? $0 }, updated: DisplayFormat.clockTime(c.updatedAt), tags: item.tags)
+                           intent: record.lastIntent.map { titles[$0] ?? $0 }, team: record.teamID.flatMap { teamNames[$0] },
+                           updated: DisplayFormat.clockTime(c.updatedAt), tags: item.tags)
             },
-            error: error, filtered: chosenStatus != nil || given("tag") != nil)
+            query: query, hits: hits,
+            error: error, filtered: chosenStatus != nil || given("tag") != nil || given("team") != nil)
     }
 }

@@ -8,7 +8,7 @@ window.Tandem = (function () {
 
   // Event names of the conversation lifecycle, as sent on the event streams.
   const CONVERSATION_EVENTS = [
-    'conversation.created', 'conversation.handed_off', 'conversation.claimed', 'conversation.released',
+    'conversation.created', 'conversation.handed_off', 'conversation.claimed', 'conversation.assigned', 'conversation.released',
     'conversation.reassigned', 'conversation.returned_to_ai', 'conversation.resolved', 'conversation.rated',
   ];
   const ROLES = ['customer', 'ai', 'agent', 'system'];

@@ -57,6 +57,9 @@
       lastMessages.set(item.dataset.id.toLowerCase(), { updatedAt: null, text: last ? last.textContent : '' });
     }
 
+    // Team names by id, for the queue's team badges (read once per page).
+    const teamNames = new Map();
+
     function queueItem(c) {
       const id = c.id;
       const item = element('li', 'queue-item');
@@ -99,6 +102,8 @@
       const badges = item.querySelector('.queue-item__badges');
       badges.textContent = '';
       if (urgent) badges.appendChild(element('span', 'badge badge--urgent', 'Urgent'));
+      const team = c.teamID ? teamNames.get(String(c.teamID).toLowerCase()) : null;
+      if (team) badges.appendChild(element('span', 'badge badge--team', team));
       tickItem(item, c.late === true);
     }
 
@@ -176,6 +181,10 @@
       if (refreshing) { again = true; return; }
       refreshing = true;
       try {
+        if (!teamNames.loaded) {
+          for (const team of await api('GET', '/api/v1/teams')) teamNames.set(String(team.id).toLowerCase(), team.name);
+          teamNames.loaded = true;
+        }
         const [queue, mine] = await Promise.all([
           api('GET', '/api/v1/agent/queue'),
           api('GET', '/api/v1/agent/conversations?status=assigned&mine=true'),
