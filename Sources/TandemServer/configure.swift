@@ -196,18 +196,28 @@ struct BackgroundTasks: LifecycleHandler {
         box.tasks.withLockedValue { $0 = tasks }
     }
 
-    /// Twice a second: decides the bursts whose window has ended (`Conversations.decideDueHolds`).
-    /// Every node sweeps, so a burst held by a node that stopped is still decided; the
-    /// decision's own lock keeps two nodes from deciding one burst twice.
+    /// Decides the bursts whose window has ended (`Conversations.decideDueHolds`): wakes when
+    /// the earliest hold falls due, or when this node holds a message, and every 5 s besides.
+    /// Every node sweeps, so a burst held by a node that stopped is still decided (within 5 s
+    /// of its due time); the decision's own lock keeps two nodes from deciding one burst twice.
+    /// An idle server reads the (indexed) holds once every 5 s, not twice a second.
     static func sweepHolds(app: Application) async {
         let conversations = Conversations(db: app.db, services: app.tandem, logger: app.logger)
+        let services = app.tandem
         while !Task.isCancelled {
+            var wait = Duration.seconds(5)
             do {
                 try await conversations.decideDueHolds()
+                if let next = try await MessageRecord.query(on: app.db).filter(\.$heldUntil != nil).sort(\.$heldUntil).first()?.heldUntil {
+                    let seconds = min(max(next.timeIntervalSince(services.clock.now), 0.05), 5)
+                    wait = .milliseconds(Int(seconds * 1000))
+                }
             } catch {
+                if Task.isCancelled { return }
                 app.logger.warning("deciding held messages: \(error)")
+                wait = .milliseconds(500)
             }
-            try? await Task.sleep(for: .milliseconds(500))
+            await services.holds.wait(timeout: wait)
         }
     }
 

@@ -11,7 +11,7 @@ enum Migrations {
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
         OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(), ConversationOrigin(), OneActiveModelVersion(),
         CreateAuditLog(), AddPrivacyColumns(), MessageHolds(), CreateConversationTags(), CreateNotes(), CreateSnippets(),
-        CreateTeams(), CreateSearchIndexes(),
+        CreateTeams(), CreateSearchIndexes(), IndexMessageHolds(),
     ]
 }
 
@@ -637,5 +637,19 @@ struct CreateSearchIndexes: AsyncMigration {
             for trigger in ["_fts_insert", "_fts_delete", "_fts_update"] { try await sql.raw("DROP TRIGGER IF EXISTS \(ident: table + trigger)").run() }
             try await sql.raw("DROP TABLE IF EXISTS \(ident: table + "_fts")").run()
         }
+    }
+}
+
+/// The hold sweeper reads the messages waiting for their burst on every node (`sweepHolds`):
+/// a partial index holds only those, so the read stays small however many messages there are.
+struct IndexMessageHolds: AsyncMigration {
+    var name: String { "033_index_message_holds" }
+    func prepare(on db: Database) async throws {
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.raw("CREATE INDEX messages_held ON messages (held_until) WHERE held_until IS NOT NULL").run()
+    }
+    func revert(on db: Database) async throws {
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.raw("DROP INDEX IF EXISTS messages_held").run()
     }
 }

@@ -128,7 +128,7 @@ public struct ConversationReplay {
         let ids = sent.map(\.conversation)
         var decisions: [UUID: DecisionRecord] = [:]
         var decisionCount = 0
-        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+        for chunk in Self.chunks(ids, of: 500) {
             for d in try await DecisionRecord.query(on: db).filter(\.$conversation.$id ~~ chunk).all() {
                 decisions[d.$message.id] = d
                 decisionCount += 1
@@ -167,7 +167,7 @@ public struct ConversationReplay {
             }
             f.byKind[conversation.kind.rawValue] = kind
         }
-        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+        for chunk in Self.chunks(ids, of: 500) {
             for c in try await ConversationRecord.query(on: db).filter(\.$id ~~ chunk).all() {
                 guard let rule = c.handoffRule else { continue }
                 f.conversationsToPerson += 1
@@ -177,5 +177,12 @@ public struct ConversationReplay {
         f.automatedShare = Double(f.answered) / Double(max(f.requests, 1))
         f.realisedErrorRate = f.answered > 0 ? Double(f.wrong) / Double(f.answered) : nil
         return f
+    }
+}
+
+extension ConversationReplay {
+    /// `ids` in pieces of at most `size`, so an `IN (...)` stays under the databases' bind limits.
+    static func chunks(_ ids: [UUID], of size: Int) -> [ArraySlice<UUID>] {
+        stride(from: 0, to: ids.count, by: size).map { ids[$0..<min($0 + size, ids.count)] }
     }
 }

@@ -37,8 +37,7 @@ struct ConsolePage: Encodable {
                      on db: Database) async throws -> ConsolePage {
         let mine = try await ConversationRecord.query(on: db).filter(\.$assignedAgentID == agent.id)
             .filter(\.$status == .assigned).sort(\.$claimedAt).all()
-        let agents = try await AgentRecord.query(on: db).all()
-        let names = Dictionary(uniqueKeysWithValues: agents.compactMap { a in a.id.map { ($0, a.name) } })
+        let names = try await AgentRecord.names(of: Set((queue + mine).compactMap(\.assignedAgentID)), on: db)
         let tags = try await ConversationTagRecord.tags(of: (queue + mine).compactMap(\.id), on: db)
         let teams = Dictionary(uniqueKeysWithValues: try await TeamRecord.query(on: db).all().compactMap { t in t.id.map { ($0, t.name) } })
         func items(_ conversations: [ConversationRecord]) async throws -> [Item] {

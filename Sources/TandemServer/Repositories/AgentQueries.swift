@@ -11,11 +11,17 @@ extension AgentRecord {
         try await query(on: db).filter(\.$email == email.lowercased().trimmingCharacters(in: .whitespaces)).first()
     }
 
-    /// Display names of the given agents.
-    static func names(of ids: Set<UUID>, on db: Database) async throws -> [UUID: String] {
+    /// The given agents by id (one query; none for an empty set).
+    static func byID(_ ids: some Sequence<UUID>, on db: Database) async throws -> [UUID: AgentRecord] {
+        let ids = Set(ids)
         guard !ids.isEmpty else { return [:] }
         let agents = try await query(on: db).filter(\.$id ~~ ids).all()
-        return Dictionary(uniqueKeysWithValues: agents.compactMap { a in a.id.map { ($0, a.name) } })
+        return Dictionary(uniqueKeysWithValues: agents.compactMap { a in a.id.map { ($0, a) } })
+    }
+
+    /// Display names of the given agents.
+    static func names(of ids: Set<UUID>, on db: Database) async throws -> [UUID: String] {
+        try await byID(ids, on: db).mapValues(\.name)
     }
 }
 

@@ -106,6 +106,7 @@ struct Conversations {
         // Many messages at once in one conversation kept changing its burst. The message is
         // stored; it joins the burst, due now, and the sweeper decides it with the rest.
         try await MessageRecord.query(on: db).filter(\.$id == message.requireID()).set(\.$heldUntil, to: services.clock.now).update()
+        services.holds.signal()
         return PostMessageResponse(message: MessageDTO(message), reply: nil, action: .pending,
                                    conversation: dto(try await reload(conversationID, on: db)), duplicate: false)
     }
@@ -303,6 +304,7 @@ struct Conversations {
         guard let (decision, record, reply, updated, elapsed) = result else { return nil }
         guard let record else {
             // Waiting for the rest of the burst; the customer sees their message accepted.
+            services.holds.signal()
             return PostMessageResponse(message: MessageDTO(message), reply: nil, action: .pending, conversation: dto(updated), duplicate: false)
         }
         services.metrics.decision(action: decision.action, rule: decision.rule, latency: elapsed)
@@ -599,8 +601,7 @@ struct Conversations {
         let messages = try await self.messages(of: id)
         let decisions = try await DecisionRecord.query(on: db).filter(\.$conversation.$id == id).sort(\.$createdAt).all()
         let titles = try await services.intentTitles(on: db)
-        let agents = try await AgentRecord.query(on: db).all()
-        let names = Dictionary(uniqueKeysWithValues: agents.compactMap { a in a.id.map { ($0, a.name) } })
+        let names = try await AgentRecord.names(of: Set(messages.compactMap(\.agentID) + [conversation.assignedAgentID].compactMap { $0 }), on: db)
         let decisionDTOs = decisions.map { DecisionDTO($0, titles: titles) }
         let byMessage = Dictionary(decisions.map { ($0.$message.id, $0) }, uniquingKeysWith: { $1 })
         let turns = messages.map { m -> Assistance.Turn in

@@ -44,7 +44,7 @@ struct Notes {
         guard try await ConversationRecord.find(conversationID, on: db) != nil else { throw AppError.notFound("Conversation \(conversationID)") }
         let notes = try await NoteRecord.query(on: db).filter(\.$conversationID == conversationID).sort(\.$createdAt).sort(\.$id).all()
         let mentions = try await MentionRecord.query(on: db).filter(\.$conversationID == conversationID).all()
-        let agents = Dictionary(uniqueKeysWithValues: try await AgentRecord.query(on: db).all().compactMap { a in a.id.map { ($0, a) } })
+        let agents = try await AgentRecord.byID(notes.map(\.agentID) + mentions.map(\.agentID), on: db)
         let byNote = Dictionary(grouping: mentions, by: \.noteID)
         return notes.map { note in
             NoteDTO(note, author: agents[note.agentID], mentions: (byNote[note.id ?? UUID()] ?? []).compactMap { agents[$0.agentID] })
@@ -58,7 +58,7 @@ struct Notes {
         let mentions = try await query.sort(\.$createdAt, .descending).limit(limit).all()
         let notes = Dictionary(uniqueKeysWithValues: try await NoteRecord.query(on: db).filter(\.$id ~~ mentions.map(\.noteID)).all()
             .compactMap { n in n.id.map { ($0, n) } })
-        let authors = Dictionary(uniqueKeysWithValues: try await AgentRecord.query(on: db).all().compactMap { a in a.id.map { ($0, a) } })
+        let authors = try await AgentRecord.byID(notes.values.map(\.agentID), on: db)
         return mentions.compactMap { m in
             guard let note = notes[m.noteID] else { return nil }
             return MentionDTO(m, note: note, by: authors[note.agentID])

@@ -21,6 +21,8 @@ final class TandemServices: Sendable {
     /// Rung when the queue or the agents' capacity changed: this node's automatic assignment
     /// runs (`BackgroundTasks.assign`).
     let assignments = WakeSignal()
+    /// Rung when a message is held for its burst: this node's hold sweeper wakes for it.
+    let holds = WakeSignal()
     /// Last-read workspace settings, for places that must not wait on the database (DTOs).
     private let settings = NIOLockedValueBox(WorkspaceSettings())
     private let titles = NIOLockedValueBox<(at: Date, value: [String: String])>((.distantPast, [:]))
