@@ -7,5 +7,5 @@ struct Tandem: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tandem",
         abstract: "Customer service where AI and people answer together.",
-        subcommands: [ServeCommand.self, AdminCommand.self, ModelCommand.self, EmbedCommand.self, TrainCommand.self, EvaluateCommand.self, PlanCommand.self, GuardrailCommand.self, ReplayCommand.self, BenchCommand.self])
+        subcommands: [ServeCommand.self, AdminCommand.self, ModelCommand.self, EmbedCommand.self, TrainCommand.self, EvaluateCommand.self, PlanCommand.self, GuardrailCommand.self, ReplayCommand.self, DayCommand.self, BenchCommand.self])
 }
