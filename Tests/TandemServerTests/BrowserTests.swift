@@ -358,6 +358,72 @@ struct BrowserTests {
         }
     }
 
+    @Test("verified customers in Chromium: badges on the queue and the conversation, its contact page with the history and links; customer text stays inert",
+          .enabled(if: runnable, "needs /usr/bin/chromedriver and /usr/bin/chromium (apt-get install chromium chromium-driver) and the MiniLM model (make model)"),
+          .timeLimit(.minutes(3)))
+    func contactPage() async throws {
+        if TestDatabase.isCI, let missing = WebDriver.missingBrowser { throw TestSetupError("CI=true: the browser test cannot run: \(missing)") }
+        let shots = Self.screenshotFolder
+        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
+        try await TestApp.with(.sqlite, model: false) { t in
+            // setup: two verified conversations of one user whose name is markup, one waiting
+            let admin = try await t.login("admin@demo.tandem")
+            let secret = try #require(try await t.send(.GET, "/api/v1/identity-secret", token: admin).json["secret"] as? String)
+            let hostile = "<img src=x onerror=alert(1)>"
+            let body = ["name": hostile, "userId": "user-7", "userHash": IdentityVerification.hash(userID: "user-7", secret: secret)]
+            var ids: [String] = []
+            for _ in 0..<2 {
+                let created = try await t.send(.POST, "/api/v1/conversations", json: body)
+                try #require(created.status == .created, "\(created.body.string)")
+                ids.append(try #require((created.json["conversation"] as? [String: Any])?["id"] as? String))
+                let token = try #require(created.json["token"] as? String)
+                if ids.count == 1 {
+                    _ = try await t.send(.POST, "/api/v1/conversations/\(ids[0])/resolve", token: token)
+                    _ = try await t.send(.POST, "/api/v1/conversations/\(ids[0])/rating", json: ["score": 5], token: token)
+                    _ = try await t.send(.POST, "/api/v1/agent/conversations/\(ids[0])/tags", json: ["tag": "billing"], token: admin)
+                } else { _ = try await t.send(.POST, "/api/v1/conversations/\(ids[1])/handoff", token: token) }
+            }
+            let unverified = try await t.startConversation(name: "Otto")
+            _ = try await t.send(.POST, "/api/v1/conversations/\(unverified.id)/handoff", token: unverified.token)
+
+            try await t.browse("Contact browser test") { base, driver in
+                let agent = try await driver.newSession(name: "agent")
+                func shoot(_ file: String) async throws {
+                    let url = shots.appendingPathComponent(file)
+                    try await agent.screenshot(to: url)
+                    print("  screenshot \(url.path)")
+                }
+                // The queue: verified and unverified badges, kept by the live script.
+                try await agent.navigate(base + "/console")
+                try await signIn(agent, as: "agent@demo.tandem")
+                try await waitForExactText(agent, "#queue .queue-item[data-id=\"\(ids[1])\" i] .badge--verified", "Verified")
+                try await waitForExactText(agent, "#queue .queue-item[data-id=\"\(unverified.id)\" i] .badge--unverified", "Unverified")
+                try await expectInert(agent, page: "queue")
+
+                // The conversation page: the badge and the link to the contact.
+                try await agent.navigate(base + "/console/conversations/\(ids[1])")
+                try await waitForExactText(agent, ".conversation-meta .badge--verified", "Verified")
+                try await agent.click("#contact-link")
+                try await agent.waitFor("#contact-history")
+
+                // The contact page: both conversations, the name as text, each linked.
+                try await waitForExactText(agent, "#contact-name", hostile + " Verified")
+                let rows = try await agent.execute("return Array.from(document.querySelectorAll('#contact-history tbody tr')).map(r => r.dataset.id.toLowerCase());") as? [String]
+                #expect(Set(rows ?? []) == Set(ids.map { $0.lowercased() }))
+                try await waitForExactText(agent, "#contact-history tr[data-id=\"\(ids[0])\" i] .tag-chip", "billing")
+                try await expectInert(agent, page: "contact")
+                try await shoot("contact.png")
+                try await agent.click("#contact-history tr[data-id=\"\(ids[0])\" i] .open-conversation")
+                try await agent.waitUntil("the conversation page opens from the contact") {
+                    try await agent.currentURL().lowercased().hasSuffix("/console/conversations/\(ids[0].lowercased())")
+                }
+
+                let errors = try await agent.severeConsoleErrors()
+                #expect(errors.isEmpty, "browser console errors:\n\(errors.map { "  \($0)" }.joined(separator: "\n"))")
+            }
+        }
+    }
+
     @Test("teams, presence and search in Chromium: going online assigns the team's waiting conversation; search marks the word; customer text stays inert",
           .enabled(if: runnable, "needs /usr/bin/chromedriver and /usr/bin/chromium (apt-get install chromium chromium-driver) and the MiniLM model (make model)"),
           .timeLimit(.minutes(3)))

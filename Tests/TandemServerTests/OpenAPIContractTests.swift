@@ -119,9 +119,9 @@ private func conversation(_ fields: String) -> String {
 
     @Test func undocumentedStatus() {
         #expect(createConversation(Data(), status: 418) ==
-            ["POST /api/v1/conversations: status 418 not documented (documented: 201, 400, 413, 415, 429)"])
+            ["POST /api/v1/conversations: status 418 not documented (documented: 201, 400, 403, 413, 415, 429)"])
         #expect(createConversation(Data(), status: 500) ==
-            ["POST /api/v1/conversations: status 500 not documented (documented: 201, 400, 413, 415, 429)"])
+            ["POST /api/v1/conversations: status 500 not documented (documented: 201, 400, 403, 413, 415, 429)"])
     }
 
     @Test func undocumentedPathsAreNotChecked() {

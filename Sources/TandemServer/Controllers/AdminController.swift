@@ -201,6 +201,26 @@ struct AdminController: RouteCollection {
         admin.get("webhooks", use: webhooks)
         admin.post("webhooks", use: createWebhook)
         admin.delete("webhooks", ":id", use: deleteWebhook)
+        admin.get("identity-secret", use: identitySecret)
+        admin.post("identity-secret", "rotate", use: rotateIdentitySecret)
+    }
+
+    /// The secret the host site signs its users' ids with (`IdentityVerification`).
+    struct IdentitySecretDTO: Content { var secret: String }
+
+    func identitySecret(_ req: Request) async throws -> IdentitySecretDTO {
+        IdentitySecretDTO(secret: try await IdentityVerification.secret(on: req.db))
+    }
+
+    func rotateIdentitySecret(_ req: Request) async throws -> IdentitySecretDTO {
+        let actor = try req.agent
+        let secret = try await req.db.writeTransaction { db in
+            let secret = try await IdentityVerification.rotate(on: db)
+            // The log says that it changed, never the secret.
+            try await AuditLog.record(.identitySecretRotate, by: actor, target: "workspace", after: ["rotated": true], on: db)
+            return secret
+        }
+        return IdentitySecretDTO(secret: secret)
     }
 
     struct WorkspaceDTO: Content {

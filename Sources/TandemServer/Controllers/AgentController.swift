@@ -87,6 +87,7 @@ struct AgentController: RouteCollection {
         agent.delete("conversations", ":id", "tags", ":tag", use: removeTag)
         agent.get("events", use: events)
         agent.get("search", use: search)
+        agent.get("contacts", ":key", use: contact)
         routes.grouped("api", "v1").grouped(RoleGuard(role: .agent)).get("tags", use: tagCounts)
     }
 
@@ -172,6 +173,12 @@ struct AgentController: RouteCollection {
             return n
         } ?? 20
         return try await req.search.search(q, for: try req.agent, limit: limit)
+    }
+
+    /// A customer's past conversations (`Contacts`), by a conversation's `contactKey`.
+    func contact(_ req: Request) async throws -> ContactDTO {
+        guard let key = req.parameters.get("key") else { throw AppError.missingField("key") }
+        return try await Contacts.contact(key, for: try req.agent, on: req.db)
     }
 
     /// Every tag in use with its number of conversations.

@@ -20,6 +20,9 @@ struct CustomerController: RouteCollection {
         var name: String?
         var email: String?
         var channel: String?
+        /// The host site's user id and its signature (`IdentityVerification`).
+        var userId: String?
+        var userHash: String?
     }
 
     func create(_ req: Request) async throws -> Response {
@@ -28,8 +31,13 @@ struct CustomerController: RouteCollection {
         if let email = body.email, email.count > 254 || !email.contains("@") { throw AppError.invalidField("email", "not an e-mail address") }
         let channel = body.channel ?? "web"
         guard channel.count <= 32 else { throw AppError.invalidField("channel", "at most 32 characters") }
+        // Checked before anything is counted or stored: a refused identity creates nothing.
+        let verified = try await IdentityVerification.verify(userID: body.userId, userHash: body.userHash) {
+            try await IdentityVerification.secret(on: req.db)
+        }
         try req.limit("conversations:\(req.clientAddress)", req.tandem.rateLimits.conversationsPerAddress, "new conversations from this address")
-        let (conversation, token, greeting) = try await req.conversations.create(name: body.name, email: body.email, channel: channel, address: req.clientAddress)
+        let (conversation, token, greeting) = try await req.conversations.create(name: body.name, email: body.email, verifiedUserID: verified,
+                                                                                 channel: channel, address: req.clientAddress)
         let response = CreatedConversationResponse(conversation: req.conversations.dto(conversation), token: token, messages: greeting.map(MessageDTO.init))
         return try await response.encodeResponse(status: .created, for: req)
     }

@@ -21,6 +21,7 @@ struct PageController: RouteCollection {
         console.get(use: consoleHome)
         console.get("conversations", use: conversationsPage)
         console.get("conversations", ":id", use: conversation)
+        console.get("contacts", ":key", use: contact)
         let kb = routes.grouped("console").grouped(RoleGuard(role: .supervisor))
         kb.get("knowledge-base", use: knowledgeBase)
         kb.get("knowledge-base", ":key", use: intent)
@@ -88,6 +89,14 @@ struct PageController: RouteCollection {
         let page = try await ConversationPage.load(agent: agent, view: try await req.conversations.agentView(id),
                                                    maxMessageCharacters: req.tandem.environment.maxMessageCharacters, on: req.db)
         return try await req.view.render("conversation", page)
+    }
+
+    /// A customer's past conversations (`Contacts`).
+    func contact(_ req: Request) async throws -> View {
+        let agent = try req.agent
+        guard let key = req.parameters.get("key") else { throw AppError.notFound("Contact") }
+        let contact = try await Contacts.contact(key, for: agent, on: req.db)
+        return try await req.view.render("contact", ContactPage(agent: agent, contact: contact))
     }
 
     func knowledgeBase(_ req: Request) async throws -> View {

@@ -27,6 +27,8 @@ enum AppError: Error, Equatable {
     case streamsFull(limit: Int)
     /// This node is handling the most customer messages it takes at once (`TANDEM_MESSAGES_IN_FLIGHT`).
     case overloaded(limit: Int)
+    /// A customer identity whose signature is missing or wrong (`IdentityVerification`).
+    case identityRefused(String)
 
     var status: HTTPResponseStatus {
         switch self {
@@ -34,7 +36,7 @@ enum AppError: Error, Equatable {
         case .tooLarge: return .payloadTooLarge
         case .notFound: return .notFound
         case .unauthenticated: return .unauthorized
-        case .forbidden, .crossOrigin: return .forbidden
+        case .forbidden, .crossOrigin, .identityRefused: return .forbidden
         case .unsupportedMediaType: return .unsupportedMediaType
         case .rateLimited: return .tooManyRequests
         case .conflict: return .conflict
@@ -61,6 +63,7 @@ enum AppError: Error, Equatable {
         case .tooManyStreams: return "too_many_streams"
         case .streamsFull: return "streams_full"
         case .overloaded: return "overloaded"
+        case .identityRefused: return "identity_refused"
         }
     }
 
@@ -79,6 +82,7 @@ enum AppError: Error, Equatable {
         case .rateLimited(let seconds, let what): return "Too many \(what); try again in \(seconds) s. Nothing was stored."
         case .conflict(let why): return why
         case .unavailable(let why): return why
+        case .identityRefused(let why): return "The customer's identity was refused (nothing was created): \(why)."
         case .corruptSettings(let why):
             return "The workspace settings cannot be read (\(why)). Every conversation goes to people until an admin saves the settings again (PUT /api/v1/workspace)."
         case .tooManyStreams(let limit):

@@ -11,7 +11,7 @@ enum Migrations {
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
         OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(), ConversationOrigin(), OneActiveModelVersion(),
         CreateAuditLog(), AddPrivacyColumns(), MessageHolds(), CreateConversationTags(), CreateNotes(), CreateSnippets(),
-        CreateTeams(), CreateSearchIndexes(), IndexMessageHolds(),
+        CreateTeams(), CreateSearchIndexes(), IndexMessageHolds(), VerifiedIdentities(),
     ]
 }
 
@@ -651,5 +651,21 @@ struct IndexMessageHolds: AsyncMigration {
     func revert(on db: Database) async throws {
         guard let sql = db as? SQLDatabase else { return }
         try await sql.raw("DROP INDEX IF EXISTS messages_held").run()
+    }
+}
+
+/// Verified customers (`IdentityVerification`): whether the host site signed the customer's
+/// identity (their `customer_key` is then derived from the verified user id), and whether the
+/// e-mail is confirmed (inbound mail; a chat-typed e-mail never is). The contact page joins
+/// conversations only on these.
+struct VerifiedIdentities: AsyncMigration {
+    var name: String { "032_verified_identities" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("conversations").field("customer_verified", .bool, .required, .sql(.default(false))).update()
+        try await db.schema("conversations").field("customer_email_confirmed", .bool, .required, .sql(.default(false))).update()
+    }
+    func revert(on db: Database) async throws {
+        try await db.schema("conversations").deleteField("customer_email_confirmed").update()
+        try await db.schema("conversations").deleteField("customer_verified").update()
     }
 }

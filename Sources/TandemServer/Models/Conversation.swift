@@ -17,9 +17,15 @@ final class ConversationRecord: Model, @unchecked Sendable {
     @Field(key: "priority") var priority: Int
     @OptionalField(key: "customer_name") var customerName: String?
     @OptionalField(key: "customer_email") var customerEmail: String?
-    /// Stable key of the customer for re-contact counting, erasure and export: `hmac:` and the
-    /// e-mail's HMAC with the server secret, or `anon:` and a random id (`CustomerKeys`).
+    /// Stable key of the customer for re-contact counting, erasure and export: `user:` and the
+    /// verified user id's HMAC, `hmac:` and the e-mail's HMAC with the server secret, or `anon:`
+    /// and a random id (`CustomerKeys`).
     @Field(key: "customer_key") var customerKey: String
+    /// The host site signed the customer's user id (`IdentityVerification`); the key is theirs.
+    @Field(key: "customer_verified") var customerVerified: Bool
+    /// The e-mail was proven (inbound mail), not typed into the chat: only then does it join
+    /// the customer's other conversations on the contact page.
+    @Field(key: "customer_email_confirmed") var customerEmailConfirmed: Bool
     @Field(key: "channel") var channel: String
     /// Keyed digest of the client address that started it (never the address itself), for the
     /// cap on open conversations per address.
@@ -57,6 +63,8 @@ final class ConversationRecord: Model, @unchecked Sendable {
         self.customerName = customerName
         self.customerEmail = customerEmail
         self.customerKey = customerKey
+        customerVerified = false
+        customerEmailConfirmed = false
         self.channel = channel
         unresolvedTurns = 0
         lastTurnAIAnswer = false

@@ -136,6 +136,7 @@ enum AuditAction: String, Codable, Sendable, CaseIterable {
     case modelActivate = "model.activate"
     case webhookCreate = "webhook.create"
     case webhookDelete = "webhook.delete"
+    case identitySecretRotate = "identity_secret.rotate"
     case customerExport = "customer.export"
     case customerErase = "customer.erase"
     /// The retention policy anonymised old conversations (the actor is the system).

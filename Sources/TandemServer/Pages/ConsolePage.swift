@@ -16,6 +16,7 @@ struct ConsolePage: Encodable {
         var lastMessage: String
         var tags: [String]
         var team: String?
+        var verified: Bool
     }
     struct Option: Encodable {
         var value: String
@@ -50,7 +51,7 @@ struct ConsolePage: Encodable {
                                   handoffReason: c.handoffReason ?? "", waiting: DisplayFormat.waited(waited),
                                   late: c.status == .queued && waited > Double(settings.slaSeconds), urgent: c.priority > 0,
                                   assignedTo: c.assignedAgentID.flatMap { names[$0] }, lastMessage: last.map { String($0.text.prefix(140)) } ?? "",
-                                  tags: c.id.flatMap { tags[$0] } ?? [], team: c.teamID.flatMap { teams[$0] }))
+                                  tags: c.id.flatMap { tags[$0] } ?? [], team: c.teamID.flatMap { teams[$0] }, verified: c.customerVerified))
             }
             return items
         }

@@ -52,6 +52,10 @@ struct ConversationPage: Encodable {
     var maxMessageCharacters: Int
     /// Agents' tags on it, alphabetically.
     var tags: [String]
+    /// The host site signed the customer's identity; otherwise the name and e-mail are as typed.
+    var customerVerified: Bool
+    /// The customer's contact page (`Contacts`).
+    var contactKey: String
 
     /// The page of `view` (`Conversations.agentView`), offering every intent to label it with.
     static func load(agent: AgentRecord, view: AgentConversationResponse, maxMessageCharacters: Int,
@@ -89,5 +93,7 @@ struct ConversationPage: Encodable {
         self.intents = intents.map { IntentOption(key: $0.key, title: $0.title, selected: $0.key == predicted) }
         self.maxMessageCharacters = maxMessageCharacters
         tags = view.tags
+        customerVerified = view.customerVerified
+        contactKey = view.contactKey
     }
 }

@@ -16,6 +16,7 @@ struct ConversationsPage: Encodable {
         var team: String?
         var updated: String
         var tags: [String]
+        var verified: Bool
     }
     /// A search result: where it is, who wrote it, and its passage in pieces (`match` marked).
     struct Hit: Encodable {
@@ -105,7 +106,7 @@ struct ConversationsPage: Encodable {
                 return Row(id: c.id.uuidString, customerName: c.customerName ?? "Customer", status: c.status.rawValue,
                            statusLabel: statusLabel(c.status), assignedTo: c.assignedAgentID.flatMap { names[$0] },
                            intent: record.lastIntent.map { titles[$0] ?? $0 }, team: record.teamID.flatMap { teamNames[$0] },
-                           updated: DisplayFormat.clockTime(c.updatedAt), tags: item.tags)
+                           updated: DisplayFormat.clockTime(c.updatedAt), tags: item.tags, verified: item.customerVerified)
             },
             query: query, hits: hits,
             error: error, filtered: chosenStatus != nil || given("tag") != nil || given("team") != nil)

@@ -46,6 +46,7 @@ extension ConversationRecord {
     static func anonymise(_ id: UUID, at now: Date, on db: Database) async throws {
         try await query(on: db).filter(\.$id == id)
             .set(\.$customerName, to: nil).set(\.$customerEmail, to: nil).set(\.$customerKey, to: CustomerKeys.anonymous())
+            .set(\.$customerVerified, to: false).set(\.$customerEmailConfirmed, to: false)
             .set(\.$ratingComment, to: nil).set(\.$anonymisedAt, to: now).update()
     }
 

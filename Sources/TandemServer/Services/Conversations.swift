@@ -18,7 +18,9 @@ struct Conversations {
     /// `openConversationsPerAddress` unresolved conversations from the last 24 hours gets a 429
     /// (the count and the insert are not one transaction: two racing requests may pass one over
     /// the cap, which a cap against abuse can afford).
-    func create(name: String?, email: String?, channel: String, address: String) async throws -> (ConversationRecord, token: String, [MessageRecord]) {
+    /// A `verifiedUserID` (checked by `IdentityVerification`) makes the customer's key theirs.
+    func create(name: String?, email: String?, verifiedUserID: String? = nil, channel: String,
+                address: String) async throws -> (ConversationRecord, token: String, [MessageRecord]) {
         let origin = try services.addressKey(address)
         let limits = services.environment.limits
         if limits.enabled {
@@ -32,8 +34,10 @@ struct Conversations {
         let keys = try services.customerKeys
         let conversation = ConversationRecord(
             tokenHash: Secrets.digest(token), customerName: name?.trimmingCharacters(in: .whitespacesAndNewlines),
-            customerEmail: normalizedEmail, customerKey: normalizedEmail.map { keys.key(email: $0) } ?? CustomerKeys.anonymous(),
+            customerEmail: normalizedEmail,
+            customerKey: verifiedUserID.map { keys.key(verifiedUserID: $0) } ?? normalizedEmail.map { keys.key(email: $0) } ?? CustomerKeys.anonymous(),
             channel: channel)
+        conversation.customerVerified = verifiedUserID != nil
         conversation.originKey = origin
         let greeting = try await db.writeTransaction { db in
             try await conversation.create(on: db)
@@ -619,7 +623,9 @@ struct Conversations {
             messages: messages.map { m in var d = MessageDTO(m); d.agentName = m.agentID.flatMap { names[$0] }; return d },
             decisions: decisionDTOs, suggestions: suggestions,
             assignedAgentName: conversation.assignedAgentID.flatMap { names[$0] },
-            tags: try await ConversationTagRecord.tags(of: id, on: db))
+            tags: try await ConversationTagRecord.tags(of: id, on: db),
+            customerVerified: conversation.customerVerified, customerEmailConfirmed: conversation.customerEmailConfirmed,
+            contactKey: Contacts.key(of: conversation))
     }
 
     /// The human queue as `agent` sees it (their teams' and no team's), most urgent first,

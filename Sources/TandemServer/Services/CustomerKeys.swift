@@ -11,6 +11,8 @@ import TandemOffline
 /// without the secret it says nothing.
 struct CustomerKeys: Sendable {
     static let emailPrefix = "hmac:"
+    /// A verified customer (`IdentityVerification`): HMAC of their host-site user id.
+    static let verifiedPrefix = "user:"
     static let anonymousPrefix = "anon:"
     /// The unkeyed SHA-256 keys written before customer keys were keyed (`upgradeLegacyKeys`).
     static let legacyPrefix = "email:"
@@ -24,6 +26,12 @@ struct CustomerKeys: Sendable {
     func key(email: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(Self.normalise(email: email).utf8), using: secret)
         return Self.emailPrefix + Data(mac).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A verified customer's key: keyed like the e-mails (a user id is often guessable).
+    func key(verifiedUserID userID: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(("user:" + userID).utf8), using: secret)
+        return Self.verifiedPrefix + Data(mac).map { String(format: "%02x", $0) }.joined()
     }
 
     /// A client address as stored for the cap on open conversations: keyed like the e-mails, as
@@ -40,7 +48,7 @@ struct CustomerKeys: Sendable {
     static func isWellFormed(_ text: String) -> Bool {
         guard let colon = text.firstIndex(of: ":") else { return false }
         let prefix = String(text[...colon]), rest = text[text.index(after: colon)...]
-        return [emailPrefix, anonymousPrefix, legacyPrefix].contains(prefix) && (1...75).contains(rest.count)
+        return [emailPrefix, verifiedPrefix, anonymousPrefix, legacyPrefix].contains(prefix) && (1...75).contains(rest.count)
             && rest.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-") }
     }
 

@@ -103,6 +103,12 @@ struct AgentConversationResponse: Content {
     var assignedAgentName: String?
     /// Agents' tags, alphabetically (agent-only: the customer's view has none).
     var tags: [String]
+    /// The host site signed the customer's identity (`IdentityVerification`).
+    var customerVerified: Bool
+    /// The e-mail was proven (inbound mail), not typed into the chat.
+    var customerEmailConfirmed: Bool
+    /// The customer's contact page (`Contacts`).
+    var contactKey: String
 
     struct Suggestions: Content {
         var intents: [AlternativeDTO]
@@ -120,13 +126,19 @@ struct AgentConversationItem: Content {
     var tags: [String]
     /// The team it is routed to; absent: every agent's.
     var teamID: UUID?
+    /// The host site signed the customer's identity (`IdentityVerification`).
+    var customerVerified: Bool
+    /// The customer's contact page (`Contacts`).
+    var contactKey: String
 
-    private enum CodingKeys: String, CodingKey { case tags, teamID }
+    private enum CodingKeys: String, CodingKey { case tags, teamID, customerVerified, contactKey }
 
-    init(conversation: ConversationDTO, tags: [String], teamID: UUID?) {
+    init(conversation: ConversationDTO, tags: [String], teamID: UUID?, customerVerified: Bool, contactKey: String) {
         self.conversation = conversation
         self.tags = tags
         self.teamID = teamID
+        self.customerVerified = customerVerified
+        self.contactKey = contactKey
     }
 
     init(from decoder: any Decoder) throws {
@@ -134,6 +146,8 @@ struct AgentConversationItem: Content {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         tags = try container.decode([String].self, forKey: .tags)
         teamID = try container.decodeIfPresent(UUID.self, forKey: .teamID)
+        customerVerified = try container.decode(Bool.self, forKey: .customerVerified)
+        contactKey = try container.decode(String.self, forKey: .contactKey)
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -141,7 +155,36 @@ struct AgentConversationItem: Content {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(tags, forKey: .tags)
         try container.encodeIfPresent(teamID, forKey: .teamID)
+        try container.encode(customerVerified, forKey: .customerVerified)
+        try container.encode(contactKey, forKey: .contactKey)
     }
+}
+
+/// A customer's contact page: every conversation joined to them by a verified identity or a
+/// confirmed e-mail (an unverified, unconfirmed conversation is its own contact).
+struct ContactDTO: Content {
+    struct Conversation: Content {
+        var id: UUID
+        var status: ConversationStatus
+        var channel: String
+        var customerName: String?
+        var customerVerified: Bool
+        var createdAt: Date?
+        var updatedAt: Date?
+        var resolvedAt: Date?
+        var rating: Int?
+        var tags: [String]
+    }
+    var key: String
+    /// Joined by: `verified` (the host site's user id), `email` (a confirmed e-mail) or
+    /// `conversation` (nothing proven: this conversation alone).
+    var joinedBy: String
+    var verified: Bool
+    /// The most recent conversation's name and e-mail.
+    var name: String?
+    var email: String?
+    /// Newest first; only those the agent may see.
+    var conversations: [Conversation]
 }
 
 /// A conversation's tags after a change; also the payload of `conversation.tagged` events.

@@ -104,6 +104,10 @@
       if (urgent) badges.appendChild(element('span', 'badge badge--urgent', 'Urgent'));
       const team = c.teamID ? teamNames.get(String(c.teamID).toLowerCase()) : null;
       if (team) badges.appendChild(element('span', 'badge badge--team', team));
+      // Items from the API say whether the host site signed the identity; events do not.
+      if (typeof c.customerVerified === 'boolean') item.dataset.verified = String(c.customerVerified);
+      const verified = item.dataset.verified === 'true';
+      badges.appendChild(element('span', verified ? 'badge badge--verified' : 'badge badge--unverified', verified ? 'Verified' : 'Unverified'));
       tickItem(item, c.late === true);
     }
 
