@@ -246,7 +246,7 @@
   async function ensureConversation() {
     if (state.id) return true;
     try {
-      const data = await api('POST', '/api/v1/conversations', {});
+      const data = await api('POST', '/api/v1/conversations', state.identity || {});
       state.id = data.conversation.id;
       state.token = data.token;
       storageSet(STORE_ID, state.id);
@@ -446,6 +446,18 @@
     }
   }
   if (els.close) els.close.addEventListener('click', requestClose);
+  // The host page's signed identity (widget.js); the server checks the signature.
+  if (EMBED && window.parent !== window) {
+    window.addEventListener('message', (event) => {
+      if (event.source !== window.parent || !event.data || event.data.type !== 'tandem:identity') return;
+      const given = event.data.identity || {};
+      const identity = {};
+      for (const key of ['userId', 'userHash', 'email', 'name']) {
+        if (typeof given[key] === 'string' && given[key] !== '') identity[key] = given[key];
+      }
+      state.identity = identity;
+    });
+  }
   if (EMBED) {
     document.addEventListener('keydown', (event) => {
       if (event.key === 'Escape') requestClose();

@@ -2,6 +2,9 @@
 //   <script src="https://your-tandem-host/widget.js" async></script>
 // Optional attributes on that script tag: data-label="Help" (button text),
 // data-position="left" (bottom-left instead of bottom-right).
+// A signed-in user can be verified: set, before the script runs,
+//   window.TandemIdentity = { userId: '42', userHash: '<hex HMAC-SHA256 of the id>', email: 'a@b.c', name: 'Ada' };
+// (the hash made on the host site's server with the workspace's identity secret; see README).
 // It adds a floating button that opens the Tandem chat (/chat?embed=true) in a frame. Styles
 // are set through the DOM style API, so the host page needs no stylesheet from us.
 (function () {
@@ -40,6 +43,17 @@
     for (const name of Object.keys(styles)) element.style.setProperty(name, styles[name]);
   }
 
+  // Only the four known fields, as strings.
+  function hostIdentity() {
+    const given = window.TandemIdentity;
+    if (!given || typeof given !== 'object') return null;
+    const identity = {};
+    for (const key of ['userId', 'userHash', 'email', 'name']) {
+      if (typeof given[key] === 'string' && given[key] !== '') identity[key] = given[key];
+    }
+    return Object.keys(identity).length ? identity : null;
+  }
+
   function isSmall() {
     return window.innerWidth < 480;
   }
@@ -73,6 +87,11 @@
     frame.title = 'Help chat';
     frame.src = chatURL;
     frame.setAttribute('allow', 'clipboard-write');
+    // The identity goes to the chat by message, only to Tandem's origin, never in the URL.
+    frame.addEventListener('load', () => {
+      const identity = hostIdentity();
+      if (identity && frame.contentWindow) frame.contentWindow.postMessage({ type: 'tandem:identity', identity }, origin);
+    });
     setStyles(frame, { width: '100%', height: '100%', border: '0', display: 'block' });
     panel.appendChild(frame);
     document.body.appendChild(panel);
