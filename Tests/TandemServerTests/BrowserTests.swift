@@ -3,6 +3,7 @@ import Foundation
 import TandemCore
 @testable import TandemServer
 import Testing
+import Vapor
 
 /// The product in a real browser: headless Chromium driven over WebDriver against the app as
 /// `tandem serve` builds it, with a customer window and an agent window side by side.
@@ -420,6 +421,47 @@ struct BrowserTests {
 
                 let errors = try await agent.severeConsoleErrors()
                 #expect(errors.isEmpty, "browser console errors:\n\(errors.map { "  \($0)" }.joined(separator: "\n"))")
+            }
+        }
+    }
+
+    @Test("the widget passes the host page's signed identity: the conversation it starts is verified",
+          .enabled(if: runnable, "needs /usr/bin/chromedriver and /usr/bin/chromium (apt-get install chromium chromium-driver) and the MiniLM model (make model)"),
+          .timeLimit(.minutes(3)))
+    func widgetIdentity() async throws {
+        if TestDatabase.isCI, let missing = WebDriver.missingBrowser { throw TestSetupError("CI=true: the browser test cannot run: \(missing)") }
+        try await TestApp.with(.sqlite, model: false) { t in
+            // setup: a host page that signs in user-9 (its identity in a script of its own: the
+            // pages' policy runs no inline script), registered before the first request
+            let secret = try await IdentityVerification.secret(on: t.app.db)
+            let identity = "window.TandemIdentity = { userId: 'user-9', userHash: '\(IdentityVerification.hash(userID: "user-9", secret: secret))', name: 'Wanda' };"
+            t.app.get("test-host", "identity.js") { _ in
+                Response(status: .ok, headers: ["Content-Type": "application/javascript"], body: .init(string: identity))
+            }
+            t.app.get("test-host") { _ in
+                Response(status: .ok, headers: ["Content-Type": "text/html; charset=utf-8"], body: .init(string: """
+                    <!DOCTYPE html><html lang="en"><head><title>Shop</title></head><body><h1>Shop</h1>
+                    <script src="/test-host/identity.js"></script><script src="/widget.js" async></script></body></html>
+                    """))
+            }
+            try await t.browse("Widget identity browser test") { base, driver in
+                let host = try await driver.newSession(name: "host")
+                try await host.navigate(base + "/test-host")
+                try await host.waitFor("button[aria-haspopup=\"dialog\"]")
+                try await host.click("button[aria-haspopup=\"dialog\"]")
+                let frame = try await host.waitFor("#tandem-widget-panel iframe")
+                try await host.command("POST", "/frame", body: ["id": [BrowserSession.elementKey: frame.id]])
+                try await host.waitFor("#message-input")
+                try await host.waitUntil("the chat is ready") { try await host.isEnabled("#send") }
+                try await host.sendKeys("#message-input", "hello")
+                try await host.click("#send")
+                try await waitForExactText(host, "#messages .message--customer .message__text", "hello")
+
+                // validate: the conversation it started is the verified user's
+                let conversation = try #require(try await ConversationRecord.query(on: t.app.db).sort(\.$createdAt, .descending).first())
+                #expect(conversation.customerVerified)
+                #expect(conversation.customerKey == (try t.app.tandem.customerKeys.key(verifiedUserID: "user-9")))
+                #expect(conversation.customerName == "Wanda", "the host page gave the name too")
             }
         }
     }
