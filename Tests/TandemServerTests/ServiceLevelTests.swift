@@ -89,6 +89,18 @@ struct ServiceLevelTests {
             #expect(waiting.priority == 1)
             let level = try #require(ServiceLevels.status(waiting, now: clock.now, settings: try await t.app.tandem.settings(on: t.app.db)))
             #expect(level.secondsLeft == 300)
+
+            // Insights: the first response of the day conversation missed, the night one met once a person replies.
+            let morning = try await t.login()  // the evening's session has ended
+            #expect(try await t.send(.POST, "/api/v1/agent/conversations/\(night.id)/claim", token: morning).status == .ok)
+            clock.advance(by: 60)
+            let reply = try await t.send(.POST, "/api/v1/agent/conversations/\(night.id)/messages", json: ["text": "Good morning!"], token: morning)
+            #expect(reply.status == .created, "\(reply.body.string)")
+            #expect(try await Self.record(t, night.id).firstAgentReplyAt == clock.now)
+            let supervisor = try await t.login("supervisor@demo.tandem")
+            let insights = try await t.send(.GET, "/console/insights", token: supervisor).body.string
+            let row = try #require(insights.range(of: #"<tr id="sla-first_response">"#).map { String(insights[$0.lowerBound...].prefix(200)) })
+            #expect(row.contains("50%") && row.contains("1 / 2"), "\(row)")
         }
     }
 
@@ -149,4 +161,20 @@ struct ServiceLevelTests {
         }
     }
 
+
+    @Test("settings stored before service levels decode: slaSeconds becomes the first-response target; bad hours and holidays are named")
+    func oldSettings() throws {
+        let old = try JSONDecoder().decode(WorkspaceSettings.self, from: Data(#"{"targetRisk": 0.05, "slaSeconds": 300}"#.utf8))
+        #expect(old.slaPolicies.first?.firstResponseSeconds == 300)
+        #expect(old.slaTargets(priority: 7) == old.slaPolicies.last, "a higher priority uses the last policy")
+        #expect(old.holidays.isEmpty && old.problems.isEmpty)
+        var bad = old
+        bad.holidays = ["25/12/2026"]
+        bad.businessHours.timezone = "Nowhere/Else"
+        bad.slaPolicies = [SLATargets(firstResponseSeconds: 0)]
+        #expect(bad.problems.contains { $0.contains("holidays") } && bad.problems.contains { $0.contains("timezone") }
+                && bad.problems.contains { $0.contains("slaPolicies[0].firstResponseSeconds") }, "\(bad.problems)")
+        let round = try JSONDecoder().decode(WorkspaceSettings.self, from: JSONEncoder().encode(old))
+        #expect(round == old)
+    }
 }

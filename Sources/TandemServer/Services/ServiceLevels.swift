@@ -108,4 +108,30 @@ enum ServiceLevels {
         let busy = try await ConversationRecord.query(on: db).filter(\.$status == .assigned).filter(\.$assignedAgentID ~~ ids).count()
         return ExpectedWait.seconds(position: position, servers: servers, busy: busy, handleTime: handle)
     }
+
+    /// Targets met and decided, by kind, over the conversations handed off since `from`. A
+    /// target is decided once met or missed: a reply or resolution within it, or its time run out.
+    static func attainment(since from: Date, now: Date, settings: WorkspaceSettings, on db: Database) async throws -> [SLAKind: (met: Int, total: Int)] {
+        let calendar = calendar(settings)
+        var result: [SLAKind: (met: Int, total: Int)] = [:]
+        func count(_ kind: SLAKind, met: Bool) { result[kind, default: (0, 0)].total += 1; if met { result[kind]!.met += 1 } }
+        let conversations = try await ConversationRecord.query(on: db).filter(\.$queuedAt >= from).all()
+        for c in conversations {
+            guard let queued = c.queuedAt else { continue }
+            // The targets of the priority it was handed off at (an escalation raised it by one).
+            let targets = settings.slaTargets(priority: c.priority - (c.slaBreachedAt == nil ? 0 : 1))
+            if let target = targets.firstResponseSeconds.map(Double.init) {
+                if let reply = c.firstAgentReplyAt { count(.firstResponse, met: calendar.businessSeconds(from: queued, to: reply) <= target) }
+                else if calendar.businessSeconds(from: queued, to: now) > target { count(.firstResponse, met: false) }
+            }
+            if targets.nextResponseSeconds != nil {
+                for i in 0..<c.nextReplies { count(.nextResponse, met: i < c.nextRepliesMet) }
+            }
+            if let target = targets.resolutionSeconds.map(Double.init) {
+                if let resolved = c.resolvedAt, c.status == .resolved { count(.resolution, met: calendar.businessSeconds(from: queued, to: resolved) <= target) }
+                else if calendar.businessSeconds(from: queued, to: now) > target { count(.resolution, met: false) }
+            }
+        }
+        return result
+    }
 }

@@ -124,7 +124,6 @@
       // Late is the server's word: targets count business hours only, which the page does not know.
       if (lateFromServer !== undefined) item.dataset.late = lateFromServer ? '1' : '';
       const late = item.dataset.late === '1';
-      if (late === item.classList.contains('queue-item--late')) return;
       item.classList.toggle('queue-item--late', late);
       const badges = item.querySelector('.queue-item__badges');
       const existing = badges.querySelector('.badge--late');
