@@ -42,7 +42,8 @@ struct CustomerController: RouteCollection {
         let position: Int? = if conversation.status == .queued, let queuedAt = conversation.queuedAt {
             try await ConversationRecord.queuePosition(priority: conversation.priority, queuedAt: queuedAt, excluding: conversation.id, on: req.db)
         } else { nil }
-        let wait = try await position.asyncMap { try await ServiceLevels.expectedWait(position: $0, db: req.db, services: req.tandem) } ?? nil
+        // A figure that cannot be worked out (settings that do not decode) is left out, never an error.
+        let wait = await position.asyncMap { try? await ServiceLevels.expectedWait(position: $0, db: req.db, services: req.tandem) } ?? nil
         return CustomerConversationResponse(conversation: req.conversations.dto(conversation), messages: try await Self.named(messages, on: req),
                                             queuePosition: position, expectedWaitSeconds: wait, hasEmail: conversation.customerEmail != nil)
     }

@@ -395,7 +395,8 @@ struct Conversations {
         let place = position == 1 ? "You're next in the queue" : "You're number \(position) in the queue"
         var text = "I'm passing you to a person now; they can see this conversation. \(place); you'll get their reply here."
         let now = services.clock.now
-        if let calendar = try await services.settings(on: db).calendar, !calendar.isOpen(at: now) {
+        // Settings that do not decode (the kill switch's case) still hand off, without the hours.
+        if let calendar = (try? await services.settings(on: db))?.calendar, !calendar.isOpen(at: now) {
             // Out of hours: when people are back, and e-mail as the way to continue meanwhile.
             let back = calendar.nextOpening(atOrAfter: now).map { "Our team is away now and back \(calendar.describe($0, now: now))." }
                 ?? "Our team is away now."
@@ -522,7 +523,7 @@ struct Conversations {
             }
             let message = try await append(.agent, text: text, to: conversation, agentID: agentID, idempotencyKey: idempotencyKey, on: db)
             if conversation.firstResponseAt == nil { conversation.firstResponseAt = services.clock.now }
-            try await ServiceLevels.agentReplied(conversation, now: services.clock.now, settings: services.settings(on: db))
+            ServiceLevels.agentReplied(conversation, now: services.clock.now, settings: (try? await services.settings(on: db)) ?? WorkspaceSettings())
             conversation.lastTurnAIAnswer = false
             conversation.unresolvedTurns = 0
             try await conversation.save(on: db)
