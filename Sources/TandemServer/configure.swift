@@ -193,6 +193,7 @@ struct BackgroundTasks: LifecycleHandler {
         tasks.append(Task { await Self.housekeeping(app: app) })
         tasks.append(Task { await Self.sweepHolds(app: app) })
         tasks.append(Task { await Self.assign(app: app) })
+        tasks.append(Task { await Self.checkServiceLevels(app: app) })
         box.tasks.withLockedValue { $0 = tasks }
     }
 
@@ -218,6 +219,20 @@ struct BackgroundTasks: LifecycleHandler {
                 wait = .milliseconds(500)
             }
             await services.holds.wait(timeout: wait)
+        }
+    }
+
+    /// Every 10 s: flags and escalates the conversations past a service-level target
+    /// (`ServiceLevels.check`). Every node checks; the conversation's lock flags each breach once.
+    static func checkServiceLevels(app: Application) async {
+        while !Task.isCancelled {
+            do {
+                try await ServiceLevels.check(db: app.db, services: app.tandem, logger: app.logger)
+            } catch {
+                if Task.isCancelled { return }
+                app.logger.warning("service-level check: \(error)")
+            }
+            try? await Task.sleep(for: .seconds(10))
         }
     }
 

@@ -14,6 +14,7 @@ struct CustomerController: RouteCollection {
         conversations.post(":id", "resolve", use: resolve)
         conversations.post(":id", "rating", use: rate)
         conversations.get(":id", "events", use: events)
+        conversations.put(":id", "email", use: setEmail)
     }
 
     struct CreateBody: Decodable {
@@ -49,8 +50,30 @@ struct CustomerController: RouteCollection {
         let position: Int? = if conversation.status == .queued, let queuedAt = conversation.queuedAt {
             try await ConversationRecord.queuePosition(priority: conversation.priority, queuedAt: queuedAt, excluding: conversation.id, on: req.db)
         } else { nil }
+        // A figure that cannot be worked out (settings that do not decode) is left out, never an error.
+        let wait = await position.asyncMap { try? await ServiceLevels.expectedWait(position: $0, db: req.db, services: req.tandem) } ?? nil
         return CustomerConversationResponse(conversation: req.conversations.dto(conversation), messages: try await Self.named(messages, on: req),
-                                            queuePosition: position)
+                                            queuePosition: position, expectedWaitSeconds: wait, hasEmail: conversation.customerEmail != nil)
+    }
+
+    struct EmailBody: Decodable { var email: String }
+
+    /// The customer leaves an e-mail address to continue by e-mail (out of hours): only while
+    /// the conversation has none, so a leaked token cannot redirect the replies.
+    func setEmail(_ req: Request) async throws -> ConversationDTO {
+        let conversation = try await req.customerConversation()
+        let body = try req.decoded(EmailBody.self)
+        let email = CustomerKeys.normalise(email: body.email)
+        guard Self.isEmail(email) else { throw AppError.invalidField("email", "not an e-mail address") }
+        return req.conversations.dto(try await req.conversations.setEmail(email, on: try conversation.requireID()))
+    }
+
+    /// One @, something on each side, a dot in the domain, no spaces, at most 254 characters.
+    static func isEmail(_ email: String) -> Bool {
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard email.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
+              !parts[1].hasPrefix("."), !parts[1].hasSuffix(".") else { return false }
+        return !email.contains { $0.isWhitespace || $0.isNewline || $0 == "<" || $0 == ">" || $0 == "," }
     }
 
     func messages(_ req: Request) async throws -> [MessageDTO] {
@@ -119,5 +142,12 @@ struct CustomerController: RouteCollection {
             dto.agentName = m.agentID.flatMap { names[$0] }
             return dto
         }
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
     }
 }

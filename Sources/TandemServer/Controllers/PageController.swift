@@ -132,6 +132,8 @@ struct PageController: RouteCollection {
         let answers = try await DecisionRecord.automaticAnswers(since: series.from, on: req.db)
         var page = InsightsPage(agent: agent, series: series, titles: titles, automaticAnswers: answers)
         page.tags = try await ConversationTagRecord.counts(on: req.db).map { .init(tag: $0.tag, conversations: $0.conversations) }
+        page.sla = InsightsPage.slaRows(try await ServiceLevels.attainment(since: series.from, now: req.tandem.clock.now,
+                                                                           settings: try await req.tandem.settings(on: req.db), on: req.db))
         return try await req.view.render("insights", page)
     }
 

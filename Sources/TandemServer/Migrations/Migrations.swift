@@ -11,7 +11,7 @@ enum Migrations {
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
         OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(), ConversationOrigin(), OneActiveModelVersion(),
         CreateAuditLog(), AddPrivacyColumns(), MessageHolds(), CreateConversationTags(), CreateNotes(), CreateSnippets(),
-        CreateTeams(), CreateSearchIndexes(), IndexMessageHolds(), VerifiedIdentities(),
+        CreateTeams(), CreateSearchIndexes(), IndexMessageHolds(), VerifiedIdentities(), AddServiceLevels(),
     ]
 }
 
@@ -667,5 +667,27 @@ struct VerifiedIdentities: AsyncMigration {
     func revert(on db: Database) async throws {
         try await db.schema("conversations").deleteField("customer_email_confirmed").update()
         try await db.schema("conversations").deleteField("customer_verified").update()
+    }
+}
+
+/// Service levels (`ServiceLevels`): when the customer began waiting for a person's reply, a
+/// person's first reply, next replies answered (and within target), the breach (flagged once).
+struct AddServiceLevels: AsyncMigration {
+    var name: String { "030_sla" }
+    static let dates = ["sla_waiting_since", "first_agent_reply_at", "sla_breached_at"]
+    func prepare(on db: Database) async throws {
+        // One column per statement: SQLite adds one at a time.
+        for column in Self.dates { try await db.schema("conversations").field(.string(column), .datetime).update() }
+        try await db.schema("conversations").field("sla_breach_kind", .string).update()
+        try await db.schema("conversations").field("next_replies", .int, .required, .sql(.default(0))).update()
+        try await db.schema("conversations").field("next_replies_met", .int, .required, .sql(.default(0))).update()
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.create(index: "conversations_sla_waiting").on("conversations").column("sla_waiting_since").run()
+    }
+    func revert(on db: Database) async throws {
+        if let sql = db as? SQLDatabase { try await sql.drop(index: "conversations_sla_waiting").run() }
+        for column in Self.dates + ["sla_breach_kind", "next_replies", "next_replies_met"] {
+            try await db.schema("conversations").deleteField(.string(column)).update()
+        }
     }
 }

@@ -51,6 +51,16 @@ final class ConversationRecord: Model, @unchecked Sendable {
     @Field(key: "next_seq") var nextSeq: Int
     /// When the retention policy removed its texts and the customer's details (`Privacy`).
     @OptionalField(key: "anonymised_at") var anonymisedAt: Date?
+    /// When the customer began waiting for a person's (first or next) reply; nil: not waiting.
+    @OptionalField(key: "sla_waiting_since") var slaWaitingSince: Date?
+    /// A person's first reply (the first-response target's end).
+    @OptionalField(key: "first_agent_reply_at") var firstAgentReplyAt: Date?
+    /// Set once, by whichever node's check saw the breach first (`ServiceLevels`).
+    @OptionalField(key: "sla_breached_at") var slaBreachedAt: Date?
+    @OptionalField(key: "sla_breach_kind") var slaBreachKind: SLAKind?
+    /// A person's replies after the first that answered a waiting customer, and how many within target.
+    @Field(key: "next_replies") var nextReplies: Int
+    @Field(key: "next_replies_met") var nextRepliesMet: Int
     @OptionalField(key: "created_at") var createdAt: Date?
     @OptionalField(key: "updated_at") var updatedAt: Date?
 
@@ -71,5 +81,7 @@ final class ConversationRecord: Model, @unchecked Sendable {
         humanInvolved = false
         aiAnswers = 0
         nextSeq = 1
+        nextReplies = 0
+        nextRepliesMet = 0
     }
 }

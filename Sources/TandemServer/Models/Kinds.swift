@@ -67,12 +67,15 @@ enum EventKind: String, Codable, Sendable, CaseIterable {
     case conversationReturnedToAI = "conversation.returned_to_ai"
     /// Its tags changed (data: ConversationTagsDTO). Agent-only.
     case conversationTagged = "conversation.tagged"
+    /// A service-level target was missed and the conversation escalated (data: ConversationDTO
+    /// with its service-level fields). Agent-only.
+    case conversationSLABreached = "conversation.sla_breached"
     case modelActivated = "model.activated"
     /// An agent's presence changed (data: PresenceDTO).
     case agentPresence = "agent.presence"
 
     /// Agents' own data about a conversation, never shown to its customer.
-    static let agentOnly: Set<EventKind> = [.conversationTagged]
+    static let agentOnly: Set<EventKind> = [.conversationTagged, .conversationSLABreached]
 
     /// Whether a customer's own stream carries it (their messages and their conversation's
     /// changes, except the agents' own data about it).
@@ -85,11 +88,13 @@ enum EventKind: String, Codable, Sendable, CaseIterable {
 enum WebhookEvent: String, Codable, Sendable, CaseIterable {
     case conversationHandedOff = "conversation.handed_off"
     case conversationResolved = "conversation.resolved"
+    case conversationSLABreached = "conversation.sla_breached"
 
     var eventKind: EventKind {
         switch self {
         case .conversationHandedOff: .conversationHandedOff
         case .conversationResolved: .conversationResolved
+        case .conversationSLABreached: .conversationSLABreached
         }
     }
 }

@@ -50,10 +50,16 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
     public var aiCostPerMessage = 0.02
     public var currency = "GBP"
     public var businessHours = BusinessHours()
+    /// Days off (`YYYY-MM-DD` in the business hours' time zone).
+    public var holidays: [String] = []
     /// Everything goes to people while set.
     public var killSwitch = false
-    /// Seconds a queued conversation may wait before it is late.
+    /// The first-response target of settings saved before `slaPolicies`: older rows that have
+    /// only this decode into policies built from it (`SLATargets.defaults`).
     public var slaSeconds = 120
+    /// Service-level targets in business seconds, by priority: index 0 normal, 1 urgent; a higher
+    /// priority (after escalation) uses the last entry.
+    public var slaPolicies = SLATargets.defaults(firstResponse: 120)
     /// Concurrent conversations per agent unless the agent has their own limit.
     public var maxConcurrentPerAgent = 4
     /// Share of AI-answered conversations sent to review.
@@ -96,6 +102,8 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
         businessHours = try c.decodeIfPresent(BusinessHours.self, forKey: .businessHours) ?? d.businessHours
         killSwitch = try c.decodeIfPresent(Bool.self, forKey: .killSwitch) ?? d.killSwitch
         slaSeconds = try c.decodeIfPresent(Int.self, forKey: .slaSeconds) ?? d.slaSeconds
+        holidays = try c.decodeIfPresent([String].self, forKey: .holidays) ?? d.holidays
+        slaPolicies = try c.decodeIfPresent([SLATargets].self, forKey: .slaPolicies) ?? SLATargets.defaults(firstResponse: slaSeconds)
         maxConcurrentPerAgent = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentPerAgent) ?? d.maxConcurrentPerAgent
         auditRate = try c.decodeIfPresent(Double.self, forKey: .auditRate) ?? d.auditRate
         recontactDays = try c.decodeIfPresent(Int.self, forKey: .recontactDays) ?? d.recontactDays
@@ -118,6 +126,15 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
         if !(aiCostPerMessage >= 0 && aiCostPerMessage.isFinite) { problems.append("aiCostPerMessage must be a non-negative number") }
         if currency.isEmpty || currency.count > 8 { problems.append("currency must be a short code such as GBP") }
         if slaSeconds < 1 { problems.append("slaSeconds must be positive") }
+        problems += BusinessCalendar.problems(timezone: businessHours.timezone, days: businessHours.days, open: businessHours.open,
+                                              close: businessHours.close, holidays: holidays)
+        if slaPolicies.isEmpty || slaPolicies.count > 10 { problems.append("slaPolicies must have 1 to 10 entries (index: priority)") }
+        for (i, p) in slaPolicies.enumerated() {
+            for (name, v) in [("firstResponseSeconds", p.firstResponseSeconds), ("nextResponseSeconds", p.nextResponseSeconds),
+                              ("resolutionSeconds", p.resolutionSeconds)] {
+                if let v, !(1...31_536_000).contains(v) { problems.append("slaPolicies[\(i)].\(name) must be from 1 to 31536000 seconds, or null for no target") }
+            }
+        }
         if maxConcurrentPerAgent < 1 { problems.append("maxConcurrentPerAgent must be at least 1") }
         if !(auditRate >= 0 && auditRate <= 1) { problems.append("auditRate must be between 0 and 1") }
         if recontactDays < 1 { problems.append("recontactDays must be at least 1") }
@@ -133,6 +150,29 @@ public struct WorkspaceSettings: Codable, Sendable, Equatable {
             problems.append("burstWindowSeconds must be from 0 to \(Int(Turns.maximumHoldSeconds)) seconds")
         }
         return problems
+    }
+}
+
+extension WorkspaceSettings {
+    /// The opening hours with the holidays; nil while they are invalid (only settings saved
+    /// before they were validated can be), which the callers read as always open.
+    var calendar: BusinessCalendar? {
+        try? BusinessCalendar(timezone: businessHours.timezone, days: businessHours.days, open: businessHours.open,
+                              close: businessHours.close, holidays: holidays)
+    }
+
+    /// The targets for a priority (the last entry for any higher one).
+    func slaTargets(priority: Int) -> SLATargets {
+        slaPolicies.isEmpty ? SLATargets() : slaPolicies[min(max(priority, 0), slaPolicies.count - 1)]
+    }
+}
+
+extension SLATargets {
+    /// Normal: the first response within `firstResponse`, each next one within as long, resolved
+    /// within a working day; urgent: half of each.
+    static func defaults(firstResponse: Int) -> [SLATargets] {
+        [SLATargets(firstResponseSeconds: firstResponse, nextResponseSeconds: firstResponse, resolutionSeconds: 8 * 3600),
+         SLATargets(firstResponseSeconds: max(1, firstResponse / 2), nextResponseSeconds: max(1, firstResponse / 2), resolutionSeconds: 4 * 3600)]
     }
 }
 

@@ -10,7 +10,12 @@ struct ConsolePage: Encodable {
         var status: String
         var handoffReason: String
         var waiting: String
+        /// Past its most pressing service-level target, in business time.
         var late: Bool
+        /// Flagged by the service-level check (and escalated).
+        var breached: Bool
+        /// "First response: 12 min left" (business time).
+        var sla: String
         var urgent: Bool
         var assignedTo: String?
         var lastMessage: String
@@ -28,10 +33,14 @@ struct ConsolePage: Encodable {
     var agent: PageAgent
     var queue: [Item]
     var mine: [Item]
-    var slaSeconds: Int
     /// The agent's presence as they set it (online, away, offline), for the console's control.
     var presence: [Option]
     var presenceStatus: String
+
+    static func describe(_ level: ServiceLevel.Status) -> String {
+        let names: [SLAKind: String] = [.firstResponse: "First response", .nextResponse: "Next response", .resolution: "Resolution"]
+        return "\(names[level.kind]!): \(DisplayFormat.waited(abs(level.secondsLeft)))" + (level.breached ? " over" : " left")
+    }
 
     /// The page for `agent`, with `queue` the conversations waiting (in queue order).
     static func load(agent: AgentRecord, queue: [ConversationRecord], settings: WorkspaceSettings, now: Date,
@@ -47,9 +56,11 @@ struct ConsolePage: Encodable {
                 let last = try await MessageRecord.query(on: db).filter(\.$conversation.$id == c.requireID())
                     .filter(\.$role == .customer).sort(\.$seq, .descending).first()
                 let waited = c.queuedAt.map { now.timeIntervalSince($0) } ?? 0
+                let level = ServiceLevels.status(c, now: now, settings: settings)
                 items.append(Item(id: try c.requireID().uuidString, customerName: c.customerName ?? "Customer", status: c.status.rawValue,
                                   handoffReason: c.handoffReason ?? "", waiting: DisplayFormat.waited(waited),
-                                  late: c.status == .queued && waited > Double(settings.slaSeconds), urgent: c.priority > 0,
+                                  late: level?.breached ?? false, breached: c.slaBreachedAt != nil, sla: level.map(Self.describe) ?? "",
+                                  urgent: c.priority > 0,
                                   assignedTo: c.assignedAgentID.flatMap { names[$0] }, lastMessage: last.map { String($0.text.prefix(140)) } ?? "",
                                   tags: c.id.flatMap { tags[$0] } ?? [], team: c.teamID.flatMap { teams[$0] }, verified: c.customerVerified))
             }
@@ -57,7 +68,7 @@ struct ConsolePage: Encodable {
         }
         let status = Presence.effective(agent.presence, lastSeen: agent.presenceAt, now: now)
         let labels: [Presence: String] = [.online: "Online: give me conversations", .away: "Away", .offline: "Offline"]
-        return ConsolePage(agent: PageAgent(agent), queue: try await items(queue), mine: try await items(mine), slaSeconds: settings.slaSeconds,
+        return ConsolePage(agent: PageAgent(agent), queue: try await items(queue), mine: try await items(mine),
                            presence: Presence.allCases.map { Option(value: $0.rawValue, label: labels[$0]!, selected: $0 == status) },
                            presenceStatus: status.rawValue)
     }

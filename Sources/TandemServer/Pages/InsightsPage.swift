@@ -35,6 +35,14 @@ struct InsightsPage: Encodable {
         var conversations: Int
         var share: String
     }
+    /// A service-level target: how many of the decided ones were met over the period.
+    struct SLARow: Encodable {
+        var id: String
+        var label: String
+        var met: Int
+        var total: Int
+        var share: String
+    }
     /// A tag and how many conversations carry it (all time, not the period).
     struct TagRow: Encodable {
         var tag: String
@@ -64,6 +72,7 @@ struct InsightsPage: Encodable {
     var durableNote: String
     var times: [TimeRow]
     var tags: [TagRow] = []
+    var sla: [SLARow] = []
     var notHelpful: [NotHelpfulRow]
     var costNote: String
     var hasFrontier: Bool
@@ -141,6 +150,15 @@ extension InsightsPage {
             },
             costNote: "AI messages at \(money(aiCostPerMessage)) each, plus \(money(humanCostPerContact)) for each conversation a person takes part in, over the conversations resolved. Each day counts the conversations that started on it.",
             hasFrontier: frontier != nil, frontier: frontierRows, frontierNote: frontierNote)
+    }
+
+    static func slaRows(_ attainment: [SLAKind: (met: Int, total: Int)]) -> [SLARow] {
+        let labels: [SLAKind: String] = [.firstResponse: "First response", .nextResponse: "Next response", .resolution: "Resolution"]
+        return SLAKind.allCases.map { kind in
+            let a = attainment[kind] ?? (0, 0)
+            return SLARow(id: "sla-" + kind.rawValue, label: labels[kind]!, met: a.met, total: a.total,
+                          share: a.total == 0 ? "—" : DisplayFormat.percent(Double(a.met) / Double(a.total)))
+        }
     }
 
     /// The target as a count: expected wrong automatic answers a week, with its interval.

@@ -48,7 +48,7 @@ extension Conversations {
     /// List items for agents: each conversation with its tags (one query for all of them).
     func items(_ conversations: [ConversationRecord]) async throws -> [AgentConversationItem] {
         let tags = try await ConversationTagRecord.tags(of: conversations.compactMap(\.id), on: db)
-        return conversations.map { AgentConversationItem(conversation: dto($0), tags: $0.id.flatMap { tags[$0] } ?? [], teamID: $0.teamID,
+        return conversations.map { AgentConversationItem(conversation: dto($0, agents: true), tags: $0.id.flatMap { tags[$0] } ?? [], teamID: $0.teamID,
                                                           customerVerified: $0.customerVerified, contactKey: Contacts.key(of: $0)) }
     }
 }

@@ -68,6 +68,8 @@ struct Conversations {
         do {
             message = try await db.writeTransaction { db in
                 let fresh = try await reload(conversationID, on: db)
+                // With people: the customer now waits for a person's (next) reply.
+                if fresh.status == .queued || fresh.status == .assigned, fresh.slaWaitingSince == nil { fresh.slaWaitingSince = services.clock.now }
                 let message = try await append(.customer, text: text, to: fresh, idempotencyKey: idempotencyKey, on: db)
                 try await EventBus.record(.message, conversationID: conversationID, payload: MessageDTO(message), on: db)
                 return message
@@ -347,6 +349,23 @@ struct Conversations {
         }
     }
 
+    /// Stores the customer's e-mail address (normalised) and the customer key it gives, as at
+    /// creation; a conflict when the conversation has one already.
+    func setEmail(_ email: String, on id: UUID) async throws -> ConversationRecord {
+        let keys = try services.customerKeys
+        let updated = try await db.writeTransaction { db -> ConversationRecord in
+            let c = try await reload(id, on: db)
+            if c.customerEmail == email { return c }
+            guard c.customerEmail == nil else { throw AppError.conflict("This conversation has an e-mail address already.") }
+            guard c.anonymisedAt == nil, c.status != .resolved else { throw AppError.conflict("This conversation is resolved; start a new one.") }
+            c.customerEmail = email
+            c.customerKey = keys.key(email: email)
+            try await c.save(on: db)
+            return c
+        }
+        return updated
+    }
+
     /// The "talk to a person" button.
     func requestHuman(_ conversation: ConversationRecord) async throws -> ConversationRecord {
         let id = try conversation.requireID()
@@ -374,13 +393,25 @@ struct Conversations {
         conversation.handoffReason = reason
         conversation.priority = urgent ? 1 : 0
         conversation.humanInvolved = true
+        conversation.slaWaitingSince = services.clock.now
         conversation.teamID = try await Teams.route(intent: conversation.lastIntent,
                                                     tags: try await ConversationTagRecord.tags(of: conversation.requireID(), on: db), on: db)
         let position = try await ConversationRecord.queuePosition(priority: conversation.priority, queuedAt: services.clock.now,
                                                                   excluding: conversation.id, on: db)
         let place = position == 1 ? "You're next in the queue" : "You're number \(position) in the queue"
-        let notice = try await append(.system, text: "I'm passing you to a person now; they can see this conversation. \(place); you'll get their reply here.",
-                                      to: conversation, on: db)
+        var text = "I'm passing you to a person now; they can see this conversation. \(place); you'll get their reply here."
+        let now = services.clock.now
+        // Settings that do not decode (the kill switch's case) still hand off, without the hours.
+        if let calendar = (try? await services.settings(on: db))?.calendar, !calendar.isOpen(at: now) {
+            // Out of hours: when people are back, and e-mail as the way to continue meanwhile.
+            let back = calendar.nextOpening(atOrAfter: now).map { "Our team is away now and back \(calendar.describe($0, now: now))." }
+                ?? "Our team is away now."
+            let email = conversation.customerEmail == nil
+                ? " You can leave your e-mail address below and we'll continue by e-mail."
+                : " We'll also reply to your e-mail address, so you needn't wait here."
+            text += " " + back + email
+        }
+        let notice = try await append(.system, text: text, to: conversation, on: db)
         try await EventBus.record(.message, conversationID: conversation.id, payload: MessageDTO(notice), on: db)
         try await EventBus.record(.conversationHandedOff, conversationID: conversation.id, payload: dto(conversation), on: db)
         try await Webhooks.enqueue(event: .conversationHandedOff, conversation: dto(conversation), at: services.clock.now, on: db)
@@ -498,6 +529,7 @@ struct Conversations {
             }
             let message = try await append(.agent, text: text, to: conversation, agentID: agentID, idempotencyKey: idempotencyKey, on: db)
             if conversation.firstResponseAt == nil { conversation.firstResponseAt = services.clock.now }
+            ServiceLevels.agentReplied(conversation, now: services.clock.now, settings: (try? await services.settings(on: db)) ?? WorkspaceSettings())
             conversation.lastTurnAIAnswer = false
             conversation.unresolvedTurns = 0
             try await conversation.save(on: db)
@@ -619,7 +651,7 @@ struct Conversations {
                                 handoffReason: conversation.handoffReason)
         }
         return AgentConversationResponse(
-            conversation: dto(conversation), customerEmail: conversation.customerEmail,
+            conversation: dto(conversation, agents: true), customerEmail: conversation.customerEmail,
             messages: messages.map { m in var d = MessageDTO(m); d.agentName = m.agentID.flatMap { names[$0] }; return d },
             decisions: decisionDTOs, suggestions: suggestions,
             assignedAgentName: conversation.assignedAgentID.flatMap { names[$0] },
@@ -636,13 +668,21 @@ struct Conversations {
         return try await query.sort(\.$priority, .descending).sort(\.$queuedAt, .ascending).all()
     }
 
-    func dto(_ c: ConversationRecord) -> ConversationDTO {
-        let waiting = c.status == .queued ? c.queuedAt.map { services.clock.now.timeIntervalSince($0) } : nil
-        let sla = Double(services.cachedSettings.slaSeconds)
-        return ConversationDTO(id: c.id!, status: c.status, priority: c.priority, customerName: c.customerName, channel: c.channel,
+    /// `agents`: with the service-level fields, which customers never see.
+    func dto(_ c: ConversationRecord, agents: Bool = false) -> ConversationDTO {
+        let now = services.clock.now
+        let waiting = c.status == .queued ? c.queuedAt.map { now.timeIntervalSince($0) } : nil
+        let level = ServiceLevels.status(c, now: now, settings: services.cachedSettings)
+        var dto = ConversationDTO(id: c.id!, status: c.status, priority: c.priority, customerName: c.customerName, channel: c.channel,
                                assignedAgentID: c.assignedAgentID, queuedAt: c.queuedAt, claimedAt: c.claimedAt, resolvedAt: c.resolvedAt,
                                handoffReason: c.handoffReason, handoffRule: c.handoffRule, rating: c.rating,
-                               createdAt: c.createdAt, updatedAt: c.updatedAt, late: waiting.map { $0 > sla }, waitingSeconds: waiting)
+                               createdAt: c.createdAt, updatedAt: c.updatedAt, late: waiting.map { _ in level?.breached ?? false }, waitingSeconds: waiting)
+        guard agents else { return dto }
+        dto.slaBreachedAt = c.slaBreachedAt
+        dto.slaBreachKind = c.slaBreachKind
+        dto.slaKind = level?.kind
+        dto.slaSecondsLeft = level?.secondsLeft
+        return dto
     }
 
     // MARK: Helpers
@@ -669,7 +709,7 @@ struct Conversations {
     /// Reads the conversation inside a write transaction. On PostgreSQL the row is locked
     /// first (`FOR UPDATE`) so concurrent messages in one conversation take turns and never
     /// take the same sequence number; SQLite's writers already take turns.
-    private func reload(_ id: UUID, on db: Database) async throws -> ConversationRecord {
+    func reload(_ id: UUID, on db: Database) async throws -> ConversationRecord {
         if let sql = db as? SQLDatabase, sql.dialect.name == "postgresql" {
             try await sql.raw("SELECT id FROM conversations WHERE id = \(bind: id) FOR UPDATE").run()
         }

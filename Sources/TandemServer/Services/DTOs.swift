@@ -31,6 +31,12 @@ struct ConversationDTO: Content {
     /// Whether the queue's service-level target has passed while waiting.
     var late: Bool?
     var waitingSeconds: Double?
+    /// Agents only (nil in customers' views): the most pressing service-level target, the business
+    /// seconds left on it (negative: over), and the breach once flagged.
+    var slaKind: SLAKind?
+    var slaSecondsLeft: Double?
+    var slaBreachedAt: Date?
+    var slaBreachKind: SLAKind?
 }
 
 struct DecisionDTO: Content {
@@ -90,6 +96,11 @@ struct CustomerConversationResponse: Content {
     var messages: [MessageDTO]
     /// While queued: the conversation's place in the queue (1: next).
     var queuePosition: Int?
+    /// While queued: the expected wait in seconds (`ServiceLevels.expectedWait`), counting the
+    /// time until the next opening when out of hours; nil when nobody can be expected.
+    var expectedWaitSeconds: Double?
+    /// When the customer left an e-mail address (the reply may continue by e-mail).
+    var hasEmail: Bool?
 }
 
 /// Everything the console shows for one conversation.

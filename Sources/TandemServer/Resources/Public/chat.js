@@ -25,6 +25,9 @@
     ratingThanks: $('rating-thanks'),
     close: $('close-chat'),
     typing: $('typing'),
+    emailForm: $('email-form'),
+    email: $('email-input'),
+    emailThanks: $('email-thanks'),
   };
 
   const STORE_ID = 'tandem.conversation';
@@ -46,6 +49,8 @@
     polling: false,
     pollTicks: 0,
     queuePosition: null, // while queued: the place in the queue (1: next)
+    expectedWait: null, // while queued: expected seconds until a person replies (null: unknown)
+    hasEmail: true, // whether the conversation has an e-mail address (else the form offers one)
     queueTimer: null,
     pending: null, // {text, key}: reused when the same text is resent after a failure
     ready: false, // resumed, or ready to start a conversation with the first message
@@ -156,13 +161,32 @@
     updateUI();
   }
 
+  // Plain words for an expected wait, like the server's ExpectedWait.describe.
+  function waitText(seconds) {
+    if (seconds < 60) return 'less than a minute';
+    const minutes = Math.round(seconds / 60);
+    if (minutes < 90) return minutes === 1 ? 'about a minute' : 'about ' + minutes + ' minutes';
+    const hours = Math.round(seconds / 3600);
+    if (hours < 36) return hours === 1 ? 'about an hour' : 'about ' + hours + ' hours';
+    const days = Math.round(seconds / 86400);
+    return days === 1 ? 'about a day' : 'about ' + days + ' days';
+  }
+
+  // The answer of GET /conversations/{id}: where the customer stands while queued.
+  function setWaiting(data) {
+    state.queuePosition = data.queuePosition || null;
+    state.expectedWait = typeof data.expectedWaitSeconds === 'number' ? data.expectedWaitSeconds : null;
+    state.hasEmail = data.hasEmail !== false;
+  }
+
   function statusText(status) {
     switch (status) {
       case 'ai': return "You are talking to Tandem's assistant";
       case 'queued': {
         const p = state.queuePosition;
-        if (!p) return 'Waiting for a person';
-        return 'Waiting for a person: ' + (p === 1 ? "you're next" : "you're number " + p + ' in the queue');
+        const wait = typeof state.expectedWait === 'number' ? '; expected wait ' + waitText(state.expectedWait) : '';
+        if (!p) return 'Waiting for a person' + wait;
+        return 'Waiting for a person: ' + (p === 1 ? "you're next" : "you're number " + p + ' in the queue') + wait;
       }
       case 'assigned': {
         const name = helperName();
@@ -191,6 +215,8 @@
     els.rating.hidden = !(resolved && !state.rated);
     els.ratingThanks.hidden = !(resolved && state.rated);
     els.newConversation.hidden = !resolved;
+    // Offered while waiting for a person, when there is no address yet to continue by e-mail.
+    if (els.emailForm) els.emailForm.hidden = !(status === 'queued' || status === 'assigned') || state.hasEmail;
 
     els.input.disabled = !state.ready || resolved;
     els.send.disabled = !state.ready || resolved || state.busy;
@@ -216,7 +242,7 @@
         const data = await api('GET', '/api/v1/conversations/' + encodeURIComponent(id));
         state.ready = true;
         addMessages(data.messages);
-        state.queuePosition = data.queuePosition || null;
+        setWaiting(data);
         setConversation(data.conversation);
         connect();
         return;
@@ -330,7 +356,7 @@
     try {
       const data = await api('GET', conversationPath());
       addMessages(data.messages);
-      state.queuePosition = data.queuePosition || null;
+      setWaiting(data);
       setConversation(data.conversation);
     } catch (e) { /* the stream or the next poll will bring it */ }
   }
@@ -429,6 +455,30 @@
       state.rated = true;
       updateUI();
       els.ratingThanks.focus();
+    }
+  });
+
+  if (els.emailForm) els.emailForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const email = els.email.value.trim();
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
+      showError('Please enter an e-mail address such as name@example.com.');
+      els.email.focus();
+      return;
+    }
+    if (state.busy || !state.ready) return;
+    clearError();
+    setBusy(true);
+    try {
+      setConversation(await api('PUT', conversationPath('/email'), { email }));
+      state.hasEmail = true;
+      els.emailThanks.hidden = false;
+      updateUI();
+      els.emailThanks.focus();
+    } catch (e) {
+      showError(e.message);
+    } finally {
+      setBusy(false);
     }
   });
 

@@ -45,7 +45,6 @@
     const mineList = $('mine');
     const error = T.messageBox('console-error');
     const liveStatus = $('live-status');
-    const sla = Number(root.dataset.sla) || 0;
     const baseTitle = document.title;
     // Last customer message per conversation (the queue API does not include it).
     const lastMessages = new Map();
@@ -81,10 +80,17 @@
       const claim = element('button', 'button claim', 'Claim');
       claim.type = 'button';
       claim.setAttribute('aria-describedby', name.id);
-      side.append(waiting, claim);
+      side.append(waiting, element('p', 'queue-item__sla'), claim);
 
       item.append(main, side);
       return item;
+    }
+
+    const slaNames = { first_response: 'First response', next_response: 'Next response', resolution: 'Resolution' };
+    // "First response: 12 min left" / "… 5 min over", in business time.
+    function slaText(kind, left) {
+      if (!kind || typeof left !== 'number') return '';
+      return (slaNames[kind] || kind) + ': ' + formatDuration(Math.abs(left)) + (left < 0 ? ' over' : ' left');
     }
 
     function updateQueueItem(item, c) {
@@ -108,6 +114,8 @@
       if (typeof c.customerVerified === 'boolean') item.dataset.verified = String(c.customerVerified);
       const verified = item.dataset.verified === 'true';
       badges.appendChild(element('span', verified ? 'badge badge--verified' : 'badge badge--unverified', verified ? 'Verified' : 'Unverified'));
+      if (c.slaBreachedAt) badges.appendChild(element('span', 'badge badge--breached', 'SLA breached'));
+      item.querySelector('.queue-item__sla').textContent = slaText(c.slaKind, c.slaSecondsLeft);
       tickItem(item, c.late === true);
     }
 
@@ -117,8 +125,9 @@
       if (!queuedAt) return;
       const seconds = (Date.now() - queuedAt) / 1000;
       item.querySelector('.waiting').textContent = formatDuration(seconds);
-      const late = lateFromServer === true || (sla > 0 && seconds > sla);
-      if (late === item.classList.contains('queue-item--late')) return;
+      // Late is the server's word: targets count business hours only, which the page does not know.
+      if (lateFromServer !== undefined) item.dataset.late = lateFromServer ? '1' : '';
+      const late = item.dataset.late === '1';
       item.classList.toggle('queue-item--late', late);
       const badges = item.querySelector('.queue-item__badges');
       const existing = badges.querySelector('.badge--late');
