@@ -41,11 +41,10 @@ public struct MailHeaders: Sendable, Equatable {
 
     /// Parses a header block: lines starting with white space continue the previous field.
     static func parse(_ block: [UInt8]) -> MailHeaders {
-        let text = Charsets.decode(block, charset: "utf-8")
+        let text = MailMessage.normaliseNewlines(Charsets.decode(block, charset: "utf-8"))
         var fields: [(name: String, value: String)] = []
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            var line = Substring(rawLine)
-            if line.hasSuffix("\r") { line = line.dropLast() }
+            let line = Substring(rawLine)
             if line.isEmpty { continue }
             if let first = line.first, first == " " || first == "\t" {
                 if !fields.isEmpty { fields[fields.count - 1].value += " " + line.trimmingSpaces() }

@@ -14,9 +14,12 @@ public struct OutboundMail: Sendable, Equatable {
     public var references: [String]
     /// Seconds since 1970 (UTC), from the caller's clock.
     public var date: Int64
+    /// RFC 3834 `Auto-Submitted: auto-replied` for the AI's answers, so a customer's
+    /// out-of-office does not answer back and loop; a person's reply is not marked.
+    public var isAutomatic: Bool
 
     public init(fromAddress: String, fromName: String? = nil, toAddress: String, toName: String? = nil, subject: String,
-                text: String, messageID: String, inReplyTo: String? = nil, references: [String] = [], date: Int64) {
+                text: String, messageID: String, inReplyTo: String? = nil, references: [String] = [], date: Int64, isAutomatic: Bool = false) {
         self.fromAddress = fromAddress
         self.fromName = fromName
         self.toAddress = toAddress
@@ -27,6 +30,7 @@ public struct OutboundMail: Sendable, Equatable {
         self.inReplyTo = inReplyTo
         self.references = references
         self.date = date
+        self.isAutomatic = isAutomatic
     }
 
     /// A Message-ID on the configured domain from a caller-supplied unique token (a UUID).
@@ -61,7 +65,7 @@ public struct OutboundMail: Sendable, Equatable {
         lines.append("MIME-Version: 1.0")
         lines.append("Content-Type: text/plain; charset=utf-8; format=fixed")
         lines.append("Content-Transfer-Encoding: quoted-printable")
-        lines.append("Auto-Submitted: auto-replied")
+        if isAutomatic { lines.append("Auto-Submitted: auto-replied") }
         return lines.joined(separator: "\r\n") + "\r\n\r\n" + QuotedPrintable.encode(text) + "\r\n"
     }
 

@@ -196,7 +196,7 @@ struct MailComposingTests {
             subject: OutboundMail.replySubject("Re: RE: Kärte declined"),
             text: "Hello Ann,\n.\nFrom now on it works = yes. Überweisung angekommen.\nLine with trailing space ",
             messageID: OutboundMail.messageID(unique: "5F3C-AA", domain: "support.example.test"),
-            inReplyTo: "CAF=abc123@mail.gmail.com", references: ["first@mail.gmail.com"], date: 1_796_222_760)
+            inReplyTo: "CAF=abc123@mail.gmail.com", references: ["first@mail.gmail.com"], date: 1_796_222_760, isAutomatic: true)
         // act
         let rendered = mail.rendered()
         let parsed = MailMessage(parsing: Array(rendered.utf8))
@@ -206,11 +206,13 @@ struct MailComposingTests {
         #expect(rendered.contains("Date: Wed, 02 Dec 2026 14:46:00 +0000\r\n"))
         #expect(!rendered.contains("\r\n.\r\n"), "a lone dot would end SMTP DATA")
         #expect(rendered.utf8.allSatisfy { $0 < 128 })
+        #expect(parsed.isAutomatic, "the AI's answer is marked so auto-responders do not loop")
         #expect(rendered.split(separator: "\r\n").allSatisfy { $0.utf8.count <= 78 })
         #expect(parsed.subject == "Re: Kärte declined")
         #expect(parsed.references == ["first@mail.gmail.com", "CAF=abc123@mail.gmail.com"])
         #expect(parsed.inReplyTo == ["CAF=abc123@mail.gmail.com"])
-        #expect(parsed.text == "Hello Ann,\n.\nFrom now on it works = yes. Überweisung angekommen.\nLine with trailing space ")
+        // The body ends with the line break SMTP needs before its final dot.
+        #expect(parsed.text == "Hello Ann,\n.\nFrom now on it works = yes. Überweisung angekommen.\nLine with trailing space \n")
         #expect(HeaderValues.mailbox("=?utf-8?B?QW5uIE3DvGxsZXI=?= <ann@customer.example.test>")?.name == "Ann Müller")
     }
 
@@ -218,6 +220,7 @@ struct MailComposingTests {
         let mail = OutboundMail(fromAddress: "s@x.test", toAddress: "a@y.test", subject: "hi\r\nBcc: victim@z.test",
                                 text: "x", messageID: "m@x.test", date: 0)
         #expect(!mail.rendered().contains("\r\nBcc:"))
+        #expect(!mail.rendered().contains("Auto-Submitted"), "a person's reply is not marked automatic")
         #expect(mail.rendered().contains("Date: Thu, 01 Jan 1970 00:00:00 +0000"))
     }
 
