@@ -11,16 +11,22 @@ AS_POSTGRES  = $(shell [ "$$(id -u)" = 0 ] && echo "runuser -u postgres --" || e
 APT_PACKAGES = libopenblas-dev python3 python3-pip
 # The test suite also runs against PostgreSQL and drives a real headless browser.
 TEST_APT_PACKAGES = postgresql chromium chromium-driver python3-venv curl
+# A real mail server for the e-mail channel tests (Postfix, configured by `make mailserver`).
+MAIL_TEST_DIR     ?= /var/mail/tandem-test
+TEST_SMTP_URL     ?= smtp://127.0.0.1:25
+TEST_LMTP_ADDRESS ?= 127.0.0.1:2424
 TEST_POSTGRES_URL ?= postgres://tandem:tandem@127.0.0.1:5432/tandem_test
 
-.PHONY: run test fuzz-api deps test-deps postgres model build bench-embed bench-serve clean
+.PHONY: run test fuzz-api deps test-deps postgres mailserver model build bench-embed bench-serve clean
 
 # The product on its embedded defaults: SQLite in ./data, the demo workspace, port 8080.
 run: deps build model
 	$(BIN) serve
 
 test: APT_PACKAGES += $(TEST_APT_PACKAGES)
-test: deps build model postgres
+test: deps build model postgres mailserver
+	TANDEM_TEST_SMTP_URL=$${TANDEM_TEST_SMTP_URL:-$(TEST_SMTP_URL)} TANDEM_TEST_MAILDIR=$${TANDEM_TEST_MAILDIR:-$(MAIL_TEST_DIR)} \
+	TANDEM_TEST_LMTP_ADDRESS=$${TANDEM_TEST_LMTP_ADDRESS:-$(TEST_LMTP_ADDRESS)} \
 	TANDEM_TEST_POSTGRES_URL=$${TANDEM_TEST_POSTGRES_URL:-$(TEST_POSTGRES_URL)} $(SWIFT) test $(BUILD_FLAGS) --no-parallel
 	TANDEM_TEST_POSTGRES_URL=$${TANDEM_TEST_POSTGRES_URL:-$(TEST_POSTGRES_URL)} BIN=$(BIN) scripts/fuzz-api.sh
 
@@ -39,6 +45,35 @@ postgres:
 	$(AS_POSTGRES) psql -q -v ON_ERROR_STOP=1 -c "DO \$$\$$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tandem') THEN CREATE ROLE tandem LOGIN PASSWORD 'tandem'; END IF; END\$$\$$;"; \
 	$(AS_POSTGRES) psql -tAc "SELECT 1 FROM pg_database WHERE datname = 'tandem_test'" | grep -q 1 || \
 		{ echo "creating database tandem_test"; $(AS_POSTGRES) createdb -O tandem tandem_test; }
+
+# Postfix for the e-mail tests, installed from Debian without its configuration dialogue and
+# set up idempotently with postconf: SMTP on 127.0.0.1:25 only; mail for the customer domain
+# delivered to one Maildir, $(MAIL_TEST_DIR)/customer.example.test/
+# (virtual(8) refuses $$1 substitution from regexp maps, and tests tell mails apart by Message-ID); mail for the support domain relayed by
+# LMTP to Tandem at $(TEST_LMTP_ADDRESS) (queued and retried by Postfix while Tandem is down).
+mailserver:
+	@if [ -n "$$TANDEM_TEST_SMTP_URL" ]; then echo "mail server for tests: $$TANDEM_TEST_SMTP_URL"; exit 0; fi; \
+	if ! dpkg -s postfix >/dev/null 2>&1; then \
+		echo "installing postfix (no configuration; set up below for tests)"; \
+		echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postfix; \
+	fi; \
+	[ -f /etc/postfix/main.cf ] || $(SUDO) touch /etc/postfix/main.cf; \
+	$(SUDO) mkdir -p $(MAIL_TEST_DIR) && $(SUDO) chown 65534:65534 $(MAIL_TEST_DIR); \
+	$(SUDO) postconf -e \
+		compatibility_level=3.6 myhostname=mail.tandem.test mydomain=tandem.test mydestination= \
+		inet_interfaces=127.0.0.1 inet_protocols=ipv4 mynetworks=127.0.0.0/8 \
+		smtpd_relay_restrictions="permit_mynetworks, reject_unauth_destination" \
+		virtual_mailbox_domains=customer.example.test virtual_mailbox_base=$(MAIL_TEST_DIR) \
+		virtual_mailbox_maps="inline:{ @customer.example.test=customer.example.test/ }" \
+		virtual_uid_maps=static:65534 virtual_gid_maps=static:65534 virtual_minimum_uid=100 \
+		relay_domains=support.example.test \
+		transport_maps="inline:{ support.example.test=lmtp:inet:$(TEST_LMTP_ADDRESS) }" \
+		queue_run_delay=1s minimal_backoff_time=1s maximal_backoff_time=5s \
+		maillog_file=/var/log/postfix-tandem-test.log; \
+	if $(SUDO) postfix status >/dev/null 2>&1; then $(SUDO) postfix reload >/dev/null 2>&1; \
+	else echo "starting postfix on 127.0.0.1:25"; $(SUDO) postfix start >/dev/null 2>&1; fi; \
+	echo "mail server for tests: $(TEST_SMTP_URL), customer Maildir $(MAIL_TEST_DIR)/customer.example.test, support domain to LMTP $(TEST_LMTP_ADDRESS)"
 
 # System packages, installed only when missing.
 deps:

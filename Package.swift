@@ -72,6 +72,11 @@ let package = Package(
             dependencies: ["TandemTensor", "TandemText", "CKernels", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: optimised
         ),
+        // E-mail as values: parsing (headers, MIME, charsets, quoting) and composing. No I/O.
+        .target(
+            name: "TandemMail",
+            swiftSettings: optimised
+        ),
         // Offline work without Vapor: configuration, files (CSV, forecasts, model folders),
         // training and evaluation runs, HTML reports and charts, the model installer.
         .target(
@@ -116,6 +121,7 @@ let package = Package(
         .testTarget(name: "TandemTensorTests", dependencies: ["TandemTensor", "CKernels"]),
         .testTarget(name: "TandemTextTests", dependencies: ["TandemText"]),
         .testTarget(name: "TandemEmbeddingTests", dependencies: ["TandemEmbedding", "TandemTensor", "TandemText", "CKernels"]),
+        .testTarget(name: "TandemMailTests", dependencies: ["TandemMail"]),
         .testTarget(name: "TandemCoreTests", dependencies: ["TandemCore", "TandemTensor"]),
         .testTarget(name: "TandemOfflineTests", dependencies: ["TandemOffline", "TandemCore", "TandemEmbedding", "TandemTensor"]),
         .testTarget(
