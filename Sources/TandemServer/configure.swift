@@ -99,6 +99,7 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
     app.jobs = JobRunner(handlers: [
         .train: (ModelLifecycle.train, 2),
         .webhook: (Webhooks.deliver, 6),
+        .email: (EmailChannel.send, 8),
     ])
     app.lifecycle.use(BackgroundTasks())
 }
@@ -164,9 +165,13 @@ func configureDatabase(_ app: Application, environment: TandemEnvironment) throw
 }
 
 /// Pollers and workers that run while the server runs: the event log, background jobs, and
-/// the active-model watcher. Started after boot, cancelled at shutdown.
+/// the active-model watcher, the LMTP listener. Started after boot, cancelled at shutdown.
 struct BackgroundTasks: LifecycleHandler {
-    private final class Box: Sendable { let tasks = NIOLockedValueBox<[Task<Void, Never>]>([]) }
+    private final class Box: Sendable {
+        let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
+        /// Listening sockets besides HTTP (LMTP), closed first at shutdown.
+        let listeners = NIOLockedValueBox<[any Channel]>([])
+    }
     private let box = Box()
 
     func didBootAsync(_ app: Application) async throws {
@@ -194,6 +199,16 @@ struct BackgroundTasks: LifecycleHandler {
         tasks.append(Task { await Self.sweepHolds(app: app) })
         tasks.append(Task { await Self.assign(app: app) })
         tasks.append(Task { await Self.checkServiceLevels(app: app) })
+        if let address = services.environment.lmtpAddress {
+            let receiver = EmailChannel(db: db, services: services, logger: logger)
+            let server = try LMTPServer(address: address, maxBytes: services.environment.maxMailBytes, logger: logger) { bytes in
+                try await receiver.receive(bytes)
+            }
+            let listener = try await server.start(group: app.eventLoopGroup)
+            box.listeners.withLockedValue { $0.append(listener.channel) }
+            logger.info("taking e-mail by LMTP on \(address)")
+            tasks.append(Task { await server.serve(listener) })
+        }
         box.tasks.withLockedValue { $0 = tasks }
     }
 
@@ -300,6 +315,7 @@ struct BackgroundTasks: LifecycleHandler {
     func shutdownAsync(_ app: Application) async {
         app.tandem.events.finish()
         app.tandem.intelligence.executor.shutdown()
+        for listener in box.listeners.withLockedValue({ $0 }) { try? await listener.close() }
         let tasks = box.tasks.withLockedValue { $0 }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }

@@ -100,6 +100,16 @@ public struct TandemEnvironment: Sendable, Equatable {
     /// database, so every node agrees; set it to keep it out of the database, so a copy of the
     /// database alone cannot tell whose e-mail a customer key is.
     public var secretKey: String?
+    /// E-mail as a channel (README, "E-mail"). `TANDEM_LMTP_ADDRESS` (`host:port`): where Tandem
+    /// takes mail the operator's MTA delivers by LMTP; unset, no mail is taken.
+    public var lmtpAddress: String?
+    /// `TANDEM_SMTP_URL` (`smtp://host:port`): the relay replies are sent through; unset, none are.
+    public var smtpURL: String?
+    /// The address replies come from (`TANDEM_MAIL_FROM`, default `support@localhost`); its
+    /// domain names Tandem's Message-IDs.
+    public var mailFrom: String
+    /// Largest e-mail taken, in bytes (`TANDEM_MAX_MAIL_BYTES`, default 10 MB).
+    public var maxMailBytes: Int
 
     public init(_ environment: [String: String] = ProcessInfo.processInfo.environment) {
         func value(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
@@ -146,6 +156,10 @@ public struct TandemEnvironment: Sendable, Equatable {
         streamsTotal = value("TANDEM_STREAMS_TOTAL").flatMap(Int.init).map { max(1, $0) } ?? 5000
         streamHeartbeat = positive("TANDEM_STREAM_HEARTBEAT", 15)
         streamLifetime = positive("TANDEM_STREAM_LIFETIME", 3600)
+        lmtpAddress = value("TANDEM_LMTP_ADDRESS")
+        smtpURL = value("TANDEM_SMTP_URL")
+        mailFrom = value("TANDEM_MAIL_FROM") ?? "support@localhost"
+        maxMailBytes = value("TANDEM_MAX_MAIL_BYTES").flatMap(Int.init).map { max(10_000, $0) } ?? 10_000_000
         secretKey = value("TANDEM_SECRET_KEY") ?? value("TANDEM_SECRET_KEY_FILE").flatMap { path in
             (try? String(contentsOfFile: path, encoding: .utf8))?.split(whereSeparator: \.isNewline).first.map(String.init)
         }

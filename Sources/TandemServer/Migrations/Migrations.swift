@@ -11,7 +11,7 @@ enum Migrations {
         CreateEvents(), CreateJobs(), CreateWebhooks(), CreateIndexes(), CreateQuality(), AddShadowMode(),
         OnePendingTrainingJob(), AgentTokenLastUsed(), IndexEventsByAge(), ConversationOrigin(), OneActiveModelVersion(),
         CreateAuditLog(), AddPrivacyColumns(), MessageHolds(), CreateConversationTags(), CreateNotes(), CreateSnippets(),
-        CreateTeams(), CreateSearchIndexes(), IndexMessageHolds(), VerifiedIdentities(), AddServiceLevels(),
+        CreateTeams(), CreateSearchIndexes(), IndexMessageHolds(), VerifiedIdentities(), AddServiceLevels(), CreateEmailMessages(),
     ]
 }
 
@@ -690,4 +690,21 @@ struct AddServiceLevels: AsyncMigration {
             try await db.schema("conversations").deleteField(.string(column)).update()
         }
     }
+}
+
+/// E-mails by Message-ID (`EmailChannel`): unique, so a message delivered twice is stored once.
+struct CreateEmailMessages: AsyncMigration {
+    var name: String { "031_email" }
+    func prepare(on db: Database) async throws {
+        try await db.schema("email_messages").id()
+            .field("conversation_id", .uuid, .required, .references("conversations", "id", onDelete: .cascade))
+            .field("message_id", .string, .required).unique(on: "message_id")
+            .field("direction", .string, .required)
+            .field("subject", .string, .required)
+            .field("created_at", .datetime)
+            .create()
+        guard let sql = db as? SQLDatabase else { return }
+        try await sql.create(index: "email_messages_conversation").on("email_messages").column("conversation_id").run()
+    }
+    func revert(on db: Database) async throws { try await db.schema("email_messages").delete() }
 }

@@ -12,7 +12,7 @@ enum JobStatus: String, Codable, Sendable, CaseIterable {
 
 /// What a background job does (the job runner has one handler per kind).
 enum JobKind: String, Codable, Sendable, CaseIterable {
-    case train, webhook
+    case train, webhook, email
 }
 
 /// A trained model's state. One version is `active`; the one it replaced is `retired`;

@@ -53,5 +53,6 @@ extension AuditLogRecord: CreationStamped {}
 extension ServerSecretRecord: CreationStamped {}
 extension NoteRecord: CreationStamped {}
 extension TeamRecord: CreationStamped {}
+extension EmailMessageRecord: CreationStamped {}
 extension MentionRecord: CreationStamped {}
 extension SnippetRecord: CreationStamped, UpdateStamped {}

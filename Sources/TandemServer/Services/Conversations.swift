@@ -204,7 +204,9 @@ struct Conversations {
             // A message the model cannot place, a sentence that trails off, or a bare greeting
             // waits for the rest of its burst (the first of it at most `Turns.maximumHoldSeconds`).
             let burstStarted = held.first?.createdAt ?? message.createdAt ?? now
+            // An e-mail is a whole turn: it never waits for more.
             let waits = !final && settings.burstWindowSeconds > 0 && conversation.status == .ai && followUp == nil
+                && conversation.channel != EmailChannel.channel
                 && held.count + 1 < Turns.maximumBurst && now.timeIntervalSince(burstStarted) < Turns.maximumHoldSeconds
                 && (smallTalk == .greeting || Self.rulesThatWait.contains(decision.rule) || Turns.trailsOff(burst) && decision.action == .answer)
             if waits {
@@ -302,6 +304,7 @@ struct Conversations {
             try await conversation.save(on: db)
             if let reply {
                 try await EventBus.record(.message, conversationID: conversationID, payload: MessageDTO(reply), on: db)
+                try await EmailChannel.queueReply(reply, in: conversation, at: now, on: db)
             }
             try await EventBus.record(.decision, conversationID: conversationID,
                                       payload: ["action": decision.action.rawValue, "rule": decision.rule.rawValue], on: db)
@@ -550,6 +553,7 @@ struct Conversations {
             var dtoMessage = MessageDTO(message)
             dtoMessage.agentName = agent.name
             try await EventBus.record(.message, conversationID: id, payload: dtoMessage, on: db)
+            try await EmailChannel.queueReply(message, in: conversation, at: services.clock.now, on: db)
             return (message, predicted)
         }
         // The label is evidence for the predicted intent if it is in shadow mode, or held at
