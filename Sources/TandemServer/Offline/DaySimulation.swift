@@ -30,6 +30,11 @@ public struct DaySimulation {
         public var byTeam: [String: Int]
         public var peakOpenPerAgent: Int
         public var agentLimit: Int
+        /// Service-level targets met of those decided, by kind (first_response, next_response, resolution).
+        public var slaMet: [String: [Int]]
+        public var slaBreaches: Int
+        /// Replies queued to go out by e-mail (AI answers and agents' replies in e-mail conversations).
+        public var emailReplies: Int
 
         public var text: String {
             func share(_ a: Int, _ b: Int) -> String { b == 0 ? "–" : String(format: "%.1f%%", Double(a) / Double(b) * 100) }
@@ -44,6 +49,11 @@ public struct DaySimulation {
             lines.append("| agents' replies, conversations they resolved | \(agentReplies), \(resolvedByAgents) |")
             lines.append("| most open at once for one agent (limit) | \(peakOpenPerAgent) (\(agentLimit)) |")
             lines.append("| still waiting at midnight | \(stillWaitingAtEnd) |")
+            for (kind, pair) in slaMet.sorted(by: { $0.key < $1.key }) {
+                lines.append("| SLA \(kind.replacingOccurrences(of: "_", with: " ")) met | \(pair[0]) of \(pair[1]) (\(share(pair[0], pair[1]))) |")
+            }
+            lines.append("| SLA breaches flagged and escalated | \(slaBreaches) |")
+            lines.append("| replies sent by e-mail | \(emailReplies) |")
             return lines.joined(separator: "\n")
         }
     }
@@ -90,6 +100,9 @@ public struct DaySimulation {
     private func simulate(app: Application, clock: ManualClock) async throws -> Figures {
         let db = app.db
         let services = app.tandem
+        // E-mail replies are queued as jobs with no relay to send them through here: their
+        // retries are expected, not news.
+        app.logger.logLevel = .error
         var random = SeededGenerator(seed: seed)
 
         // The demo's model, trained on its own examples.
@@ -147,6 +160,8 @@ public struct DaySimulation {
 
         let conversationsService = Conversations(db: db, services: services, logger: app.logger)
         let assignment = AutoAssignment(db: db, services: services, logger: app.logger)
+        let email = EmailChannel(db: db, services: services, logger: app.logger)
+        var breaches = 0
         var work: [UUID: Work] = [:]
         var channels: [String: Int] = [:]
         var peak = 0
@@ -159,8 +174,15 @@ public struct DaySimulation {
             while next < arrivals.count, arrivals[next] <= clock.now {
                 let channel = Double.random(in: 0..<1, using: &random) < 0.2 ? "email" : "web"
                 channels[channel, default: 0] += 1
-                let (conversation, _, _) = try await conversationsService.create(name: "Customer \(next)", email: nil, channel: channel, address: "day-\(next)")
-                _ = try await conversationsService.customerMessage(conversation, text: text(), idempotencyKey: nil)
+                if channel == EmailChannel.channel {
+                    // Through the same path as mail the MTA delivers.
+                    let mail = "From: Customer \(next) <customer\(next)@day.example.test>\r\nTo: support@fernpay.test\r\nSubject: Help\r\n"
+                        + "Message-ID: <day-\(next)@day.example.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\(text())\r\n"
+                    _ = try await email.receive(Array(mail.utf8))
+                } else {
+                    let (conversation, _, _) = try await conversationsService.create(name: "Customer \(next)", email: nil, channel: channel, address: "day-\(next)")
+                    _ = try await conversationsService.customerMessage(conversation, text: text(), idempotencyKey: nil)
+                }
                 next += 1
             }
             try await conversationsService.decideDueHolds()
@@ -197,6 +219,9 @@ public struct DaySimulation {
                     work[id] = nil
                 }
             }
+            if Int(clock.now.timeIntervalSince(Self.dayStart)) % 60 == 0 {
+                breaches += try await ServiceLevels.check(db: db, services: services, logger: app.logger)
+            }
             clock.advance(by: Self.tick)
         }
 
@@ -217,6 +242,8 @@ public struct DaySimulation {
         var byTeam: [String: Int] = [:]
         for c in all where c.queuedAt != nil { byTeam[c.teamID.flatMap { teamNames[$0] } ?? "no team", default: 0] += 1 }
         let agentMessages = try await MessageRecord.query(on: db).filter(\.$role == .agent).count()
+        let attainment = try await ServiceLevels.attainment(since: Self.dayStart, now: end, settings: try await services.settings(on: db), on: db)
+        let emailJobs = try await JobRecord.query(on: db).filter(\.$kind == .email).count()
         return Figures(
             conversations: all.count, byChannel: channels,
             resolvedByAI: all.filter { !$0.humanInvolved }.count, handedOff: all.filter { $0.queuedAt != nil }.count,
@@ -224,7 +251,9 @@ public struct DaySimulation {
             stillWaitingAtEnd: all.filter { $0.status == .queued }.count,
             waitToAgent: [quantile(0.5), quantile(0.9), waits.last ?? 0], agentReplies: agentMessages,
             resolvedByAgents: all.filter { $0.status == .resolved && $0.humanInvolved }.count,
-            byTeam: byTeam, peakOpenPerAgent: peak, agentLimit: 3)
+            byTeam: byTeam, peakOpenPerAgent: peak, agentLimit: 3,
+            slaMet: Dictionary(uniqueKeysWithValues: attainment.map { ($0.key.rawValue, [$0.value.met, $0.value.total]) }),
+            slaBreaches: breaches, emailReplies: emailJobs)
     }
 }
 
