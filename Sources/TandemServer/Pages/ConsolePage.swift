@@ -23,11 +23,7 @@ struct ConsolePage: Encodable {
         var team: String?
         var verified: Bool
     }
-    struct Option: Encodable {
-        var value: String
-        var label: String
-        var selected: Bool
-    }
+    typealias Option = PageOption
 
     var title = "Queue"
     var agent: PageAgent

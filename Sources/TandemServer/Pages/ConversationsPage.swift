@@ -27,11 +27,7 @@ struct ConversationsPage: Encodable {
         var when: String
         var snippet: [SearchSegment]
     }
-    struct Option: Encodable {
-        var value: String
-        var label: String
-        var selected: Bool
-    }
+    typealias Option = PageOption
 
     var title = "Conversations"
     var agent: PageAgent

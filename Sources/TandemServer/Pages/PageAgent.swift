@@ -15,3 +15,10 @@ struct PageAgent: Encodable {
         isAdmin = agent.role >= .admin
     }
 }
+
+/// A choice of a page's `<select>`: its value, what it says, whether it is the current one.
+struct PageOption: Encodable {
+    var value: String
+    var label: String
+    var selected: Bool
+}
