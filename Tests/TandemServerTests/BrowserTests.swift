@@ -40,24 +40,17 @@ struct BrowserTests {
             if let missing = WebDriver.missingBrowser { throw TestSetupError("CI=true: the browser test cannot run: \(missing)") }
             try #require(Shared.hasModel, "CI=true: the MiniLM model must be installed at \(Shared.modelDirectory) (make model)")
         }
-        let shots = Self.screenshotFolder
-        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
-        print("Browser test screenshots: \(shots.path)")
+        print("Browser test screenshots: \(Self.screenshotFolder.path)")
 
         try await TestApp.with(.sqlite) { t in
-            try await t.browse("Browser test") { base, driver in try await flow(t, base: base, driver: driver, shots: shots) }
+            try await t.browse("Browser test") { base, driver in try await flow(t, base: base, driver: driver) }
         }
     }
 
     /// The steps, with a customer window and an agent window (and a supervisor's at the end).
-    func flow(_ t: TestApp, base: String, driver: WebDriver, shots: URL) async throws {
+    func flow(_ t: TestApp, base: String, driver: WebDriver) async throws {
         let customer = try await driver.newSession(name: "customer")
         let agent = try await driver.newSession(name: "agent")
-        func shoot(_ session: BrowserSession, _ file: String) async throws {
-            let url = shots.appendingPathComponent(file)
-            try await session.screenshot(to: url)
-            print("  screenshot \(url.path)")
-        }
 
         // 1. A plain question gets the knowledge base's approved answer from the AI.
         try await customer.navigate(base + "/chat")
@@ -293,8 +286,6 @@ struct BrowserTests {
           .timeLimit(.minutes(3)))
     func tags() async throws {
         if TestDatabase.isCI, let missing = WebDriver.missingBrowser { throw TestSetupError("CI=true: the browser test cannot run: \(missing)") }
-        let shots = Self.screenshotFolder
-        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
         try await TestApp.with(.sqlite, model: false) { t in
             // setup: one conversation waiting for a person, one not
             let tagged = try await t.startConversation(name: "Vera <b>VIP</b>")
@@ -302,11 +293,6 @@ struct BrowserTests {
             _ = try await t.send(.POST, "/api/v1/conversations/\(tagged.id)/handoff", token: tagged.token)
             try await t.browse("Tags browser test") { base, driver in
                 let agent = try await driver.newSession(name: "agent")
-                func shoot(_ file: String) async throws {
-                    let url = shots.appendingPathComponent(file)
-                    try await agent.screenshot(to: url)
-                    print("  screenshot \(url.path)")
-                }
                 try await agent.navigate(base + "/console/conversations/\(tagged.id)")
                 try await signIn(agent, as: "agent@demo.tandem")
                 try await agent.waitFor("#tag-form")
@@ -325,12 +311,12 @@ struct BrowserTests {
                 try await waitForExactText(agent, "#tags .tag-chip__label", "vip")
                 #expect(try await agent.value("#tag-input").isEmpty)
                 #expect(try await !agent.isDisplayed("#tags-empty"))
-                try await shoot("console-conversation-tags.png")
+                try await shoot(agent, "console-conversation-tags.png")
 
                 // The queue shows it on the waiting conversation.
                 try await agent.navigate(base + "/console")
                 try await waitForExactText(agent, "#queue .queue-item[data-id=\"\(tagged.id)\" i] .queue-item__tags .tag-chip", "vip")
-                try await shoot("console-queue-tags.png")
+                try await shoot(agent, "console-queue-tags.png")
 
                 // The list, filtered by the tag, holds only the tagged conversation.
                 try await agent.navigate(base + "/console/conversations")
@@ -344,7 +330,7 @@ struct BrowserTests {
                 #expect(rows?.map { $0.lowercased() } == [tagged.id.lowercased()], "rows \(rows ?? []), not \(other.id)")
                 try await waitForExactText(agent, "#conversation-list .open-conversation", "Vera <b>VIP</b>")
                 #expect(try await agent.findAll("#conversation-list b").isEmpty, "the customer's name became markup")
-                try await shoot("console-conversations-by-tag.png")
+                try await shoot(agent, "console-conversations-by-tag.png")
 
                 // Removed from the conversation page again.
                 try await agent.navigate(base + "/console/conversations/\(tagged.id)")
@@ -364,8 +350,6 @@ struct BrowserTests {
           .timeLimit(.minutes(3)))
     func contactPage() async throws {
         if TestDatabase.isCI, let missing = WebDriver.missingBrowser { throw TestSetupError("CI=true: the browser test cannot run: \(missing)") }
-        let shots = Self.screenshotFolder
-        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
         try await TestApp.with(.sqlite, model: false) { t in
             // setup: two verified conversations of one user whose name is markup, one waiting
             let admin = try await t.login("admin@demo.tandem")
@@ -389,11 +373,6 @@ struct BrowserTests {
 
             try await t.browse("Contact browser test") { base, driver in
                 let agent = try await driver.newSession(name: "agent")
-                func shoot(_ file: String) async throws {
-                    let url = shots.appendingPathComponent(file)
-                    try await agent.screenshot(to: url)
-                    print("  screenshot \(url.path)")
-                }
                 // The queue: verified and unverified badges, kept by the live script.
                 try await agent.navigate(base + "/console")
                 try await signIn(agent, as: "agent@demo.tandem")
@@ -413,7 +392,7 @@ struct BrowserTests {
                 #expect(Set(rows ?? []) == Set(ids.map { $0.lowercased() }))
                 try await waitForExactText(agent, "#contact-history tr[data-id=\"\(ids[0])\" i] .tag-chip", "billing")
                 try await expectInert(agent, page: "contact")
-                try await shoot("contact.png")
+                try await shoot(agent, "contact.png")
                 try await agent.click("#contact-history tr[data-id=\"\(ids[0])\" i] .open-conversation")
                 try await agent.waitUntil("the conversation page opens from the contact") {
                     try await agent.currentURL().lowercased().hasSuffix("/console/conversations/\(ids[0].lowercased())")
@@ -471,8 +450,6 @@ struct BrowserTests {
           .timeLimit(.minutes(3)))
     func teamsPresenceAndSearch() async throws {
         if TestDatabase.isCI, let missing = WebDriver.missingBrowser { throw TestSetupError("CI=true: the browser test cannot run: \(missing)") }
-        let shots = Self.screenshotFolder
-        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
         try await TestApp.with(.sqlite, model: false) { t in
             try await t.decideEachMessageAlone()
             // setup: the demo agent in team Cards, which the tag "cards" routes to; a customer
@@ -488,11 +465,6 @@ struct BrowserTests {
 
             try await t.browse("Teams browser test") { base, driver in
                 let agent = try await driver.newSession(name: "agent")
-                func shoot(_ file: String) async throws {
-                    let url = shots.appendingPathComponent(file)
-                    try await agent.screenshot(to: url)
-                    print("  screenshot \(url.path)")
-                }
                 try await agent.navigate(base + "/console")
                 try await signIn(agent, as: "agent@demo.tandem")
                 try await agent.waitFor("#presence-status")
@@ -508,7 +480,7 @@ struct BrowserTests {
                 let row = try #require(try await ConversationRecord.find(UUID(uuidString: waiting.id), on: t.app.db))
                 #expect(row.status == .assigned && row.assignedAgentID?.uuidString == me)
                 try await expectInert(agent, page: "console")
-                try await shoot("console-presence-online.png")
+                try await shoot(agent, "console-presence-online.png")
 
                 // Search: the word marked, the customer's markup text.
                 try await agent.navigate(base + "/console/conversations")
@@ -519,7 +491,7 @@ struct BrowserTests {
                 try await waitForExactText(agent, "#search-results .open-conversation", "<img src=x onerror=alert(1)>")
                 #expect(try await agent.findAll("#search-results img, #search-results script").isEmpty, "result text became markup")
                 try await expectInert(agent, page: "search")
-                try await shoot("console-search.png")
+                try await shoot(agent, "console-search.png")
 
                 let errors = try await agent.severeConsoleErrors()
                 #expect(errors.isEmpty, "browser console errors:\n\(errors.map { "  \($0)" }.joined(separator: "\n"))")
@@ -528,6 +500,14 @@ struct BrowserTests {
     }
 
     // MARK: Steps
+
+    /// Saves what `session` shows as `file` in the screenshot folder, for people to look at.
+    func shoot(_ session: BrowserSession, _ file: String) async throws {
+        try FileManager.default.createDirectory(at: Self.screenshotFolder, withIntermediateDirectories: true)
+        let url = Self.screenshotFolder.appendingPathComponent(file)
+        try await session.screenshot(to: url)
+        print("  screenshot \(url.path)")
+    }
 
     /// The chat page is ready for the first message (or has resumed its conversation).
     func waitUntilChatReady(_ customer: BrowserSession) async throws {

@@ -10,8 +10,6 @@ extension BrowserTests {
           .timeLimit(.minutes(3)))
     func serviceLevels() async throws {
         if TestDatabase.isCI, let missing = WebDriver.missingBrowser { throw TestSetupError("CI=true: the browser test cannot run: \(missing)") }
-        let shots = Self.screenshotFolder
-        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
         let clock = ManualClock(ServiceLevelTests.at("2026-12-02T10:00:00Z"))  // Wednesday 10:00, London
         try await TestApp.with(.sqlite, model: false, clock: clock) { t in
             // setup: a conversation 11 business minutes past hand-off (target 10), then the evening
@@ -35,9 +33,7 @@ extension BrowserTests {
                 try await customer.click("#email-send")
                 try await customer.waitUntil("the address is taken") { try await customer.isDisplayed("#email-thanks") }
                 #expect(try await !customer.isDisplayed("#email-form"))
-                let url = shots.appendingPathComponent("chat-out-of-hours.png")
-                try await customer.screenshot(to: url)
-                print("  screenshot \(url.path)")
+                try await shoot(customer, "chat-out-of-hours.png")
                 let stored = try await TandemServer.ConversationRecord.query(on: t.app.db).filter(\.$customerEmail == "bea@example.com").count()
                 #expect(stored == 1)
 
@@ -51,9 +47,7 @@ extension BrowserTests {
                 try await agent.waitForText("#queue .queue-item[data-id=\"\(late.id)\" i] .queue-item__sla", containing: "over")
                 try await waitForExactText(agent, "#queue .queue-item__name", "Bea <i>late</i>")
                 #expect(try await agent.findAll("#queue i").isEmpty, "the customer's name became markup")
-                let queueShot = shots.appendingPathComponent("console-queue-sla-breach.png")
-                try await agent.screenshot(to: queueShot)
-                print("  screenshot \(queueShot.path)")
+                try await shoot(agent, "console-queue-sla-breach.png")
                 for session in [customer, agent] {
                     let errors = try await session.severeConsoleErrors()
                     #expect(errors.isEmpty, "browser console errors:\n\(errors.map { "  \($0)" }.joined(separator: "\n"))")

@@ -178,12 +178,13 @@ struct Teams {
         try await AgentRecord.query(on: db).filter(\.$id == id).set(\.$presence, to: status).set(\.$presenceAt, to: now).update()
         agent.presence = status
         agent.presenceAt = now
+        let dto = try await presence(of: [agent])[0]
         if changed {
-            try await EventBus.record(.agentPresence, conversationID: nil, payload: try await presence(of: [agent]).first!, on: db)
+            try await EventBus.record(.agentPresence, conversationID: nil, payload: dto, on: db)
             services.events.poke()
         }
         if status == .online { services.assignments.signal() }
-        return try await presence(of: [agent]).first!
+        return dto
     }
 
     /// Every active agent's presence, open conversations and teams.
