@@ -17,7 +17,7 @@ TEST_SMTP_URL     ?= smtp://127.0.0.1:25
 TEST_LMTP_ADDRESS ?= 127.0.0.1:2424
 TEST_POSTGRES_URL ?= postgres://tandem:tandem@127.0.0.1:5432/tandem_test
 
-.PHONY: run test fuzz-api deps test-deps postgres mailserver model build bench-embed bench-serve clean
+.PHONY: run test fuzz-api deps test-deps postgres mailserver model build bench bench-release bench-embed bench-serve bench-sse clean
 
 # The product on its embedded defaults: SQLite in ./data, the demo workspace, port 8080.
 run: deps build model
@@ -90,12 +90,22 @@ build:
 model: build
 	$(BIN) model fetch
 
-bench-serve:
-	$(SWIFT) build $(BUILD_FLAGS) -c release --product tandem
-	.build/release/tandem bench serve
+# The benchmarks, in release, each server a process of its own: the encoder, then a sweep of
+# offered rates on SQLite and on PostgreSQL, then 2,000 live customer streams and 50 consoles.
+bench: bench-embed bench-serve bench-sse
 
-bench-embed:
+bench-release:
 	$(SWIFT) build $(BUILD_FLAGS) -c release --product tandem
+	.build/release/tandem model fetch
+
+bench-serve: bench-release postgres
+	.build/release/tandem bench serve
+	.build/release/tandem bench serve --database-url $${TANDEM_TEST_POSTGRES_URL:-$(TEST_POSTGRES_URL)}
+
+bench-sse: bench-release
+	.build/release/tandem bench sse
+
+bench-embed: bench-release
 	.build/release/tandem bench embed --input $(SHARED)/data/banking77/test.csv --column text
 
 clean:

@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // Benchmarks only: the load generator is a plain HTTP client in a process of its own.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // Tests only: every API response is validated against the OpenAPI document.
         .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0"),
     ],
@@ -104,11 +106,16 @@ let package = Package(
             ],
             resources: [.copy("Resources")]
         ),
-        // Benchmarks, apart from tests: they print figures and ratios measured in one run.
+        // Benchmarks, apart from tests: they print figures and ratios measured in one run. The
+        // serving benchmarks start `tandem serve` as a process of its own and load it over HTTP.
         .target(
             name: "TandemBenchmarks",
             dependencies: ["TandemServer", "TandemOffline", "TandemCore", "TandemEmbedding", "TandemTensor",
-                           .product(name: "Vapor", package: "vapor")]
+                           .product(name: "Vapor", package: "vapor"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "NIOFoundationCompat", package: "swift-nio")]
         ),
         // Thin command line: parses arguments, calls into the libraries.
         .executableTarget(
@@ -127,6 +134,7 @@ let package = Package(
         .testTarget(name: "TandemEmbeddingTests", dependencies: ["TandemEmbedding", "TandemTensor", "TandemText", "CKernels"]),
         .testTarget(name: "TandemMailTests", dependencies: ["TandemMail"]),
         .testTarget(name: "TandemCoreTests", dependencies: ["TandemCore", "TandemTensor"]),
+        .testTarget(name: "TandemBenchmarksTests", dependencies: ["TandemBenchmarks", "TandemOffline"]),
         .testTarget(name: "TandemOfflineTests", dependencies: ["TandemOffline", "TandemCore", "TandemEmbedding", "TandemTensor"]),
         .testTarget(
             name: "TandemServerTests",

@@ -19,8 +19,8 @@ public enum Measure {
     }
 
     /// Resident and peak resident memory of this process in MB (Linux; nil elsewhere).
-    public static func residentMemoryMB() -> (current: Double, peak: Double)? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    public static func residentMemoryMB(process: String = "self") -> (current: Double, peak: Double)? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process)/status", encoding: .utf8) else { return nil }
         func field(_ name: String) -> Double? {
             guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return nil }
             return line.split(separator: " ").compactMap { Double($0) }.first.map { $0 / 1024 }

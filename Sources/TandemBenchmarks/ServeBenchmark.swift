@@ -1,191 +1,235 @@
 import Foundation
 import NIOConcurrencyHelpers
-import TandemOffline
-import TandemServer
-import Vapor
+import NIOHTTP1
 
-/// Posts customer messages to a real server on 127.0.0.1 over HTTP and measures the time
-/// from request to AI decision (the response carries the decision): an open-loop run at a
-/// fixed rate (latency is measured from the scheduled send time, so a stall is not hidden by
-/// the load generator waiting), and a closed-loop run for the most requests per second.
+/// Customer messages over HTTP to a `tandem serve` process of its own (`BenchServer`): for each
+/// offered rate of a sweep, an open-loop run (latency counts from each message's *scheduled*
+/// send time, so a stall is not hidden by the load generator waiting) measuring message → AI
+/// decision (the response carries the decision). Each step reads every acknowledged message
+/// back: one the server answered 201 for and cannot show is *lost*. A last step at a low rate
+/// shows whether the server recovered by itself. Where the time goes comes from the server's
+/// `Server-Timing` header, phase by phase.
 public struct ServeBenchmark: Sendable {
-    public struct Report: Codable, Sendable {
-        public var database: String
-        public var rate: Double
+    /// One offered rate.
+    public struct Step: Codable, Sendable {
+        public var offeredRate: Double
         public var messages: Int
+        /// Answered 201: stored and decided.
+        public var acknowledged: Int
+        /// Answered 503: the server too busy to take it (nothing stored; the client may retry).
+        public var refused: Int
+        /// Anything else: other statuses, time-outs, broken connections.
         public var errors: Int
+        /// Acknowledged, and not among the conversation's messages when read back.
+        public var lost: Int
         public var achievedRate: Double
         public var p50Milliseconds: Double
         public var p90Milliseconds: Double
         public var p99Milliseconds: Double
         public var maxMilliseconds: Double
-        public var closedLoopConcurrency: Int
-        public var closedLoopRequestsPerSecond: Double
-        public var closedLoopP50Milliseconds: Double
-        public var closedLoopP99Milliseconds: Double
         public var actions: [String: Int]
+        /// Mean milliseconds per acknowledged message, by server phase (`Server-Timing`).
+        public var phases: [String: Double]
+        /// The server's resident memory after the step, MB.
+        public var serverMemoryMB: Double?
 
         enum CodingKeys: String, CodingKey {
-            case database, rate, messages, errors, actions
-            case achievedRate = "achieved_rate"
+            case messages, acknowledged, refused, errors, lost, actions, phases
+            case offeredRate = "offered_rate", achievedRate = "achieved_rate"
             case p50Milliseconds = "p50_ms", p90Milliseconds = "p90_ms", p99Milliseconds = "p99_ms", maxMilliseconds = "max_ms"
-            case closedLoopConcurrency = "closed_loop_concurrency"
-            case closedLoopRequestsPerSecond = "requests_per_second"
-            case closedLoopP50Milliseconds = "closed_loop_p50_ms", closedLoopP99Milliseconds = "closed_loop_p99_ms"
+            case serverMemoryMB = "server_rss_mb"
+        }
+    }
+
+    public struct Report: Encodable, Sendable {
+        public var database: String
+        public var server: String
+        public var seconds: Double
+        public var steps: [Step]
+        /// The low-rate step after the sweep.
+        public var recovery: Step?
+        /// The server's resident memory at idle after the load, and its peak, MB.
+        public var idleMemoryMB: Double?
+        public var peakMemoryMB: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case database, server, seconds, steps, recovery
+            case idleMemoryMB = "idle_rss_mb", peakMemoryMB = "peak_rss_mb"
+        }
+
+        /// A single rate prints its step's fields at the top level too (`achieved_rate`,
+        /// `p50_ms`, `p99_ms`, `errors`, ...), as `--rate R --json` always has.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(database, forKey: .database)
+            try container.encode(server, forKey: .server)
+            try container.encode(seconds, forKey: .seconds)
+            try container.encode(steps, forKey: .steps)
+            try container.encodeIfPresent(recovery, forKey: .recovery)
+            try container.encodeIfPresent(idleMemoryMB, forKey: .idleMemoryMB)
+            try container.encodeIfPresent(peakMemoryMB, forKey: .peakMemoryMB)
+            if steps.count == 1 { try steps[0].encode(to: encoder) }
         }
 
         public var table: String {
-            func f(_ v: Double, _ d: Int = 1) -> String { String(format: "%.\(d)f", v) }
-            return """
-            tandem bench serve — \(database)
-              open loop at \(f(rate, 0)) msg/s: \(messages) messages (\(errors) errors), achieved \(f(achievedRate)) msg/s
-                message → AI decision: p50 \(f(p50Milliseconds, 2)) ms, p90 \(f(p90Milliseconds, 2)) ms, p99 \(f(p99Milliseconds, 2)) ms, max \(f(maxMilliseconds, 2)) ms
-                decisions: \(actions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-              closed loop, \(closedLoopConcurrency) concurrent clients: \(f(closedLoopRequestsPerSecond)) requests/s, p50 \(f(closedLoopP50Milliseconds, 2)) ms, p99 \(f(closedLoopP99Milliseconds, 2)) ms
-            """
+            func f(_ v: Double?, _ d: Int = 1) -> String { v.map { $0.isNaN ? "-" : String(format: "%.\(d)f", $0) } ?? "-" }
+            var lines = ["tandem bench serve: \(database), server \(server), \(f(seconds, 0)) s per step", "",
+                         "| offered | achieved | p50 | p90 | p99 | max | acknowledged | refused (503) | errors | lost | server RSS |",
+                         "|---|---|---|---|---|---|---|---|---|---|---|"]
+            for (step, label) in steps.map({ ($0, "") }) + (recovery.map { [($0, " (recovery)")] } ?? []) {
+                lines.append("| \(f(step.offeredRate, 0)) msg/s\(label) | \(f(step.achievedRate)) | \(f(step.p50Milliseconds)) ms | \(f(step.p90Milliseconds)) ms | "
+                    + "\(f(step.p99Milliseconds)) ms | \(f(step.maxMilliseconds)) ms | \(step.acknowledged) of \(step.messages) | \(step.refused) | "
+                    + "\(step.errors) | \(step.lost) | \(f(step.serverMemoryMB, 0)) MB |")
+            }
+            lines.append("")
+            lines.append("server memory: \(f(idleMemoryMB, 0)) MB resident at idle after the load, peak \(f(peakMemoryMB, 0)) MB")
+            // Where the time of one message goes, at each rate (server phases, mean ms).
+            let names = Array(Set(steps.flatMap(\.phases.keys))).sorted { Self.order($0) < Self.order($1) }
+            if !names.isEmpty {
+                lines += ["", "where the time of one message goes (server phases, mean ms per acknowledged message):", "",
+                          "| phase | " + steps.map { "\(f($0.offeredRate, 0)) msg/s" }.joined(separator: " | ") + " |",
+                          "|---|" + String(repeating: "---|", count: steps.count)]
+                for name in names {
+                    lines.append("| \(name) | " + steps.map { f($0.phases[name], 2) }.joined(separator: " | ") + " |")
+                }
+            }
+            return lines.joined(separator: "\n")
+        }
+
+        /// Phases in the order a message passes them; `handler` (the whole) last.
+        static func order(_ phase: String) -> Int {
+            ["store", "settings", "context", "inference", "encode", "intent", "decide", "handler"].firstIndex(of: phase) ?? 50
         }
     }
 
-    public var environment: TandemEnvironment
-    public var texts: [String]
-    public var rate: Double
+    public var rates: [Double]
     public var seconds: Double
-    public var concurrency: Int
+    public var recoveryRate: Double
+    public var texts: [String]
     public var progress: @Sendable (String) -> Void
 
-    public init(environment: TandemEnvironment, texts: [String], rate: Double = 100, seconds: Double = 20, concurrency: Int = 8,
+    public init(rates: [Double], seconds: Double = 10, recoveryRate: Double = 10, texts: [String],
                 progress: @escaping @Sendable (String) -> Void = { _ in }) {
-        self.environment = environment
-        self.texts = texts
-        self.rate = rate
+        self.rates = rates
         self.seconds = seconds
-        self.concurrency = concurrency
+        self.recoveryRate = recoveryRate
+        self.texts = texts.isEmpty ? ["where is my card?"] : texts
         self.progress = progress
     }
 
-    public func run() async throws -> Report {
-        var environment = environment
-        environment.loadDemo = true
-        environment.trainOnStart = true
-        // One client sends everything: the per-address limits would measure themselves.
-        environment.limits.enabled = false
-        let database = environment.databaseURL == nil ? "SQLite (WAL)" : "PostgreSQL"
-        return try await TandemApp.withScratch(environment) { app, base in
-            // The HTTP client keeps 8 connections per host by default and queues the rest on
-            // its side, which would cap the offered load at 8 at once and count its own queue
-            // as the server's latency. Set before the client is first used.
-            app.http.client.configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 2048
-            progress("server on \(base) (\(database)); rate limits lifted for this scratch server (admission \(environment.messagesInFlight) in flight and the model's queue of \(environment.inferenceQueue) stay); waiting for the model")
-            try await waitUntilReady(app.client, base)
-            return try await measure(app.client, base, database: database)
+    public func run(against server: BenchServer) async throws -> Report {
+        let http = BenchHTTP()
+        defer { http.shutdown() }
+        // Warm-up: code paths, connection pools, the first batches.
+        let warm = try await http.startConversations(server.baseURL, count: 10)
+        for (i, conversation) in warm.enumerated() { _ = await post(http, server.baseURL, conversation, texts[i % texts.count]) }
+
+        var steps: [Step] = []
+        for (index, rate) in rates.enumerated() {
+            steps.append(try await step(http, server, rate: rate, seconds: seconds, tag: "s\(index)"))
         }
-    }
-
-    private func waitUntilReady(_ client: any Client, _ base: String) async throws {
-        for _ in 0..<600 {
-            // Ready means the database answers; the benchmark also waits for a model to serve.
-            struct Readiness: Decodable { let model: String? }
-            if let response = try? await client.get(URI(string: base + "/ready")), response.status == .ok,
-               let body = response.body, (try? JSONDecoder().decode(Readiness.self, from: Data(buffer: body)))?.model != nil { return }
-            try await Task.sleep(for: .milliseconds(200))
+        var recovery: Step?
+        if recoveryRate > 0 {
+            // Give the server what it still holds (a queue under overload), then offer a rate it sustains.
+            try await Task.sleep(for: .seconds(2))
+            recovery = try await step(http, server, rate: recoveryRate, seconds: max(2, seconds / 2), tag: "r")
         }
-        throw BenchmarkError("the server did not become ready (no model) within 120 s")
+        try await Task.sleep(for: .seconds(2))
+        let memory = server.memory
+        return Report(database: server.database, server: server.process.executableURL?.path ?? "", seconds: seconds, steps: steps,
+                      recovery: recovery, idleMemoryMB: memory?.current, peakMemoryMB: memory?.peak)
     }
 
-    private struct Conversation: Sendable { let id: String, token: String }
-
-    private func start(_ client: any Client, _ base: String) async throws -> Conversation {
-        let response = try await client.post(URI(string: base + "/api/v1/conversations"), headers: ["content-type": "application/json"]) {
-            $0.body = ByteBuffer(string: "{}")
-        }
-        struct Created: Decodable { struct C: Decodable { let id: String }; let conversation: C; let token: String }
-        let created = try JSONDecoder().decode(Created.self, from: Data(buffer: response.body ?? ByteBuffer()))
-        return Conversation(id: created.conversation.id, token: created.token)
+    private struct Outcome: Sendable {
+        let latency: Double
+        let action: String
+        let acknowledged: Bool
+        let timings: [(String, Double)]
     }
 
-    /// One customer message; returns the decided action, `refused` for a 503 (the server too
-    /// busy to take it: nothing stored, the client may send again), nil on any other failure.
-    private func post(_ client: any Client, _ base: String, _ conversation: Conversation, _ text: String) async -> String? {
-        guard let body = try? JSONEncoder().encode(["text": text]) else { return nil }
-        let headers: HTTPHeaders = ["content-type": "application/json", "authorization": "Bearer \(conversation.token)"]
-        guard let response = try? await client.post(URI(string: base + "/api/v1/conversations/\(conversation.id)/messages"), headers: headers, beforeSend: {
-            $0.body = ByteBuffer(data: body)
-        }) else { return nil }
-        if response.status == .serviceUnavailable { return "refused" }
-        guard response.status == .created, let bytes = response.body else { return nil }
-        struct Decided: Decodable { let action: String }
-        return (try? JSONDecoder().decode(Decided.self, from: Data(buffer: bytes)))?.action
-    }
-
-    private func measure(_ client: any Client, _ base: String, database: String) async throws -> Report {
+    private func step(_ http: BenchHTTP, _ server: BenchServer, rate: Double, seconds: Double, tag: String) async throws -> Step {
+        let base = server.baseURL
         let total = max(1, Int(rate * seconds))
-        // Each conversation gets two messages, so most decisions are first turns as in real traffic.
-        progress("creating \((total + 1) / 2) conversations")
-        var conversations: [Conversation] = []
-        for _ in 0..<((total + 1) / 2) { conversations.append(try await start(client, base)) }
-        let texts = self.texts.isEmpty ? ["where is my card?"] : self.texts
-
-        // Warm-up: code paths, connection pools.
-        for i in 0..<min(20, conversations.count) { _ = await post(client, base, conversations[i], texts[i % texts.count]) }
-
-        progress("open loop: \(total) messages at \(rate) msg/s")
-        let results = NIOLockedValueBox<[(Double, String?)]>([])
-        let begin = DispatchTime.now().uptimeNanoseconds
+        // Two messages per conversation, so most decisions are first turns, as in real traffic.
+        progress("\(Int(rate)) msg/s: creating \((total + 1) / 2) conversations")
+        let conversations = try await http.startConversations(base, count: (total + 1) / 2)
+        progress("\(Int(rate)) msg/s: \(total) messages over \(seconds) s")
+        let outcomes = NIOLockedValueBox<[Int: Outcome]>([:])
+        let begin = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
             for i in 0..<total {
-                let scheduled = begin + UInt64(Double(i) / rate * 1e9)
-                let now = DispatchTime.now().uptimeNanoseconds
-                if scheduled > now { try? await Task.sleep(nanoseconds: scheduled - now) }
-                let conversation = conversations[i / 2], text = texts[i % texts.count]
+                let scheduled = begin + .seconds(Double(i) / rate)
+                try? await Task.sleep(until: scheduled, clock: .continuous)
+                let conversation = conversations[i / 2]
+                // A marker makes each message findable when it is read back.
+                let text = texts[i % texts.count] + " bench-\(tag)-\(i)."
                 group.addTask {
-                    let action = await post(client, base, conversation, text)
-                    let latency = Double(DispatchTime.now().uptimeNanoseconds - scheduled) / 1e6
-                    results.withLockedValue { $0.append((latency, action)) }
+                    let (action, timings) = await post(http, base, conversation, text)
+                    let latency = (ContinuousClock.now - scheduled).milliseconds
+                    let acknowledged = !["refused", "error"].contains(action)
+                    outcomes.withLockedValue { $0[i] = Outcome(latency: latency, action: action, acknowledged: acknowledged, timings: timings) }
                 }
             }
         }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
-        let open = results.withLockedValue { $0 }
-        let latencies = open.map(\.0)
+        let elapsed = (ContinuousClock.now - begin).milliseconds / 1000
+        let results = outcomes.withLockedValue { $0 }
+
+        // Read back: every acknowledged message must be stored.
+        let stored = try await withThrowingTaskGroup(of: String.self) { group in
+            for (n, conversation) in conversations.enumerated() where results[2 * n]?.acknowledged == true || results[2 * n + 1]?.acknowledged == true {
+                group.addTask { try await http.messages(base, conversation) }
+            }
+            return try await group.reduce(into: "") { $0 += $1 }
+        }
+        let lost = results.filter { $0.value.acknowledged && !stored.contains("bench-\(tag)-\($0.key).") }.count
+
+        let acknowledged = results.values.filter(\.acknowledged)
         var actions: [String: Int] = [:]
-        for (_, action) in open { actions[action ?? "error", default: 0] += 1 }
-
-        // Closed loop: `concurrency` clients sending back to back, new conversations each time.
-        progress("closed loop: \(concurrency) clients for \(Int(seconds / 2)) s")
-        let closedLatencies = NIOLockedValueBox<[Double]>([])
-        let closedStart = DispatchTime.now().uptimeNanoseconds
-        let deadline = closedStart + UInt64(seconds / 2 * 1e9)
-        await withTaskGroup(of: Void.self) { group in
-            for worker in 0..<concurrency {
-                group.addTask {
-                    var i = worker
-                    while DispatchTime.now().uptimeNanoseconds < deadline {
-                        guard let conversation = try? await start(client, base) else { continue }
-                        let t0 = DispatchTime.now().uptimeNanoseconds
-                        if await post(client, base, conversation, texts[i % texts.count]) != nil {
-                            closedLatencies.withLockedValue { $0.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6) }
-                        }
-                        i += concurrency
-                    }
-                }
-            }
-        }
-        let closed = closedLatencies.withLockedValue { $0 }
-        let closedSeconds = Double(DispatchTime.now().uptimeNanoseconds - closedStart) / 1e9
-
-        return Report(
-            database: database, rate: rate, messages: total, errors: actions["error"] ?? 0, achievedRate: Double(total) / elapsed,
+        for outcome in results.values { actions[outcome.action, default: 0] += 1 }
+        var phases: [String: Double] = [:]
+        for outcome in acknowledged { for (name, ms) in outcome.timings { phases[name, default: 0] += ms } }
+        if !acknowledged.isEmpty { phases = phases.mapValues { $0 / Double(acknowledged.count) } }
+        let latencies = acknowledged.map(\.latency)
+        let step = Step(
+            offeredRate: rate, messages: total, acknowledged: acknowledged.count, refused: actions["refused"] ?? 0,
+            errors: actions["error"] ?? 0, lost: lost, achievedRate: Double(acknowledged.count) / elapsed,
             p50Milliseconds: Measure.quantile(latencies, 0.5), p90Milliseconds: Measure.quantile(latencies, 0.9),
             p99Milliseconds: Measure.quantile(latencies, 0.99), maxMilliseconds: latencies.max() ?? .nan,
-            closedLoopConcurrency: concurrency,
-            // Each closed-loop iteration is two requests (start + message); messages/s reported.
-            closedLoopRequestsPerSecond: Double(closed.count) / closedSeconds,
-            closedLoopP50Milliseconds: Measure.quantile(closed, 0.5), closedLoopP99Milliseconds: Measure.quantile(closed, 0.99),
-            actions: actions)
+            actions: actions, phases: phases, serverMemoryMB: server.memory?.current)
+        progress("\(Int(rate)) msg/s: achieved \(String(format: "%.1f", step.achievedRate)), p99 \(String(format: "%.1f", step.p99Milliseconds)) ms, "
+                 + "\(step.refused) refused, \(step.errors) errors, \(step.lost) lost")
+        return step
+    }
+
+    /// One customer message: the decided action (`refused` for a 503, `error` for anything
+    /// else that is not a decision) and the server's phases.
+    private func post(_ http: BenchHTTP, _ base: String, _ conversation: BenchHTTP.Conversation, _ text: String) async -> (String, [(String, Double)]) {
+        guard let body = try? JSONEncoder().encode(["text": text]),
+              let (status, response, headers) = try? await http.send(.POST, base + "/api/v1/conversations/\(conversation.id)/messages",
+                                                                      json: body, bearer: conversation.token, timeout: .seconds(10))
+        else { return ("error", []) }
+        if status == .serviceUnavailable { return ("refused", []) }
+        struct Decided: Decodable { let action: String }
+        guard status == .created, let action = (try? JSONDecoder().decode(Decided.self, from: response))?.action else { return ("error", []) }
+        return (action, Self.serverTiming(headers.first(name: "Server-Timing") ?? ""))
+    }
+
+    /// `store;dur=1.2, encode;dur=4.1` → [("store", 1.2), ("encode", 4.1)].
+    public static func serverTiming(_ header: String) -> [(String, Double)] {
+        header.split(separator: ",").compactMap { entry in
+            let parts = entry.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let name = parts.first, !name.isEmpty,
+                  let duration = parts.dropFirst().first(where: { $0.hasPrefix("dur=") }).flatMap({ Double($0.dropFirst(4)) }) else { return nil }
+            return (name, duration)
+        }
     }
 }
 
 public struct BenchmarkError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension Duration {
+    var milliseconds: Double { Double(components.seconds) * 1e3 + Double(components.attoseconds) / 1e15 }
 }

@@ -56,6 +56,21 @@ public enum TandemApp {
         }
     }
 
+    /// Drops the scratch PostgreSQL schema `environment` names, from outside the server that
+    /// used it (a benchmark's server process, stopped); nothing to do on SQLite.
+    public static func dropScratchSchema(_ environment: TandemEnvironment) async throws {
+        guard environment.databaseURL != nil, environment.databaseSchema != nil else { return }
+        let app = try await Application.make(.production)
+        do {
+            try configureDatabase(app, environment: environment)
+            try await app.dropDatabaseSchema(environment)
+        } catch {
+            try? await app.asyncShutdown()
+            throw error
+        }
+        try await app.asyncShutdown()
+    }
+
     static func banner(_ environment: TandemEnvironment) -> String {
         let base = environment.publicURL
         var lines = [

@@ -96,10 +96,17 @@ struct CustomerController: RouteCollection {
         }
         try req.limit("messages:\(try conversation.requireID())", limits.messagesPerConversation, "messages in this conversation")
         try req.limit("messages:\(req.clientAddress)", limits.messagesPerAddress, "messages from this address")
-        let result = try await req.tandem.admission.admit {
-            try await req.conversations.customerMessage(conversation, text: body.text, idempotencyKey: key)
+        let timings = PhaseTimings()
+        let started = ContinuousClock.now
+        let result = try await PhaseTimings.$current.withValue(timings) {
+            try await req.tandem.admission.admit {
+                try await req.conversations.customerMessage(conversation, text: body.text, idempotencyKey: key)
+            }
         }
-        return try await result.encodeResponse(status: result.duplicate ? .ok : .created, for: req)
+        timings.add("handler", since: started)
+        let response = try await result.encodeResponse(status: result.duplicate ? .ok : .created, for: req)
+        response.headers.replaceOrAdd(name: "Server-Timing", value: timings.header)
+        return response
     }
 
     func handoff(_ req: Request) async throws -> ConversationDTO {

@@ -45,10 +45,21 @@ final class EventBus: Sendable {
         var payload: String
     }
 
-    /// An event on its way to one subscriber, with the resume position after it.
+    /// An event on its way to subscribers, with the resume position after it. Its frame is
+    /// encoded once, when it is made: a live event goes to every matching stream as the same bytes.
     struct Delivery: Sendable, Equatable {
-        var event: Event
-        var cursor: EventCursor
+        let event: Event
+        let cursor: EventCursor
+        /// The server-sent event frame; its `id:` is the resume position, not the event's id.
+        let bytes: ByteBuffer
+
+        init(event: Event, cursor: EventCursor) {
+            self.event = event
+            self.cursor = cursor
+            bytes = ByteBuffer(string: "id: \(cursor)\nevent: \(event.kind.rawValue)\ndata: \(event.payload.replacingOccurrences(of: "\n", with: "\ndata: "))\n\n")
+        }
+
+        var frame: String { String(buffer: bytes) }
     }
 
     /// What a subscriber may see; the replay filters by it in SQL.
@@ -99,11 +110,40 @@ final class EventBus: Sendable {
         let continuation: AsyncStream<Delivery>.Continuation
     }
 
+    /// Subscribers are indexed by the conversation they follow, so a poll offers an event only
+    /// to the streams that may see it (that conversation's, and the ones that see every
+    /// conversation, the agents'), not to every open stream: with thousands of customer
+    /// streams the cost of an event is its own followers, not (events x subscribers).
     private struct State {
         var high = 0
         var gaps: [Int: Gap] = [:]
         var subscribers: [UUID: Subscriber] = [:]
+        var followers: [UUID: Set<UUID>] = [:]
+        var everywhere: Set<UUID> = []
         var cursor: EventCursor { EventCursor(high: high, pending: gaps.keys.sorted()) }
+
+        mutating func add(_ subscriber: Subscriber, id: UUID) {
+            subscribers[id] = subscriber
+            if let conversation = subscriber.scope.conversationID { followers[conversation, default: []].insert(id) } else { everywhere.insert(id) }
+        }
+
+        @discardableResult
+        mutating func remove(_ id: UUID) -> Subscriber? {
+            guard let subscriber = subscribers.removeValue(forKey: id) else { return nil }
+            if let conversation = subscriber.scope.conversationID {
+                followers[conversation]?.remove(id)
+                if followers[conversation]?.isEmpty == true { followers[conversation] = nil }
+            } else {
+                everywhere.remove(id)
+            }
+            return subscriber
+        }
+
+        /// The subscribers an event about `conversationID` may concern.
+        func candidates(for conversationID: UUID?) -> [UUID] {
+            guard let conversationID, let following = followers[conversationID] else { return Array(everywhere) }
+            return Array(everywhere) + Array(following)
+        }
     }
 
     private let state = NIOLockedValueBox(State())
@@ -159,10 +199,10 @@ final class EventBus: Sendable {
         let (stream, continuation) = AsyncStream<Delivery>.makeStream(bufferingPolicy: .bufferingOldest(settings.bufferLimit))
         // Register first, then replay up to where live delivery starts, so nothing falls between the two.
         let start = state.withLockedValue { s in
-            s.subscribers[id] = Subscriber(scope: scope, seen: cursor.flatMap { $0.high > s.high ? $0 : nil }, continuation: continuation)
+            s.add(Subscriber(scope: scope, seen: cursor.flatMap { $0.high > s.high ? $0 : nil }, continuation: continuation), id: id)
             return s.cursor
         }
-        continuation.onTermination = { [weak self] _ in _ = self?.state.withLockedValue { $0.subscribers.removeValue(forKey: id) } }
+        continuation.onTermination = { [weak self] _ in _ = self?.state.withLockedValue { $0.remove(id) } }
         guard let cursor else { return Subscription(replay: [], truncated: false, start: start, stream: stream) }
         do {
             let (replay, truncated) = try await Self.replay(from: cursor, until: start, scope: scope, limit: settings.replayLimit, on: db)
@@ -278,10 +318,11 @@ final class EventBus: Sendable {
                     s.high = event.id
                 }
                 let delivery = Delivery(event: event, cursor: s.cursor)
-                for (key, subscriber) in s.subscribers where subscriber.scope.matches(event) {
+                for key in s.candidates(for: event.conversationID) {
+                    guard let subscriber = s.subscribers[key], subscriber.scope.matches(event) else { continue }
                     if let seen = subscriber.seen, seen.covers(event.id) { continue }
                     if case .dropped = subscriber.continuation.yield(delivery) {
-                        s.subscribers.removeValue(forKey: key)
+                        s.remove(key)
                         overflowed.append(subscriber.continuation)
                     }
                 }
@@ -308,7 +349,7 @@ final class EventBus: Sendable {
     func finish() {
         // Finish outside the lock: each stream's termination handler takes it again.
         let all = state.withLockedValue { s in
-            defer { s.subscribers.removeAll() }
+            defer { s = State(high: s.high, gaps: s.gaps) }
             return Array(s.subscribers.values)
         }
         for subscriber in all { subscriber.continuation.finish() }
@@ -404,9 +445,3 @@ extension EventBus.Event {
     }
 }
 
-extension EventBus.Delivery {
-    /// One server-sent event frame; its `id:` is the resume position, not the event's id.
-    var frame: String {
-        "id: \(cursor)\nevent: \(event.kind.rawValue)\ndata: \(event.payload.replacingOccurrences(of: "\n", with: "\ndata: "))\n\n"
-    }
-}

@@ -31,13 +31,13 @@ enum EventStream {
         return Response(status: .ok, headers: headers, body: .init(managedAsyncStream: { writer in
             defer { lease.release() }
             try await writer.writeBuffer(ByteBuffer(string: "retry: 2000\nid: \(cursor ?? subscription.start)\n: connected\n\n"))
-            for delivery in subscription.replay { try await writer.writeBuffer(ByteBuffer(string: delivery.frame)) }
+            for delivery in subscription.replay { try await writer.writeBuffer(delivery.bytes) }
             // More was missed than one replay holds: end here; the browser reconnects for the rest.
             if subscription.truncated { return }
             try await writer.writeBuffer(ByteBuffer(string: "id: \(subscription.start)\n\n"))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await delivery in subscription.stream { try await writer.writeBuffer(ByteBuffer(string: delivery.frame)) }
+                    for await delivery in subscription.stream { try await writer.writeBuffer(delivery.bytes) }
                 }
                 group.addTask {
                     while !Task.isCancelled {

@@ -56,8 +56,9 @@ struct Conversations {
     func customerMessage(_ conversation: ConversationRecord, text raw: String, idempotencyKey: String?) async throws -> PostMessageResponse {
         let text = try validatedText(raw)
         let conversationID = try conversation.requireID()
-        if let key = idempotencyKey, let existing = try await MessageRecord.query(on: db)
-            .filter(\.$conversation.$id == conversationID).filter(\.$idempotencyKey == key).first() {
+        if let key = idempotencyKey, let existing = try await PhaseTimings.measure("store", {
+            try await MessageRecord.query(on: db).filter(\.$conversation.$id == conversationID).filter(\.$idempotencyKey == key).first()
+        }) {
             return try await replay(existing, conversation: conversation)
         }
         guard conversation.status != .resolved else {
@@ -66,14 +67,14 @@ struct Conversations {
         // 1. Store the message (committed before any decision is made).
         let message: MessageRecord
         do {
-            message = try await db.writeTransaction { db in
+            message = try await PhaseTimings.measure("store") { try await db.writeTransaction { db in
                 let fresh = try await reload(conversationID, on: db)
                 // With people: the customer now waits for a person's (next) reply.
                 if fresh.status == .queued || fresh.status == .assigned, fresh.slaWaitingSince == nil { fresh.slaWaitingSince = services.clock.now }
                 let message = try await append(.customer, text: text, to: fresh, idempotencyKey: idempotencyKey, on: db)
                 try await EventBus.record(.message, conversationID: conversationID, payload: MessageDTO(message), on: db)
                 return message
-            }
+            } }
         } catch let error where (error as? any DatabaseError)?.isConstraintFailure == true {
             // Two requests with the same key at once: the other one stored it.
             if let key = idempotencyKey, let existing = try await MessageRecord.query(on: db)
@@ -141,16 +142,18 @@ struct Conversations {
     /// One attempt at `decide`; nil when the burst changed under it.
     private func decideTurn(message: MessageRecord, conversationID: UUID, final: Bool) async throws -> PostMessageResponse? {
         let started = DispatchTime.now().uptimeNanoseconds
-        let (settings, settingsProblem) = try await decisionSettings()
+        let (settings, settingsProblem) = try await PhaseTimings.measure("settings") { try await decisionSettings() }
         let messageID = try message.requireID()
         // The burst: earlier customer messages still waiting, then this one.
-        let held = try await heldMessages(conversationID, before: message.seq, on: db)
+        let held = try await PhaseTimings.measure("context") { try await heldMessages(conversationID, before: message.seq, on: db) }
         let burst = Turns.joined(held.map(\.text) + [message.text])
         // A short follow-up ("and for 12-month plans?") is read with the customer's previous turn.
         let opening = held.isEmpty && settings.readFollowUps ? Turns.followUpOpening(message.text) : nil
         let previous: MessageRecord? = if opening != nil {
-            try await MessageRecord.query(on: db).filter(\.$conversation.$id == conversationID)
-                .filter(\.$role == .customer).filter(\.$seq < message.seq).sort(\.$seq, .descending).first()
+            try await PhaseTimings.measure("context") {
+                try await MessageRecord.query(on: db).filter(\.$conversation.$id == conversationID)
+                    .filter(\.$role == .customer).filter(\.$seq < message.seq).sort(\.$seq, .descending).first()
+            }
         } else { nil }
         let followUp = previous != nil ? opening : nil
         let read = previous.map { Turns.joined([$0.text, message.text]) } ?? burst
@@ -163,20 +166,25 @@ struct Conversations {
         // customer would inherit.
         let (analysis, busy): (Intelligence.Analysis?, RoutingInput.Busy?)
         do {
-            (analysis, busy) = smallTalk != nil ? (nil, nil) : (try await services.intelligence.analyse(reading.request ?? read), nil)
+            (analysis, busy) = smallTalk != nil ? (nil, nil)
+                : (try await PhaseTimings.measure("inference") { try await services.intelligence.analyse(reading.request ?? read) }, nil)
+            // Of the inference time, the part its batch took to encode and score (the rest is the wait).
+            if let analysis { PhaseTimings.current?.add("encode", milliseconds: analysis.batchMilliseconds) }
         } catch let overloaded as InferenceExecutor.Overloaded {
             services.metrics.inferenceRefused()
             (analysis, busy) = (nil, RoutingInput.Busy(waiting: overloaded.waiting))
         }
-        let intentRecord: IntentRecord? = if let analysis { try await IntentRecord.find(key: analysis.intent, on: db) } else { nil }
+        let intentRecord: IntentRecord? = if let analysis {
+            try await PhaseTimings.measure("intent") { try await IntentRecord.find(key: analysis.intent, on: db) }
+        } else { nil }
         let prediction = analysis.map {
             Prediction(intent: $0.intent, confidence: $0.scores.confidence, threshold: $0.threshold,
                        unknownThreshold: $0.unknownThreshold, knownScore: $0.scores.knownScore,
                        familiarity: $0.scores.familiarity, alternatives: $0.alternatives)
         }
-        let titles = try await services.intentTitles(on: db)
+        let titles = try await PhaseTimings.measure("intent") { try await services.intentTitles(on: db) }
 
-        let result = try await db.writeTransaction { db -> (RoutingDecision, DecisionRecord?, MessageRecord?, ConversationRecord, Duration)? in
+        let result = try await PhaseTimings.measure("decide") { try await db.writeTransaction { db -> (RoutingDecision, DecisionRecord?, MessageRecord?, ConversationRecord, Duration)? in
             let conversation = try await reload(conversationID, on: db)
             // Read again under the lock: if the burst changed, this reading is stale.
             let heldNow = try await heldMessages(conversationID, before: message.seq + 1, on: db)
@@ -309,7 +317,7 @@ struct Conversations {
             try await EventBus.record(.decision, conversationID: conversationID,
                                       payload: ["action": decision.action.rawValue, "rule": decision.rule.rawValue], on: db)
             return (decision, record, reply, conversation, elapsed)
-        }
+        } }
         guard let (decision, record, reply, updated, elapsed) = result else { return nil }
         guard let record else {
             // Waiting for the rest of the burst; the customer sees their message accepted.

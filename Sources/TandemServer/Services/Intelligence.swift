@@ -40,18 +40,42 @@ final class Intelligence: Sendable {
         let unknownThreshold: Double
         /// Closest labelled examples: text, intent, similarity.
         let neighbours: [(text: String, intent: String, similarity: Double)]
+        /// The batch this message was encoded in: how many messages, and how long it took.
+        var batchSize = 1
+        var batchMilliseconds = 0.0
     }
 
-    /// What the active model makes of `text`, computed on the inference executor; nil when no
-    /// model is active. Throws `InferenceExecutor.Overloaded` when too many messages wait.
+    /// Which model a batch is for: messages are batched together only for the same version.
+    private struct ModelKey: Hashable, Sendable {
+        let recordID: UUID
+        let revision: Int
+    }
+
+    /// What the active model makes of `text`, computed on the inference executor in one batch
+    /// with the other messages waiting for the same model; nil when no model is active. Throws
+    /// `InferenceExecutor.Overloaded` when too many messages wait.
     func analyse(_ text: String) async throws -> Analysis? {
         guard let model = active else { return nil }
-        return try await executor.run { [encoder] in Self.analyse(text, with: model.artifact, encoder: encoder) }
+        return try await executor.batched(text, key: ModelKey(recordID: model.recordID, revision: model.revision)) { [encoder] texts in
+            Self.analyse(texts, with: model.artifact, encoder: encoder)
+        }
     }
 
-    private static func analyse(_ text: String, with artifact: ModelArtifact, encoder: any SentenceEncoder) -> Analysis {
-        let embedding = encoder.encodeMatrix([text])
-        let scores = artifact.model.score(embeddings: embedding, texts: [text])[0]
+    /// The analyses of `texts`, encoded as one batch and scored together.
+    static func analyse(_ texts: [String], with artifact: ModelArtifact, encoder: any SentenceEncoder) -> [Analysis] {
+        let start = ContinuousClock.now
+        let embeddings = encoder.encodeMatrix(texts)
+        let scores = artifact.model.score(embeddings: embeddings, texts: texts)
+        let milliseconds = (ContinuousClock.now - start).milliseconds
+        return scores.map {
+            var result = Self.analysis(of: $0, with: artifact)
+            result.batchSize = texts.count
+            result.batchMilliseconds = milliseconds
+            return result
+        }
+    }
+
+    private static func analysis(of scores: IntentScores, with artifact: ModelArtifact) -> Analysis {
         let intents = artifact.model.intents
         let intent = intents[scores.intent]
         return Analysis(
