@@ -72,9 +72,13 @@ struct EmailChannelTests {
             let conversationID = try await eventually("the e-mail becoming a conversation") {
                 try await EmailMessageRecord.query(on: t.app.db).filter(\.$messageID == firstID).first()?.conversationID
             }
+            // The e-mail is recorded before its message is decided: wait for the decision.
+            let decision = try await eventually("the e-mail's message decided") {
+                try await DecisionRecord.query(on: t.app.db).filter(\.$conversation.$id == conversationID).first()
+            }
             let conversation = try #require(try await ConversationRecord.find(conversationID, on: t.app.db))
             #expect(conversation.channel == "email" && conversation.customerEmail == customer && conversation.customerEmailConfirmed)
-            #expect(conversation.status == .queued, "asking for a person in an e-mail hands it off: \(conversation.status)")
+            #expect(conversation.status == .queued, "asking for a person in an e-mail hands it off: \(conversation.status), decided \(decision.rule) \(decision.action)")
             let read = try await MessageRecord.query(on: t.app.db).filter(\.$conversation.$id == conversationID).filter(\.$role == .customer).all()
             #expect(read.map(\.text) == ["Talk to a person please\nI want to speak to a human about my account please."], "\(read.map(\.text))")
 
@@ -111,6 +115,9 @@ struct EmailChannelTests {
             }
             #expect(threaded.$conversation.id == conversationID)
             #expect(try await ConversationRecord.query(on: t.app.db).filter(\.$customerEmail == customer).count() == 1)
+            _ = try await eventually("the answer decided (a draft for the agent)") {
+                try await DecisionRecord.query(on: t.app.db).filter(\.$conversation.$id == conversationID).count() == 2 ? true : nil
+            }
 
             // 5. The same message delivered again is stored once; an automatic reply starts nothing.
             let channel = EmailChannel(db: t.app.db, services: t.app.tandem, logger: t.app.logger)

@@ -144,7 +144,10 @@ struct OverloadTests {
         let gate = Gate()
         try await gate.close(executor)
         let order = NIOLockedValueBox<[Int]>([])
+        // Each job is queued before the next is submitted: two tasks started together may reach
+        // the queue in either order.
         let first = Task { try await executor.run { order.withLockedValue { $0.append(1) } } }
+        try await eventually("one waiting") { executor.waiting == 1 }
         let second = Task { try await executor.run { order.withLockedValue { $0.append(2) } } }
         try await eventually("two waiting") { executor.waiting == 2 }
         await #expect(throws: InferenceExecutor.Overloaded(waiting: 2)) { try await executor.run { 3 } }

@@ -49,6 +49,8 @@ struct WebSecurityTests {
             let setCookie = try #require(login.headers.first(name: .setCookie))
             #expect(setCookie.hasPrefix("tandem_session="), "plain http: no __Host- prefix (\(setCookie))")
             #expect(!setCookie.contains("Secure"))
+            // The lifetime is relative (Max-Age): a browser with a clock off from the server's keeps it 12 hours all the same.
+            #expect(setCookie.contains("Max-Age=43200"), "\(setCookie)")
             let token = try #require(login.json["token"] as? String)
             let cookie = "tandem_session=\(token)"
 

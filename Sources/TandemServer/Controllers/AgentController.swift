@@ -29,7 +29,7 @@ struct AuthController: RouteCollection {
             throw AppError.unauthenticated
         }
         let response = try await LoginResponse(token: token, expiresAt: expires, agent: AgentDTO(agent)).encodeResponse(for: req)
-        response.cookies[SessionCookie.name(req.tandem.environment)] = SessionCookie.value(token: token, expires: expires, req.tandem.environment)
+        response.cookies[SessionCookie.name(req.tandem.environment)] = SessionCookie.value(token: token, expires: expires, now: req.tandem.clock.now, req.tandem.environment)
         return response
     }
 

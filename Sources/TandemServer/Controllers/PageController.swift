@@ -55,7 +55,7 @@ struct PageController: RouteCollection {
             return response
         }
         let response = req.redirect(to: LoginPage.safeNext(form.next))
-        response.cookies[SessionCookie.name(req.tandem.environment)] = SessionCookie.value(token: token, expires: expires, req.tandem.environment)
+        response.cookies[SessionCookie.name(req.tandem.environment)] = SessionCookie.value(token: token, expires: expires, now: req.tandem.clock.now, req.tandem.environment)
         return response
     }
 

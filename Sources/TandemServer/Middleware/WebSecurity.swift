@@ -10,8 +10,12 @@ enum SessionCookie {
         environment.isHTTPS ? "__Host-tandem_session" : "tandem_session"
     }
 
-    static func value(token: String, expires: Date, _ environment: TandemEnvironment) -> HTTPCookies.Value {
-        HTTPCookies.Value(string: token, expires: expires, path: "/", isSecure: environment.isHTTPS, isHTTPOnly: true, sameSite: .strict)
+    /// The session's lifetime goes in `Max-Age` (seconds from now), which browsers prefer over
+    /// `Expires`: a browser whose clock is off from the server's would otherwise keep the cookie
+    /// too long or drop it at once. `Expires` stays for clients that know only it.
+    static func value(token: String, expires: Date, now: Date, _ environment: TandemEnvironment) -> HTTPCookies.Value {
+        HTTPCookies.Value(string: token, expires: expires, maxAge: max(0, Int(expires.timeIntervalSince(now).rounded())), path: "/",
+                          isSecure: environment.isHTTPS, isHTTPOnly: true, sameSite: .strict)
     }
 
     static func expired(_ environment: TandemEnvironment) -> HTTPCookies.Value {

@@ -40,8 +40,7 @@ final class Intelligence: Sendable {
         let unknownThreshold: Double
         /// Closest labelled examples: text, intent, similarity.
         let neighbours: [(text: String, intent: String, similarity: Double)]
-        /// The batch this message was encoded in: how many messages, and how long it took.
-        var batchSize = 1
+        /// How long the batch this message was encoded in took to encode and score.
         var batchMilliseconds = 0.0
     }
 
@@ -69,7 +68,6 @@ final class Intelligence: Sendable {
         let milliseconds = (ContinuousClock.now - start).milliseconds
         return scores.map {
             var result = Self.analysis(of: $0, with: artifact)
-            result.batchSize = texts.count
             result.batchMilliseconds = milliseconds
             return result
         }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import TandemOffline
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -61,7 +62,7 @@ final class WebDriver: @unchecked Sendable {
     /// Spawns `chromedriver --port=<free port>` and waits until its /status says ready.
     static func start(timeout: TimeInterval = 20) async throws -> WebDriver {
         if let missingBrowser { throw WebDriverError(missingBrowser) }
-        let port = try freePort()
+        let port = try LoopbackPort.free()
         let logURL = FileManager.default.temporaryDirectory.appendingPathComponent("chromedriver-\(port)-\(UUID().uuidString.prefix(8)).log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let process = Process()
@@ -170,31 +171,6 @@ final class WebDriver: @unchecked Sendable {
             throw WebDriverCommandError(command: "\(method) \(path)", code: code, message: message)
         }
         return value is NSNull ? nil : value
-    }
-
-    /// A TCP port nobody listens on right now (bound to port 0 and released).
-    static func freePort() throws -> Int {
-        #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { throw WebDriverError("socket() failed: errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw WebDriverError("bind() failed: errno \(errno)") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { throw WebDriverError("getsockname() failed: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
