@@ -166,24 +166,39 @@ final class EventBus: Sendable {
     /// Records an event; call inside the transaction of the change it describes.
     @discardableResult
     static func record(_ kind: EventKind, conversationID: UUID?, payload: some Encodable, on db: Database) async throws -> EventRecord {
+        let record = try event(kind, conversationID: conversationID, payload: payload)
+        try await insert(on: db) { try await record.create(on: $0) }
+        return record
+    }
+
+    /// An event row to record with `record(_:on:)`.
+    static func event(_ kind: EventKind, conversationID: UUID?, payload: some Encodable) throws -> EventRecord {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        let json = String(decoding: try encoder.encode(payload), as: UTF8.self)
-        let record = EventRecord(conversationID: conversationID, kind: kind, payload: json)
+        return EventRecord(conversationID: conversationID, kind: kind, payload: String(decoding: try encoder.encode(payload), as: UTF8.self))
+    }
+
+    /// Records several events of one change, in order, in one insert (their ids are not read
+    /// back): on PostgreSQL also one xid check and one NOTIFY for all of them.
+    static func record(_ records: [EventRecord], on db: Database) async throws {
+        guard !records.isEmpty else { return }
+        try await insert(on: db) { try await records.create(on: $0) }
+    }
+
+    private static func insert(on db: Database, _ insert: @escaping @Sendable (Database) async throws -> Void) async throws {
         guard let sql = db as? SQLDatabase, sql.dialect.name == "postgresql" else {
-            try await record.create(on: db)
-            return record
+            try await insert(db)
+            return
         }
-        // The transaction's xid must exist before the id is taken (see the type's comment), so
+        // The transaction's xid must exist before the ids are taken (see the type's comment), so
         // even a lone event gets a transaction of its own.
         let write: @Sendable (Database) async throws -> Void = { db in
             guard let sql = db as? SQLDatabase else { return }
             try await sql.raw("SELECT pg_current_xact_id()").run()
-            try await record.create(on: db)
+            try await insert(db)
             try await sql.raw("NOTIFY \(unsafeRaw: channel)").run()
         }
         if db.inTransaction { try await write(db) } else { try await db.transaction(write) }
-        return record
     }
 
     /// Wakes this node's poller (after a commit that recorded events).

@@ -283,7 +283,7 @@ struct Conversations {
             var reply: MessageRecord?
             switch decision.action {
             case .answer where decision.rule == .smallTalk:
-                reply = try await append(.ai, text: draft ?? "", to: conversation, on: db)
+                reply = try await append(.ai, text: draft ?? "", to: conversation, saving: false, on: db)
                 // Small talk is neither an answer nor a complaint: the loop guard counts around a
                 // greeting, and thanks or a goodbye says the last answer did its job.
                 if smallTalk == .thanks || smallTalk == .goodbye {
@@ -294,7 +294,7 @@ struct Conversations {
                 }
                 if conversation.firstResponseAt == nil { conversation.firstResponseAt = now }
             case .answer:
-                reply = try await append(.ai, text: draft ?? "", to: conversation, on: db)
+                reply = try await append(.ai, text: draft ?? "", to: conversation, saving: false, on: db)
                 if let intent = analysis?.intent {
                     try await QualityService.sampleAudit(decision: record, intent: intent, settings: settings, on: db)
                 }
@@ -310,12 +310,14 @@ struct Conversations {
                 }
             }
             try await conversation.save(on: db)
+            var events: [EventRecord] = []
             if let reply {
-                try await EventBus.record(.message, conversationID: conversationID, payload: MessageDTO(reply), on: db)
+                events.append(try EventBus.event(.message, conversationID: conversationID, payload: MessageDTO(reply)))
                 try await EmailChannel.queueReply(reply, in: conversation, at: now, on: db)
             }
-            try await EventBus.record(.decision, conversationID: conversationID,
-                                      payload: ["action": decision.action.rawValue, "rule": decision.rule.rawValue], on: db)
+            events.append(try EventBus.event(.decision, conversationID: conversationID,
+                                             payload: ["action": decision.action.rawValue, "rule": decision.rule.rawValue]))
+            try await EventBus.record(events, on: db)
             return (decision, record, reply, conversation, elapsed)
         } }
         guard let (decision, record, reply, updated, elapsed) = result else { return nil }
@@ -423,8 +425,8 @@ struct Conversations {
             text += " " + back + email
         }
         let notice = try await append(.system, text: text, to: conversation, on: db)
-        try await EventBus.record(.message, conversationID: conversation.id, payload: MessageDTO(notice), on: db)
-        try await EventBus.record(.conversationHandedOff, conversationID: conversation.id, payload: dto(conversation), on: db)
+        try await EventBus.record([try EventBus.event(.message, conversationID: conversation.id, payload: MessageDTO(notice)),
+                                   try EventBus.event(.conversationHandedOff, conversationID: conversation.id, payload: dto(conversation))], on: db)
         try await Webhooks.enqueue(event: .conversationHandedOff, conversation: dto(conversation), at: services.clock.now, on: db)
         services.metrics.handoff(rule: rule)
         logger.info("handed off", metadata: ["conversation-id": .string(conversation.id?.uuidString ?? "-"), "rule": .string(rule.rawValue)])
@@ -718,25 +720,30 @@ struct Conversations {
         return text
     }
 
-    /// Reads the conversation inside a write transaction. On PostgreSQL the row is locked
-    /// first (`FOR UPDATE`) so concurrent messages in one conversation take turns and never
+    /// Reads the conversation inside a write transaction. On PostgreSQL the row is locked as
+    /// it is read (`FOR UPDATE`) so concurrent messages in one conversation take turns and never
     /// take the same sequence number; SQLite's writers already take turns.
     func reload(_ id: UUID, on db: Database) async throws -> ConversationRecord {
-        if let sql = db as? SQLDatabase, sql.dialect.name == "postgresql" {
-            try await sql.raw("SELECT id FROM conversations WHERE id = \(bind: id) FOR UPDATE").run()
+        let found: ConversationRecord? = if let sql = db as? SQLDatabase, sql.dialect.name == "postgresql" {
+            // One round trip (Fluent's query builder has no FOR UPDATE).
+            try await sql.select().column("*").from(ConversationRecord.schema).where("id", .equal, id).for(.update)
+                .first(decodingFluent: ConversationRecord.self).get()
+        } else {
+            try await ConversationRecord.find(id, on: db)
         }
-        guard let c = try await ConversationRecord.find(id, on: db) else { throw AppError.notFound("Conversation \(id)") }
-        return c
+        guard let found else { throw AppError.notFound("Conversation \(id)") }
+        return found
     }
 
-    /// Appends a message with the conversation's next sequence number.
+    /// Appends a message with the conversation's next sequence number. `saving: false` when the caller
+    /// saves the conversation itself later in the same transaction (one UPDATE, not two).
     private func append(_ role: MessageRole, text: String, to conversation: ConversationRecord, agentID: UUID? = nil,
-                        idempotencyKey: String? = nil, on db: Database) async throws -> MessageRecord {
+                        idempotencyKey: String? = nil, saving: Bool = true, on db: Database) async throws -> MessageRecord {
         let message = MessageRecord(conversationID: try conversation.requireID(), seq: conversation.nextSeq, role: role, text: text,
                                     agentID: agentID, idempotencyKey: idempotencyKey)
         conversation.nextSeq += 1
         try await message.create(on: db)
-        try await conversation.save(on: db)
+        if saving { try await conversation.save(on: db) }
         return message
     }
 }
