@@ -50,20 +50,22 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
     app.middleware.use(TandemErrorMiddleware())
     app.middleware.use(SameOriginMiddleware())
     app.middleware.use(FileMiddleware(publicDirectory: resources.appendingPathComponent("Public").path + "/"))
-    app.middleware.use(AgentAuthenticator())
 
-    try app.register(collection: PageController())
+    // The customer's API authenticates by its conversation token alone: its requests (the
+    // busiest ones) skip the agent-token lookup every other route makes.
     try app.register(collection: CustomerController())
-    try app.register(collection: AuthController())
-    try app.register(collection: AgentController())
-    try app.register(collection: KnowledgeBaseController())
-    try app.register(collection: AdminController())
-    try app.register(collection: QualityController())
-    try app.register(collection: StaffingController())
-    try app.register(collection: OperationsController())
-    try app.register(collection: PrivacyController())
-    try app.register(collection: NotesController())
-    try app.register(collection: TeamsController())
+    let signedIn = app.grouped(AgentAuthenticator())
+    try signedIn.register(collection: PageController())
+    try signedIn.register(collection: AuthController())
+    try signedIn.register(collection: AgentController())
+    try signedIn.register(collection: KnowledgeBaseController())
+    try signedIn.register(collection: AdminController())
+    try signedIn.register(collection: QualityController())
+    try signedIn.register(collection: StaffingController())
+    try signedIn.register(collection: OperationsController())
+    try signedIn.register(collection: PrivacyController())
+    try signedIn.register(collection: NotesController())
+    try signedIn.register(collection: TeamsController())
 
     try await withStartupLock(app, environment: environment) {
         if let schema = environment.databaseSchema, let sql = app.db as? SQLDatabase {
@@ -118,7 +120,8 @@ func resourcesDirectory() throws -> URL {
 /// The sentence encoder the environment asks for, or the lexical stand-in (with a warning).
 func loadEncoder(_ environment: TandemEnvironment, logger: Logger) -> any SentenceEncoder {
     if environment.encoder == "lexical" { return LexicalEncoder() }
-    return EncoderLoader.loadOrFallback(directory: environment.modelDirectory, threads: environment.threads) { logger.warning("\($0)") }
+    return EncoderLoader.loadOrFallback(directory: environment.modelDirectory, threads: environment.threads,
+                                        nice: InferenceExecutor.nice) { logger.warning("\($0)") }
 }
 
 extension Application {

@@ -91,6 +91,18 @@ struct EncoderTests {
             #expect(chunk.map { lengths[$0] }.reduce(0, +) <= 320)
         }
     }
+
+    @Test("a few sentences that fit one chunk are spread over the threads, a lone one is not")
+    func spreading() {
+        let lengths = [12, 30, 9, 14, 11]
+        let spread = TransformerEncoder.chunks(lengths: lengths, maxTokens: 2048, atLeast: 2)
+        #expect(spread.count == 2)
+        #expect(spread.flatMap { $0 }.sorted() == Array(lengths.indices))
+        let tokens = spread.map { $0.map { lengths[$0] }.reduce(0, +) }
+        #expect(tokens.sorted() == [37, 39], "balanced by tokens: \(tokens)")
+        #expect(TransformerEncoder.chunks(lengths: [12], maxTokens: 2048, atLeast: 2) == [[0]])
+        #expect(TransformerEncoder.chunks(lengths: lengths, maxTokens: 2048) == [[1, 3, 0, 4, 2]])
+    }
 }
 
 @Suite("Lexical fallback encoder")

@@ -91,6 +91,21 @@ struct ConversationAPITests {
             #expect(pressed.status == .ok)
             #expect(pressed.json["status"] as? String == "queued")
             #expect(pressed.json["handoffRule"] as? String == "asked-for-human")
+
+            // Each hand-off records its events in one change, in order: the notice to the
+            // customer, the hand-off, then (for a message) the decision.
+            for (conversation, expected) in [(first, ["conversation.created", "message", "message", "conversation.handed_off", "decision"]),
+                                             (second, ["conversation.created", "message", "conversation.handed_off"])] {
+                let id = try #require(UUID(uuidString: conversation.id))
+                let events = try await EventRecord.query(on: t.app.db).filter(\.$conversationID == id).sort(\.$id).all()
+                #expect(events.map(\.kind.rawValue) == expected, "\(conversation.id)")
+                let notice = try #require(events.last { $0.kind == .message })
+                #expect(notice.payload.contains(#""role":"system""#), "\(notice.payload)")
+                let handedOff = try #require(events.first { $0.kind == .conversationHandedOff })
+                let payload = try #require(try JSONSerialization.jsonObject(with: Data(handedOff.payload.utf8)) as? [String: Any])
+                #expect(payload["status"] as? String == "queued", "\(handedOff.payload)")
+                #expect(payload["handoffRule"] as? String == "asked-for-human", "\(handedOff.payload)")
+            }
         }
     }
 

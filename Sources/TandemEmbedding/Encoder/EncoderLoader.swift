@@ -15,10 +15,10 @@ public enum EncoderLoader {
 
     /// The transformer model in `directory`, or the lexical stand-in when the folder is
     /// missing or broken; `warn` is told why, so the operator knows answers will be weaker.
-    public static func loadOrFallback(directory: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+    public static func loadOrFallback(directory: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount, nice: Int32 = 0,
                                       warn: (String) -> Void) -> any SentenceEncoder {
         do {
-            return try TransformerEncoder(directory: directory, threads: threads)
+            return try TransformerEncoder(directory: directory, threads: threads, nice: nice)
         } catch {
             let reason = (error as? LocalizedError)?.errorDescription ?? "\(error)"
             warn("sentence model unavailable (\(reason)); using the lexical fallback encoder: answers rely on shared wording only and more conversations go to people. Run `tandem model fetch` to install the model.")

@@ -30,7 +30,9 @@ public final class TransformerEncoder: SentenceEncoder, @unchecked Sendable {
     /// Helper threads that let one short sequence use every core (nil with one thread).
     private let teamRunner: TeamRunner?
 
-    public init(directory: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+    /// `nice`: the helper threads' priority (`Thread.lowerPriority`); a server passes the one
+    /// its inference thread runs at.
+    public init(directory: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount, nice: Int32 = 0) throws {
         let files = ModelFiles(directory: directory)
         self.directory = directory
         config = try BertConfig.load(path: files.config)
@@ -49,7 +51,7 @@ public final class TransformerEncoder: SentenceEncoder, @unchecked Sendable {
         pooling = try Pooling.load(directory: directory)
         normalizes = settings.normalize
         self.threads = max(1, threads)
-        teamRunner = self.threads > 1 ? TeamRunner(size: self.threads) : nil
+        teamRunner = self.threads > 1 ? TeamRunner(size: self.threads, nice: nice) : nil
         identifier = "\(settings.name)@\(weights.fingerprint)"
         // This encoder parallelises over chunks itself; BLAS threads on top would oversubscribe.
         BLAS.setThreads(1)
@@ -62,11 +64,14 @@ public final class TransformerEncoder: SentenceEncoder, @unchecked Sendable {
 
     /// Embeds already-tokenised sequences (each `[CLS] … [SEP]`).
     ///
-    /// With at least as many chunks as threads, each thread encodes whole chunks; with fewer
-    /// (a single sentence, a handful), the threads encode each chunk together as a team.
+    /// With at least as many sentences as threads, each thread encodes whole chunks of them;
+    /// a single sentence is encoded by the threads together as a team. A team meets at a
+    /// barrier after every step, about fifty times a pass, and on a server the other threads
+    /// (HTTP, the database) take the cores in between, so one member preempted stalls the
+    /// other at every barrier; whole chunks meet once, at the end.
     public func embed(tokenIDs sequences: [[Int32]]) -> [[Float]] {
         let width = config.hiddenSize
-        let chunks = Self.chunks(lengths: sequences.map(\.count), maxTokens: maxTokensPerChunk)
+        let chunks = Self.chunks(lengths: sequences.map(\.count), maxTokens: maxTokensPerChunk, atLeast: threads)
         let buffer = OutputBuffer(count: sequences.count * width)
         if chunks.count < threads, let teamRunner {
             for members in chunks {
@@ -94,8 +99,14 @@ public final class TransformerEncoder: SentenceEncoder, @unchecked Sendable {
                     self.pool(batch, members: chunks[c], states: states, into: buffer.pointer)
                 }
             }
+            // On the team's own threads when it is free (not on Dispatch's, which also run a
+            // server's requests); busy with another caller's batch: on Dispatch's.
             let workers = min(threads, chunks.count)
-            if workers <= 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
+            if workers <= 1 {
+                run(0)
+            } else if teamRunner?.tryRun(run) != true {
+                DispatchQueue.concurrentPerform(iterations: workers, execute: run)
+            }
         }
         return (0..<sequences.count).map { Array(UnsafeBufferPointer(start: buffer.pointer + $0 * width, count: width)) }
     }
@@ -112,8 +123,25 @@ public final class TransformerEncoder: SentenceEncoder, @unchecked Sendable {
     }
 
     /// Groups sequence indices into chunks of at most `maxTokens` tokens, longest sequences
-    /// first so the slowest chunks start early and the threads finish together.
-    static func chunks(lengths: [Int], maxTokens: Int) -> [[Int]] {
+    /// first so the slowest chunks start early and the threads finish together. Fewer chunks
+    /// than `atLeast` (a few sentences that fit one) become `atLeast` chunks of about equal
+    /// tokens when there are that many sentences, so every thread has whole sentences to encode.
+    static func chunks(lengths: [Int], maxTokens: Int, atLeast minimum: Int = 1) -> [[Int]] {
+        let packed = packed(lengths: lengths, maxTokens: maxTokens)
+        guard packed.count < minimum, lengths.count >= minimum else { return packed }
+        let order = lengths.indices.sorted { lengths[$0] > lengths[$1] || (lengths[$0] == lengths[$1] && $0 < $1) }
+        var chunks = [[Int]](repeating: [], count: minimum)
+        var tokens = [Int](repeating: 0, count: minimum)
+        for index in order {
+            // The lightest chunk so far takes the next longest sentence.
+            let lightest = tokens.indices.min { tokens[$0] < tokens[$1] }!
+            chunks[lightest].append(index)
+            tokens[lightest] += lengths[index]
+        }
+        return chunks
+    }
+
+    private static func packed(lengths: [Int], maxTokens: Int) -> [[Int]] {
         let order = lengths.indices.sorted { lengths[$0] > lengths[$1] || (lengths[$0] == lengths[$1] && $0 < $1) }
         var chunks: [[Int]] = []
         var current: [Int] = []

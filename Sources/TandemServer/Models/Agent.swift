@@ -57,3 +57,13 @@ final class AgentTokenRecord: Model, @unchecked Sendable {
         self.expiresAt = expiresAt
     }
 }
+
+extension AgentRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _email, _name, _role, _passwordHash, _maxConcurrent, _active, _presence, _presenceAt, _createdAt] }
+}
+
+extension AgentTokenRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _agent, _tokenHash, _expiresAt, _lastUsedAt, _createdAt] }
+}

@@ -50,3 +50,13 @@ final class ServerSecretRecord: Model, @unchecked Sendable {
         self.value = value
     }
 }
+
+extension AuditLogRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _actorID, _actor, _action, _target, _before, _after, _createdAt] }
+}
+
+extension ServerSecretRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _name, _value, _createdAt] }
+}

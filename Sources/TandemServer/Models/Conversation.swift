@@ -85,3 +85,8 @@ final class ConversationRecord: Model, @unchecked Sendable {
         nextRepliesMet = 0
     }
 }
+
+extension ConversationRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _tokenHash, _status, _priority, _customerName, _customerEmail, _customerKey, _customerVerified, _customerEmailConfirmed, _channel, _originKey, _assignedAgentID, _teamID, _queuedAt, _claimedAt, _resolvedAt, _handoffReason, _handoffRule, _unresolvedTurns, _lastTurnAIAnswer, _humanInvolved, _aiAnswers, _firstResponseAt, _lastIntent, _rating, _ratingComment, _nextSeq, _anonymisedAt, _slaWaitingSince, _firstAgentReplyAt, _slaBreachedAt, _slaBreachKind, _nextReplies, _nextRepliesMet, _createdAt, _updatedAt] }
+}

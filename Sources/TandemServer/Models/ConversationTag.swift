@@ -44,3 +44,8 @@ enum ConversationTag {
 
     private static let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyz0123456789-_ ")
 }
+
+extension ConversationTagRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _conversation, _tag, _agentID, _createdAt] }
+}

@@ -28,3 +28,8 @@ final class DecisionRecord: Model, @unchecked Sendable {
 
     init() {}
 }
+
+extension DecisionRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _conversation, _message, _modelVersion, _encoder, _intent, _confidence, _threshold, _knownScore, _unknownThreshold, _familiarity, _rule, _action, _details, _draft, _latencyMilliseconds, _createdAt] }
+}

@@ -25,3 +25,8 @@ final class EmailMessageRecord: Model, @unchecked Sendable {
         self.subject = subject
     }
 }
+
+extension EmailMessageRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _conversationID, _messageID, _direction, _subject, _createdAt] }
+}

@@ -52,3 +52,13 @@ final class ExampleRecord: Model, @unchecked Sendable {
         self.text = text
     }
 }
+
+extension IntentRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _key, _title, _answer, _sensitive, _automation, _guarded, _shadow, _examples, _createdAt, _updatedAt] }
+}
+
+extension ExampleRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _intent, _text, _createdAt] }
+}

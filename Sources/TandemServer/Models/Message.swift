@@ -32,3 +32,8 @@ final class MessageRecord: Model, @unchecked Sendable {
         self.idempotencyKey = idempotencyKey
     }
 }
+
+extension MessageRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _conversation, _seq, _role, _text, _agentID, _idempotencyKey, _createdAt, _heldUntil] }
+}

@@ -41,3 +41,13 @@ final class MentionRecord: Model, @unchecked Sendable {
         self.agentID = agentID
     }
 }
+
+extension NoteRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _conversationID, _agentID, _text, _createdAt] }
+}
+
+extension MentionRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _noteID, _conversationID, _agentID, _readAt, _createdAt] }
+}

@@ -48,3 +48,13 @@ final class GuardrailEventRecord: Model, @unchecked Sendable {
         self.actor = actor
     }
 }
+
+extension AuditRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _conversationID, _messageID, _decisionID, _intent, _status, _correct, _correctedIntent, _reviewerID, _sampleRate, _sampleReason, _createdAt, _reviewedAt] }
+}
+
+extension GuardrailEventRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _intent, _kind, _evidence, _actor, _createdAt] }
+}

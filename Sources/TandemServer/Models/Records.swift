@@ -118,3 +118,28 @@ final class WebhookRecord: Model, @unchecked Sendable {
     /// The subscribed events (validated when the webhook was created).
     var eventList: [WebhookEvent] { events.split(separator: ",").compactMap { WebhookEvent(rawValue: String($0)) } }
 }
+
+extension LabelRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _message, _conversationID, _intent, _predicted, _source, _agentID, _createdAt] }
+}
+
+extension ModelVersionRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _version, _status, _manifest, _weights, _summary, _error, _examples, _activatedAt, _revision, _createdAt] }
+}
+
+extension EventRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _conversationID, _kind, _payload, _createdAt] }
+}
+
+extension JobRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _kind, _payload, _status, _runAt, _attempts, _lockedBy, _lockedUntil, _lastError, _createdAt] }
+}
+
+extension WebhookRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _url, _secret, _events, _active, _createdAt] }
+}

@@ -21,3 +21,8 @@ final class SnippetRecord: Model, @unchecked Sendable {
         self.agentID = agentID
     }
 }
+
+extension SnippetRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _title, _text, _agentID, _createdAt, _updatedAt] }
+}

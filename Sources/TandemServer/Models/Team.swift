@@ -52,3 +52,18 @@ final class TeamRouteRecord: Model, @unchecked Sendable {
         self.key = key
     }
 }
+
+extension TeamRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _name, _createdAt] }
+}
+
+extension TeamMemberRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _teamID, _agentID] }
+}
+
+extension TeamRouteRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _teamID, _kind, _key] }
+}

@@ -183,3 +183,8 @@ public struct BusinessHours: Codable, Sendable, Equatable {
     public var close = "17:00"
     public init() {}
 }
+
+extension WorkspaceRecord {
+    /// Listed, not reflected (see `ModelProperties`).
+    var properties: [any AnyProperty] { [_id, _name, _settingsJSON, _createdAt, _updatedAt] }
+}

@@ -281,6 +281,7 @@ struct Conversations {
             if decision.rule != .notHelpful && smallTalk == nil || conversation.lastIntent == nil { conversation.lastIntent = analysis?.intent }
             conversation.unresolvedTurns = unresolved
             var reply: MessageRecord?
+            var notice: MessageRecord?
             switch decision.action {
             case .answer where decision.rule == .smallTalk:
                 reply = try await append(.ai, text: draft ?? "", to: conversation, saving: false, on: db)
@@ -305,12 +306,12 @@ struct Conversations {
                 conversation.lastTurnAIAnswer = false
                 if conversation.status == .ai || conversation.status == .resolved {
                     let urgent = intentRecord?.sensitive == true || signals.isFrustrated || signals.asksForHuman
-                    try await queue(conversation, rule: decision.rule, reason: settingsProblem ?? decision.rule.explanation,
-                                    urgent: urgent, on: db)
+                    notice = try await queue(conversation, rule: decision.rule, reason: settingsProblem ?? decision.rule.explanation,
+                                             urgent: urgent, calendar: settingsProblem == nil ? settings.calendar : nil, on: db)
                 }
             }
             try await conversation.save(on: db)
-            var events: [EventRecord] = []
+            var events = try await notice.asyncMap { try await handedOff(conversation, notice: $0, on: db) } ?? []
             if let reply {
                 events.append(try EventBus.event(.message, conversationID: conversationID, payload: MessageDTO(reply)))
                 try await EmailChannel.queueReply(reply, in: conversation, at: now, on: db)
@@ -388,8 +389,11 @@ struct Conversations {
             case .queued, .assigned: return fresh
             case .resolved: throw AppError.conflict("This conversation is resolved; start a new one.")
             case .ai:
-                try await queue(fresh, rule: .askedForHuman, reason: "The customer pressed “talk to a person”.", urgent: true, on: db)
+                // Settings that do not decode (the kill switch's case) still hand off, without the hours.
+                let notice = try await queue(fresh, rule: .askedForHuman, reason: "The customer pressed “talk to a person”.", urgent: true,
+                                             calendar: (try? await services.settings(on: db))?.calendar, on: db)
                 try await fresh.save(on: db)
+                try await EventBus.record(try await handedOff(fresh, notice: notice, on: db), on: db)
                 return fresh
             }
         }
@@ -398,8 +402,12 @@ struct Conversations {
         return updated
     }
 
-    /// Moves a conversation to the human queue, tells the customer, and notifies webhooks.
-    private func queue(_ conversation: ConversationRecord, rule: RoutingDecision.Rule, reason: String, urgent: Bool, on db: Database) async throws {
+    /// Moves a conversation to the human queue and tells the customer (the returned notice).
+    /// The caller saves the conversation once, then records `handedOff`'s events with the rest
+    /// of its change (one insert, one NOTIFY). `calendar`: the business hours, nil when the
+    /// settings do not decode (the hand-off still happens, without the hours).
+    private func queue(_ conversation: ConversationRecord, rule: RoutingDecision.Rule, reason: String, urgent: Bool,
+                       calendar: BusinessCalendar?, on db: Database) async throws -> MessageRecord {
         conversation.status = .queued
         conversation.queuedAt = services.clock.now
         conversation.handoffRule = rule
@@ -414,8 +422,7 @@ struct Conversations {
         let place = position == 1 ? "You're next in the queue" : "You're number \(position) in the queue"
         var text = "I'm passing you to a person now; they can see this conversation. \(place); you'll get their reply here."
         let now = services.clock.now
-        // Settings that do not decode (the kill switch's case) still hand off, without the hours.
-        if let calendar = (try? await services.settings(on: db))?.calendar, !calendar.isOpen(at: now) {
+        if let calendar, !calendar.isOpen(at: now) {
             // Out of hours: when people are back, and e-mail as the way to continue meanwhile.
             let back = calendar.nextOpening(atOrAfter: now).map { "Our team is away now and back \(calendar.describe($0, now: now))." }
                 ?? "Our team is away now."
@@ -424,12 +431,17 @@ struct Conversations {
                 : " We'll also reply to your e-mail address, so you needn't wait here."
             text += " " + back + email
         }
-        let notice = try await append(.system, text: text, to: conversation, on: db)
-        try await EventBus.record([try EventBus.event(.message, conversationID: conversation.id, payload: MessageDTO(notice)),
-                                   try EventBus.event(.conversationHandedOff, conversationID: conversation.id, payload: dto(conversation))], on: db)
+        return try await append(.system, text: text, to: conversation, saving: false, on: db)
+    }
+
+    /// A saved hand-off: its webhooks queued, and its events (the notice, then the hand-off).
+    private func handedOff(_ conversation: ConversationRecord, notice: MessageRecord, on db: Database) async throws -> [EventRecord] {
         try await Webhooks.enqueue(event: .conversationHandedOff, conversation: dto(conversation), at: services.clock.now, on: db)
-        services.metrics.handoff(rule: rule)
-        logger.info("handed off", metadata: ["conversation-id": .string(conversation.id?.uuidString ?? "-"), "rule": .string(rule.rawValue)])
+        let rule = conversation.handoffRule
+        if let rule { services.metrics.handoff(rule: rule) }
+        logger.info("handed off", metadata: ["conversation-id": .string(conversation.id?.uuidString ?? "-"), "rule": .string(rule?.rawValue ?? "-")])
+        return [try EventBus.event(.message, conversationID: conversation.id, payload: MessageDTO(notice)),
+                try EventBus.event(.conversationHandedOff, conversationID: conversation.id, payload: dto(conversation))]
     }
 
     func rate(_ conversation: ConversationRecord, score: Int, comment: String?) async throws -> ConversationRecord {

@@ -56,13 +56,20 @@ final class InferenceExecutor: Sendable {
     nonisolated(unsafe) private var stopped = false
     nonisolated(unsafe) private var sizes = BatchSizes()
 
+    /// The inference thread's and the encoder's helpers' priority (`Thread.lowerPriority`):
+    /// below the request threads, whose database writes would otherwise wait behind a batch.
+    static let nice: Int32 = 5
+
     init(capacity: Int, maxBatch: Int = 32, name: String = "tandem-inference") {
         precondition(capacity >= 1, "the inference queue must hold at least one message")
         precondition(maxBatch >= 1, "a batch holds at least one message")
         self.capacity = capacity
         self.maxBatch = maxBatch
         // The thread holds the executor until `shutdown()` lets it end.
-        let thread = Thread { self.work() }
+        let thread = Thread {
+            Thread.lowerPriority(nice: Self.nice)
+            self.work()
+        }
         thread.name = name
         thread.qualityOfService = .userInitiated
         thread.start()

@@ -23,8 +23,10 @@ final class TandemServices: Sendable {
     let assignments = WakeSignal()
     /// Rung when a message is held for its burst: this node's hold sweeper wakes for it.
     let holds = WakeSignal()
-    /// Last-read workspace settings, for places that must not wait on the database (DTOs).
-    private let settings = NIOLockedValueBox(WorkspaceSettings())
+    /// Last-read workspace settings and the JSON they were decoded from: for places that must
+    /// not wait on the database (DTOs), and so that a row read again (every message reads it)
+    /// is decoded again only when it changed.
+    private let settings = NIOLockedValueBox<(json: String, value: WorkspaceSettings)>(("", WorkspaceSettings()))
     private let titles = NIOLockedValueBox<(at: Date, value: [String: String])>((.distantPast, [:]))
     private let keys = NIOLockedValueBox<CustomerKeys?>(nil)
 
@@ -39,7 +41,7 @@ final class TandemServices: Sendable {
         self.events = events
     }
 
-    var cachedSettings: WorkspaceSettings { settings.withLockedValue { $0 } }
+    var cachedSettings: WorkspaceSettings { settings.withLockedValue { $0.value } }
 
     /// Customer keys under the server secret (set by `configure` once the database is ready).
     var customerKeys: CustomerKeys {
@@ -54,7 +56,7 @@ final class TandemServices: Sendable {
     /// The workspace row (created with defaults on first use).
     func workspace(on db: Database) async throws -> WorkspaceRecord {
         if let existing = try await WorkspaceRecord.query(on: db).first() {
-            if let decoded = try? existing.settings { settings.withLockedValue { $0 = decoded } }
+            _ = try? decoded(existing)
             return existing
         }
         let created = WorkspaceRecord(name: "Tandem", settings: WorkspaceSettings())
@@ -64,7 +66,16 @@ final class TandemServices: Sendable {
 
     /// The workspace settings; `AppError.corruptSettings` when the stored row does not decode.
     func settings(on db: Database) async throws -> WorkspaceSettings {
-        try await workspace(on: db).settings
+        try decoded(try await workspace(on: db))
+    }
+
+    /// A row's settings, decoded only when its JSON differs from the last one decoded.
+    private func decoded(_ record: WorkspaceRecord) throws(AppError) -> WorkspaceSettings {
+        let json = record.settingsJSON
+        if let known = settings.withLockedValue({ $0.json == json ? $0.value : nil }) { return known }
+        let value = try record.settings
+        settings.withLockedValue { $0 = (json, value) }
+        return value
     }
 
     /// Intent titles by key, cached for a few seconds (they change rarely, are read on every turn).

@@ -70,11 +70,16 @@ public final class TeamRunner: @unchecked Sendable {
     private let start: [DispatchSemaphore]
     private let finished = DispatchSemaphore(value: 0)
 
-    public init(size: Int) {
+    /// `nice`: the members' scheduling priority, as `Thread.lowerPriority` (the caller, member
+    /// 0, sets its own).
+    public init(size: Int, nice: Int32 = 0) {
         team = Team(size: size)
         start = (1..<max(2, team.size)).map { _ in DispatchSemaphore(value: 0) }
         for member in 1..<team.size {
-            let thread = Thread { [unowned self] in self.serve(member) }
+            let thread = Thread { [unowned self] in
+                Thread.lowerPriority(nice: nice)
+                self.serve(member)
+            }
             thread.name = "tandem-encoder-\(member)"
             thread.stackSize = 1 << 20
             thread.start()
@@ -110,6 +115,21 @@ public final class TeamRunner: @unchecked Sendable {
         for _ in 1..<team.size { finished.wait() }
         job = nil
         return true
+    }
+}
+
+extension Thread {
+    /// Gives the calling thread a lower scheduling priority (a nice value, 0 to 19; 0 leaves it
+    /// as it is). A server's encoder threads run below its request threads, so the requests'
+    /// short steps (a database write holding SQLite's one writer) are not queued behind a batch
+    /// that takes the cores for tens of milliseconds; the encoder still has every idle cycle.
+    /// Linux only (elsewhere a thread's nice value is its process's).
+    public static func lowerPriority(nice: Int32) {
+        guard nice > 0 else { return }
+        #if os(Linux)
+        // 0: the calling thread, whose nice value is its own on Linux (setpriority(2), BUGS).
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice)
+        #endif
     }
 }
 
