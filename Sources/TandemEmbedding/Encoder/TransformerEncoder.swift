@@ -129,10 +129,9 @@ public final class TransformerEncoder: SentenceEncoder, @unchecked Sendable {
     static func chunks(lengths: [Int], maxTokens: Int, atLeast minimum: Int = 1) -> [[Int]] {
         let packed = packed(lengths: lengths, maxTokens: maxTokens)
         guard packed.count < minimum, lengths.count >= minimum else { return packed }
-        let order = lengths.indices.sorted { lengths[$0] > lengths[$1] || (lengths[$0] == lengths[$1] && $0 < $1) }
         var chunks = [[Int]](repeating: [], count: minimum)
         var tokens = [Int](repeating: 0, count: minimum)
-        for index in order {
+        for index in longestFirst(lengths) {
             // The lightest chunk so far takes the next longest sentence.
             let lightest = tokens.indices.min { tokens[$0] < tokens[$1] }!
             chunks[lightest].append(index)
@@ -141,8 +140,13 @@ public final class TransformerEncoder: SentenceEncoder, @unchecked Sendable {
         return chunks
     }
 
+    /// Sequence indices, longest first (ties in input order).
+    private static func longestFirst(_ lengths: [Int]) -> [Int] {
+        lengths.indices.sorted { lengths[$0] > lengths[$1] || (lengths[$0] == lengths[$1] && $0 < $1) }
+    }
+
     private static func packed(lengths: [Int], maxTokens: Int) -> [[Int]] {
-        let order = lengths.indices.sorted { lengths[$0] > lengths[$1] || (lengths[$0] == lengths[$1] && $0 < $1) }
+        let order = longestFirst(lengths)
         var chunks: [[Int]] = []
         var current: [Int] = []
         var tokens = 0

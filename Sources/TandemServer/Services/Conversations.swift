@@ -431,15 +431,14 @@ struct Conversations {
                 : " We'll also reply to your e-mail address, so you needn't wait here."
             text += " " + back + email
         }
+        services.metrics.handoff(rule: rule)
+        logger.info("handed off", metadata: ["conversation-id": .string(conversation.id?.uuidString ?? "-"), "rule": .string(rule.rawValue)])
         return try await append(.system, text: text, to: conversation, saving: false, on: db)
     }
 
     /// A saved hand-off: its webhooks queued, and its events (the notice, then the hand-off).
     private func handedOff(_ conversation: ConversationRecord, notice: MessageRecord, on db: Database) async throws -> [EventRecord] {
         try await Webhooks.enqueue(event: .conversationHandedOff, conversation: dto(conversation), at: services.clock.now, on: db)
-        let rule = conversation.handoffRule
-        if let rule { services.metrics.handoff(rule: rule) }
-        logger.info("handed off", metadata: ["conversation-id": .string(conversation.id?.uuidString ?? "-"), "rule": .string(rule?.rawValue ?? "-")])
         return [try EventBus.event(.message, conversationID: conversation.id, payload: MessageDTO(notice)),
                 try EventBus.event(.conversationHandedOff, conversationID: conversation.id, payload: dto(conversation))]
     }

@@ -71,7 +71,6 @@ final class InferenceExecutor: Sendable {
             self.work()
         }
         thread.name = name
-        thread.qualityOfService = .userInitiated
         thread.start()
     }
 
