@@ -51,9 +51,13 @@ public struct ServeBenchmark: Sendable {
         /// The server's resident memory at idle after the load, and its peak, MB.
         public var idleMemoryMB: Double?
         public var peakMemoryMB: Double?
+        /// The model's work over the whole run, from the server's `/metrics` (nil from a server
+        /// without these counters): messages acknowledged, texts encoded, the batches they ran
+        /// in, and texts read again whose reading was reused instead.
+        public var model: ModelWork?
 
         enum CodingKeys: String, CodingKey {
-            case database, server, seconds, steps, recovery
+            case database, server, seconds, steps, recovery, model
             case idleMemoryMB = "idle_rss_mb", peakMemoryMB = "peak_rss_mb"
         }
 
@@ -68,6 +72,7 @@ public struct ServeBenchmark: Sendable {
             try container.encodeIfPresent(recovery, forKey: .recovery)
             try container.encodeIfPresent(idleMemoryMB, forKey: .idleMemoryMB)
             try container.encodeIfPresent(peakMemoryMB, forKey: .peakMemoryMB)
+            try container.encodeIfPresent(model, forKey: .model)
             if steps.count == 1 { try steps[0].encode(to: encoder) }
         }
 
@@ -83,6 +88,10 @@ public struct ServeBenchmark: Sendable {
             }
             lines.append("")
             lines.append("server memory: \(f(idleMemoryMB, 0)) MB resident at idle after the load, peak \(f(peakMemoryMB, 0)) MB")
+            if let model, model.messages > 0, model.batches > 0 {
+                lines.append("the model: \(model.texts) texts encoded for \(model.messages) messages (\(f(Double(model.texts) / Double(model.messages), 2)) per message), "
+                    + "in \(model.batches) batches (\(f(Double(model.texts) / Double(model.batches), 1)) texts each); \(model.reused) readings reused")
+            }
             // Where the time of one message goes, at each rate (server phases, mean ms).
             let names = Array(Set(steps.flatMap(\.phases.keys))).sorted { Self.order($0) < Self.order($1) }
             if !names.isEmpty {
@@ -100,6 +109,13 @@ public struct ServeBenchmark: Sendable {
         static func order(_ phase: String) -> Int {
             ["store", "settings", "context", "inference", "encode", "intent", "decide", "handler"].firstIndex(of: phase) ?? 50
         }
+    }
+
+    public struct ModelWork: Codable, Sendable {
+        public var messages: Int
+        public var texts: Int
+        public var batches: Int
+        public var reused: Int
     }
 
     public var rates: [Double]
@@ -124,6 +140,7 @@ public struct ServeBenchmark: Sendable {
         let warm = try await http.startConversations(server.baseURL, count: 10)
         for (i, conversation) in warm.enumerated() { _ = await post(http, server.baseURL, conversation, texts[i % texts.count]) }
 
+        let before = await modelWork(http, server.baseURL)
         var steps: [Step] = []
         for (index, rate) in rates.enumerated() {
             steps.append(try await step(http, server, rate: rate, seconds: seconds, tag: "s\(index)"))
@@ -136,8 +153,26 @@ public struct ServeBenchmark: Sendable {
         }
         try await Task.sleep(for: .seconds(2))
         let memory = server.memory
+        var model: ModelWork?
+        if let before, let after = await modelWork(http, server.baseURL) {
+            model = ModelWork(messages: (steps + (recovery.map { [$0] } ?? [])).map(\.acknowledged).reduce(0, +),
+                              texts: after.texts - before.texts, batches: after.batches - before.batches, reused: after.reused - before.reused)
+        }
         return Report(database: server.database, server: server.process.executableURL?.path ?? "", seconds: seconds, steps: steps,
-                      recovery: recovery, idleMemoryMB: memory?.current, peakMemoryMB: memory?.peak)
+                      recovery: recovery, idleMemoryMB: memory?.current, peakMemoryMB: memory?.peak, model: model)
+    }
+
+    /// The server's model counters so far (`messages` unused), or nil when it has none.
+    private func modelWork(_ http: BenchHTTP, _ base: String) async -> ModelWork? {
+        guard let (status, body, _) = try? await http.send(.GET, base + "/metrics"), status == .ok else { return nil }
+        var values: [String: Int] = [:]
+        for line in String(decoding: body, as: UTF8.self).split(separator: "\n") where line.hasPrefix("tandem_inference_") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let name = parts[0].split(separator: "{").first, let value = Double(parts[1]) else { continue }
+            values[String(name), default: 0] += Int(value)
+        }
+        guard let texts = values["tandem_inference_texts_total"], let batches = values["tandem_inference_batches_total"] else { return nil }
+        return ModelWork(messages: 0, texts: texts, batches: batches, reused: values["tandem_inference_reused_total"] ?? 0)
     }
 
     private struct Outcome: Sendable {

@@ -131,6 +131,13 @@ struct AdminAndOperationsTests {
             #expect(lines.contains("tandem_handoffs_total{\(node),rule=\"asked-for-human\"} 1"), "\(text.prefix(800))")
             #expect(lines.contains("tandem_queue_waiting 1.0"))
             #expect(lines.contains("tandem_model_loaded{\(node)} 1.0"))
+            // The model's batches as the executor counted them, and a second scrape adds nothing.
+            let ran = t.app.tandem.intelligence.executor.batches
+            #expect(ran.items >= 1, "the request for a person was read by the model")
+            let batchLines = ["tandem_inference_batches_total{\(node)} \(ran.batches)", "tandem_inference_texts_total{\(node)} \(ran.items)"]
+            #expect(batchLines.allSatisfy(lines.contains), "\(batchLines): \(text.prefix(1200))")
+            let again = Set(try await t.send(.GET, "/metrics").body.string.split(separator: "\n").map(String.init))
+            #expect(batchLines.allSatisfy(again.contains), "a second scrape counts the same batches")
             // Every metric says what it measures.
             let types = lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
             #expect(!types.isEmpty)

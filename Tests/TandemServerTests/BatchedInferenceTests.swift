@@ -89,6 +89,8 @@ struct BatchedInferenceTests {
 
             let alone = try await decide(texts, together: false)
             #expect(executor.batches.largest == 1, "decided one at a time: \(executor.batches)")
+            // The same texts again: forget their readings, or they would not be encoded at all.
+            t.app.tandem.intelligence.forgetReadings()
             let together = try await decide(texts, together: true)
             #expect(executor.batches.largest == texts.count, "decided in one batch: \(executor.batches)")
 

@@ -78,8 +78,11 @@ struct TurnsFlowTests {
             #expect(second["action"] as? String == "pending", "\(second)")
             clock.advance(by: 1.5)
             #expect(try await sweep(t) == 0, "the window restarted with the second fragment")
+            let encoded = t.app.tandem.intelligence.executor.batches.items
             clock.advance(by: 1)
             _ = try await sweep(t)  // (or the node's own sweeper, first)
+            // The burst was read when its second fragment came; the window's end decides on that reading.
+            #expect(t.app.tandem.intelligence.executor.batches.items == encoded, "the burst was encoded again at the window's end")
             let rules = try await decisions(c, t).map(\.rule)
             #expect(rules.count == 2, "one decision for the two fragments: \(rules)")
             #expect(rules.last == .unknownRequest || rules.last == .lowConfidence, "\(rules)")

@@ -476,7 +476,8 @@ struct OperationsController: RouteCollection {
         let queued = try await ConversationRecord.count(.queued, on: req.db)
         let assigned = try await ConversationRecord.count(.assigned, on: req.db)
         let text = req.tandem.metrics.exposition(queued: queued, assigned: assigned, modelLoaded: req.tandem.intelligence.active != nil,
-                                                      inferenceWaiting: req.tandem.intelligence.executor.waiting)
+                                                      inferenceWaiting: req.tandem.intelligence.executor.waiting,
+                                                      inferenceBatches: req.tandem.intelligence.executor.batches)
         var headers = HTTPHeaders()
         headers.contentType = HTTPMediaType(type: "text", subType: "plain", parameters: ["version": "0.0.4", "charset": "utf-8"])
         return Response(status: .ok, headers: headers, body: .init(string: text))

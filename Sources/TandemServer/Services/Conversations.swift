@@ -170,6 +170,7 @@ struct Conversations {
                 : (try await PhaseTimings.measure("inference") { try await services.intelligence.analyse(reading.request ?? read) }, nil)
             // Of the inference time, the part its batch took to encode and score (the rest is the wait).
             if let analysis { PhaseTimings.current?.add("encode", milliseconds: analysis.batchMilliseconds) }
+            if analysis?.reused == true { services.metrics.readingReused() }
         } catch let overloaded as InferenceExecutor.Overloaded {
             services.metrics.inferenceRefused()
             (analysis, busy) = (nil, RoutingInput.Busy(waiting: overloaded.waiting))

@@ -12,6 +12,12 @@ final class Intelligence: Sendable {
     /// Where every message is encoded and scored: off the cooperative pool, bounded.
     let executor: InferenceExecutor
     private let current = NIOLockedValueBox<ActiveModel?>(nil)
+    /// The latest readings, so that a text read again is not encoded again: a held burst is
+    /// decided when its window ends with the very text it was held with, and a turn whose burst
+    /// changed under it is read again. Keyed by the model version and revision too, so a new
+    /// model (or a redacted one) never reuses an old reading. Only memory, a few minutes of
+    /// traffic at most; what it returns is what encoding the text again would.
+    private let recent = NIOLockedValueBox(RecentReadings<ReadingKey, Analysis>(capacity: 1024))
 
     struct ActiveModel: Sendable {
         let recordID: UUID
@@ -40,8 +46,10 @@ final class Intelligence: Sendable {
         let unknownThreshold: Double
         /// Closest labelled examples: text, intent, similarity.
         let neighbours: [(text: String, intent: String, similarity: Double)]
-        /// How long the batch this message was encoded in took to encode and score.
+        /// How long the batch this message was encoded in took to encode and score (0 when reused).
         var batchMilliseconds = 0.0
+        /// The same text's reading with the same model, kept from a moment ago, not encoded again.
+        var reused = false
     }
 
     /// Which model a batch is for: messages are batched together only for the same version.
@@ -55,9 +63,26 @@ final class Intelligence: Sendable {
     /// `InferenceExecutor.Overloaded` when too many messages wait.
     func analyse(_ text: String) async throws -> Analysis? {
         guard let model = active else { return nil }
-        return try await executor.batched(text, key: ModelKey(recordID: model.recordID, revision: model.revision)) { [encoder] texts in
+        let modelKey = ModelKey(recordID: model.recordID, revision: model.revision)
+        let key = ReadingKey(model: modelKey, text: text)
+        if var known = recent.withLockedValue({ $0[key] }) {
+            known.batchMilliseconds = 0
+            known.reused = true
+            return known
+        }
+        let analysis = try await executor.batched(text, key: modelKey) { [encoder] texts in
             Self.analyse(texts, with: model.artifact, encoder: encoder)
         }
+        recent.withLockedValue { $0.insert(analysis, for: key) }
+        return analysis
+    }
+
+    /// Forgets the kept readings (tests that must see the encoder run again for the same texts).
+    func forgetReadings() { recent.withLockedValue { $0.removeAll() } }
+
+    private struct ReadingKey: Hashable, Sendable {
+        let model: ModelKey
+        let text: String
     }
 
     /// The analyses of `texts`, encoded as one batch and scored together.
@@ -85,3 +110,42 @@ final class Intelligence: Sendable {
             })
     }
 }
+
+/// At most `capacity` values by key; when full, a new key pushes out the oldest one.
+struct RecentReadings<Key: Hashable, Value> {
+    let capacity: Int
+    private var values: [Key: Value] = [:]
+    /// Keys in the order they came, as a ring: `next` is the oldest once the ring is full.
+    private var order: [Key] = []
+    private var next = 0
+
+    init(capacity: Int) {
+        precondition(capacity >= 1, "a cache keeps at least one value")
+        self.capacity = capacity
+        values.reserveCapacity(capacity)
+    }
+
+    var count: Int { values.count }
+
+    subscript(key: Key) -> Value? { values[key] }
+
+    /// Keeps `value` for `key` (replacing the one kept for it, which keeps its place).
+    mutating func insert(_ value: Value, for key: Key) {
+        if values.updateValue(value, forKey: key) != nil { return }
+        if order.count < capacity {
+            order.append(key)
+        } else {
+            values[order[next]] = nil
+            order[next] = key
+            next = (next + 1) % capacity
+        }
+    }
+
+    mutating func removeAll() {
+        values.removeAll(keepingCapacity: true)
+        order.removeAll(keepingCapacity: true)
+        next = 0
+    }
+}
+
+extension RecentReadings: Sendable where Key: Sendable, Value: Sendable {}

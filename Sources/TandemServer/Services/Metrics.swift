@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Prometheus
 import TandemCore
 
@@ -27,6 +28,10 @@ final class Metrics: Sendable {
     private let withPeople: Gauge
     private let modelLoaded: Gauge
     private let inferenceWaiting: Gauge
+    private let inferenceBatches: Counter
+    private let inferenceTexts: Counter
+    /// The executor's totals at the last scrape: each scrape adds what ran since.
+    private let scraped = NIOLockedValueBox(InferenceExecutor.BatchSizes())
 
     private let node: (String, String)
 
@@ -39,6 +44,8 @@ final class Metrics: Sendable {
         queueWaiting = registry.makeGauge(descriptor: Self.name("queue_waiting", "Conversations waiting for a person (workspace-wide, from the database: the same on every node)."), labels: [])
         withPeople = registry.makeGauge(descriptor: Self.name("conversations_with_people", "Conversations a person is handling (workspace-wide, from the database: the same on every node)."), labels: [])
         modelLoaded = registry.makeGauge(descriptor: Self.name("model_loaded", "1 when this node serves an intent model, else 0."), labels: [self.node])
+        inferenceBatches = registry.makeCounter(descriptor: Self.name("inference_batches_total", "Batches this node's model encoded and scored."), labels: [self.node])
+        inferenceTexts = registry.makeCounter(descriptor: Self.name("inference_texts_total", "Customer texts this node's model encoded and scored, in those batches."), labels: [self.node])
         inferenceWaiting = registry.makeGauge(descriptor: Self.name("inference_waiting", "Customer messages waiting for this node's model (TANDEM_INFERENCE_QUEUE at most)."), labels: [self.node])
     }
 
@@ -60,6 +67,12 @@ final class Metrics: Sendable {
                              labels: [node]).increment()
     }
 
+    /// A text read again with the same model (a held burst decided, a turn re-read): its reading was reused, not encoded again.
+    func readingReused() {
+        registry.makeCounter(descriptor: Self.name("inference_reused_total", "Customer texts this node read again with the same model, whose reading it reused instead of encoding them again."),
+                             labels: [node]).increment()
+    }
+
     func handoff(rule: RoutingDecision.Rule) {
         registry.makeCounter(descriptor: Self.name("handoffs_total", "Conversations this node handed to people, by the rule that fired."),
                              labels: [node, ("rule", rule.rawValue)]).increment()
@@ -76,7 +89,13 @@ final class Metrics: Sendable {
     }
 
     /// The exposition text, with the workspace gauges set to the values just read.
-    func exposition(queued: Int, assigned: Int, modelLoaded loaded: Bool, inferenceWaiting waiting: Int) -> String {
+    func exposition(queued: Int, assigned: Int, modelLoaded loaded: Bool, inferenceWaiting waiting: Int,
+                    inferenceBatches batches: InferenceExecutor.BatchSizes) -> String {
+        scraped.withLockedValue { last in
+            inferenceBatches.increment(by: Int64(batches.batches - last.batches))
+            inferenceTexts.increment(by: Int64(batches.items - last.items))
+            last = batches
+        }
         inferenceWaiting.set(to: Double(waiting))
         queueWaiting.set(to: Double(queued))
         withPeople.set(to: Double(assigned))
