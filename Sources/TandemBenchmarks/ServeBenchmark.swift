@@ -162,8 +162,8 @@ public struct ServeBenchmark: Sendable {
                       recovery: recovery, idleMemoryMB: memory?.current, peakMemoryMB: memory?.peak, model: model)
     }
 
-    /// The server's model counters so far (`messages` unused), or nil when it has none.
-    private func modelWork(_ http: BenchHTTP, _ base: String) async -> ModelWork? {
+    /// The server's model counters so far, or nil when it has none.
+    private func modelWork(_ http: BenchHTTP, _ base: String) async -> (texts: Int, batches: Int, reused: Int)? {
         guard let (status, body, _) = try? await http.send(.GET, base + "/metrics"), status == .ok else { return nil }
         var values: [String: Int] = [:]
         for line in String(decoding: body, as: UTF8.self).split(separator: "\n") where line.hasPrefix("tandem_inference_") {
@@ -172,7 +172,7 @@ public struct ServeBenchmark: Sendable {
             values[String(name), default: 0] += Int(value)
         }
         guard let texts = values["tandem_inference_texts_total"], let batches = values["tandem_inference_batches_total"] else { return nil }
-        return ModelWork(messages: 0, texts: texts, batches: batches, reused: values["tandem_inference_reused_total"] ?? 0)
+        return (texts, batches, values["tandem_inference_reused_total"] ?? 0)
     }
 
     private struct Outcome: Sendable {

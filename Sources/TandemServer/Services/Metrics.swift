@@ -92,6 +92,9 @@ final class Metrics: Sendable {
     func exposition(queued: Int, assigned: Int, modelLoaded loaded: Bool, inferenceWaiting waiting: Int,
                     inferenceBatches batches: InferenceExecutor.BatchSizes) -> String {
         scraped.withLockedValue { last in
+            // Two scrapes at once may read the totals in either order: the later-read totals
+            // were counted already (a counter never goes down).
+            guard batches.batches >= last.batches, batches.items >= last.items else { return }
             inferenceBatches.increment(by: Int64(batches.batches - last.batches))
             inferenceTexts.increment(by: Int64(batches.items - last.items))
             last = batches
