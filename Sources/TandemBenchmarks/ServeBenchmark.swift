@@ -142,14 +142,16 @@ public struct ServeBenchmark: Sendable {
 
         let before = await modelWork(http, server.baseURL)
         var steps: [Step] = []
-        for (index, rate) in rates.enumerated() {
-            steps.append(try await step(http, server, rate: rate, seconds: seconds, tag: "s\(index)"))
+        var sent = warm.count
+        for rate in rates {
+            steps.append(try await step(http, server, rate: rate, seconds: seconds, first: sent))
+            sent += steps.last!.messages
         }
         var recovery: Step?
         if recoveryRate > 0 {
             // Give the server what it still holds (a queue under overload), then offer a rate it sustains.
             try await Task.sleep(for: .seconds(2))
-            recovery = try await step(http, server, rate: recoveryRate, seconds: max(2, seconds / 2), tag: "r")
+            recovery = try await step(http, server, rate: recoveryRate, seconds: max(2, seconds / 2), first: sent)
         }
         try await Task.sleep(for: .seconds(2))
         let memory = server.memory
@@ -178,11 +180,15 @@ public struct ServeBenchmark: Sendable {
     private struct Outcome: Sendable {
         let latency: Double
         let action: String
+        /// The stored message's id, as the server answered it ("" when it did not).
+        let id: String
         let acknowledged: Bool
         let timings: [(String, Double)]
     }
 
-    private func step(_ http: BenchHTTP, _ server: BenchServer, rate: Double, seconds: Double, tag: String) async throws -> Step {
+    /// `first`: the index of the step's first text, so that a run does not send a text again
+    /// before it has sent every one (a repeat would be read from the server's kept readings).
+    private func step(_ http: BenchHTTP, _ server: BenchServer, rate: Double, seconds: Double, first: Int) async throws -> Step {
         let base = server.baseURL
         let total = max(1, Int(rate * seconds))
         // Two messages per conversation, so most decisions are first turns, as in real traffic.
@@ -196,13 +202,14 @@ public struct ServeBenchmark: Sendable {
                 let scheduled = begin + .seconds(Double(i) / rate)
                 try? await Task.sleep(until: scheduled, clock: .continuous)
                 let conversation = conversations[i / 2]
-                // A marker makes each message findable when it is read back.
-                let text = texts[i % texts.count] + " bench-\(tag)-\(i)."
+                // The text as a customer wrote it: a marker to find it by would lengthen it, and
+                // change how the model reads it. The message id the server answers with finds it.
+                let text = texts[(first + i) % texts.count]
                 group.addTask {
-                    let (action, timings) = await post(http, base, conversation, text)
+                    let (action, id, timings) = await post(http, base, conversation, text)
                     let latency = (ContinuousClock.now - scheduled).milliseconds
                     let acknowledged = !["refused", "error"].contains(action)
-                    outcomes.withLockedValue { $0[i] = Outcome(latency: latency, action: action, acknowledged: acknowledged, timings: timings) }
+                    outcomes.withLockedValue { $0[i] = Outcome(latency: latency, action: action, id: id, acknowledged: acknowledged, timings: timings) }
                 }
             }
         }
@@ -216,7 +223,7 @@ public struct ServeBenchmark: Sendable {
             }
             return try await group.reduce(into: "") { $0 += $1 }
         }
-        let lost = results.filter { $0.value.acknowledged && !stored.contains("bench-\(tag)-\($0.key).") }.count
+        let lost = results.values.filter { $0.acknowledged && !stored.contains($0.id) }.count
 
         let acknowledged = results.values.filter(\.acknowledged)
         var actions: [String: Int] = [:]
@@ -237,16 +244,20 @@ public struct ServeBenchmark: Sendable {
     }
 
     /// One customer message: the decided action (`refused` for a 503, `error` for anything
-    /// else that is not a decision) and the server's phases.
-    private func post(_ http: BenchHTTP, _ base: String, _ conversation: BenchHTTP.Conversation, _ text: String) async -> (String, [(String, Double)]) {
+    /// else that is not a decision), the stored message's id and the server's phases.
+    private func post(_ http: BenchHTTP, _ base: String, _ conversation: BenchHTTP.Conversation, _ text: String) async -> (String, String, [(String, Double)]) {
         guard let body = try? JSONEncoder().encode(["text": text]),
               let (status, response, headers) = try? await http.send(.POST, base + "/api/v1/conversations/\(conversation.id)/messages",
                                                                       json: body, bearer: conversation.token, timeout: .seconds(10))
-        else { return ("error", []) }
-        if status == .serviceUnavailable { return ("refused", []) }
-        struct Decided: Decodable { let action: String }
-        guard status == .created, let action = (try? JSONDecoder().decode(Decided.self, from: response))?.action else { return ("error", []) }
-        return (action, Self.serverTiming(headers.first(name: "Server-Timing") ?? ""))
+        else { return ("error", "", []) }
+        if status == .serviceUnavailable { return ("refused", "", []) }
+        struct Decided: Decodable {
+            struct Message: Decodable { let id: String }
+            let action: String
+            let message: Message
+        }
+        guard status == .created, let decided = try? JSONDecoder().decode(Decided.self, from: response) else { return ("error", "", []) }
+        return (decided.action, decided.message.id, Self.serverTiming(headers.first(name: "Server-Timing") ?? ""))
     }
 
     /// `store;dur=1.2, encode;dur=4.1` → [("store", 1.2), ("encode", 4.1)].
