@@ -30,6 +30,7 @@ public func configure(_ app: Application, environment: TandemEnvironment, encode
 
     try configureDatabase(app, environment: environment)
     app.databases.middleware.use(ClockTimestamps(clock: clock))
+    app.databases.middleware.use(WorkspaceChanges(cache: app.tandem.workspaceCache))
     app.migrations.add(Migrations.all)
 
     // Views and static files from the target's resources.
@@ -217,6 +218,7 @@ struct BackgroundTasks: LifecycleHandler {
         try await ModelLifecycle.sync(app: app)
         app.jobs?.poke()
         tasks.append(Task { await ModelLifecycle.watch(app: app) })
+        tasks.append(Task { await services.workspaceCache.watch(services.events, on: db, logger: logger) })
         tasks.append(Task { await Self.housekeeping(app: app) })
         tasks.append(Task { await Self.sweepHolds(app: app) })
         tasks.append(Task { await Self.assign(app: app) })

@@ -12,13 +12,17 @@ struct ConsistencyTests {
     @Test("undecodable workspace settings keep the AI off, say why, and saving repairs them",
           .enabled(if: Shared.hasModel || TestDatabase.isCI, "needs the model"), arguments: TestDatabase.available)
     func corruptSettings(database: TestDatabase) async throws {
-        try await TestApp.with(database) { t in
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_790_000_000))
+        try await TestApp.with(database, clock: clock) { t in
             let c = try await t.startConversation()
             // An answer the AI gives with good settings …
             let before = try await t.say("How do I reset my password?", in: c)
             #expect(before["action"] as? String == "answer", "precondition: \(before)")
 
             try await t.sql().raw("UPDATE workspaces SET settings = '{\"targetRisk\": \"lots\"}'").run()
+            // Written behind the application's back (no model, no event): read again once the
+            // cached settings are `maximumAge` old.
+            clock.advance(by: WorkspaceCache.maximumAge)
             let c2 = try await t.startConversation()
             let after = try await t.say("How do I reset my password?", in: c2)
             #expect(after["action"] as? String == "hand-off", "\(after)")

@@ -253,6 +253,26 @@ struct Cluster {
             let pickedUp = try await c.waitUntilServing(first, on: c.b, agent: agent)
             figures.append("model activated on \(nodeA) → decisions on \(nodeB) carry it after \(millis(pickedUp))")
 
+            // 7. The kill switch turned on through A holds on B at once: B's cached settings follow
+            // the change's `workspace.changed` event, well before the cache's age limit
+            // (`WorkspaceCache.maximumAge`) or the poll interval (30 s here) would.
+            let workspace = try #require(try await c.a.expect(200, "GET", "/api/v1/workspace", token: admin) as? [String: Any])
+            var settings = try #require(workspace["settings"] as? [String: any Sendable])
+            #expect(settings["killSwitch"] as? Bool == false, "precondition: the AI is on")
+            settings["killSwitch"] = true
+            let switched = ContinuousClock.now
+            _ = try await c.a.expect(200, "PUT", "/api/v1/workspace", json: ["name": workspace["name"] as? String ?? "Fernpay", "settings": settings], token: admin)
+            var rule: String?
+            while rule != "kill-switch", ContinuousClock.now - switched < .seconds(10) {
+                let asking = try await c.b.startConversation()
+                _ = try await c.b.expect(201, "POST", "/api/v1/conversations/\(asking.id)/messages", json: ["text": "how do I reset my password"], token: asking.token)
+                let view = try #require(try await c.b.expect(200, "GET", "/api/v1/agent/conversations/\(asking.id)", token: agent) as? [String: Any])
+                rule = (view["decisions"] as? [[String: Any]])?.last?["rule"] as? String
+            }
+            let killed = ContinuousClock.now - switched
+            #expect(rule == "kill-switch", "\(nodeB) still decides by rule \(rule ?? "none") 10 s after the kill switch went on through \(nodeA)")
+            figures.append("kill switch turned on through \(nodeA) → \(nodeB)'s decisions follow it after \(millis(killed))")
+
             print("Several nodes, \(label), \(seconds(ContinuousClock.now - started)) in all:\n  " + figures.joined(separator: "\n  "))
         }
     }

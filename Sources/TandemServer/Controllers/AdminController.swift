@@ -64,7 +64,7 @@ struct KnowledgeBaseController: RouteCollection {
         _ = try await document.apply(to: req.db, maxExample: req.tandem.environment.maxMessageCharacters)
         let updated = IntentDTO(try await intent(req))
         try await AuditLog.record(.intentUpdate, by: try req.agent, target: "intent:\(existing.key)", before: IntentDTO(existing), after: updated, on: req.db)
-        if body.examples != nil { try await changed(req) } else { req.tandem.invalidateTitles() }
+        if body.examples != nil { try await changed(req) }
         return updated
     }
 
@@ -170,7 +170,6 @@ struct KnowledgeBaseController: RouteCollection {
 
     /// Examples changed: the model is retrained in the background (the current one keeps serving).
     private func changed(_ req: Request) async throws {
-        req.tandem.invalidateTitles()
         if try await ModelLifecycle.requestTraining(reason: "knowledge base changed", at: req.tandem.clock.now, on: req.db) { req.application.jobs?.poke() }
     }
 }

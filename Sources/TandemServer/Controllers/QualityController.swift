@@ -114,7 +114,7 @@ struct QualityController: RouteCollection {
             // What the guardrail would decide now, without applying it: the detector and restore progress.
             let judged = rule.evaluate(try await QualityService.input(intent, on: req.db), killSwitch: settings.killSwitch)
             total = total + judged.estimate.counts
-            let shadow = intent.shadow ? try await QualityService.shadowDecision(intent, settings: settings, on: req.db) : nil
+            let shadow = intent.shadow ? try await QualityService.shadowDecision(intent.settings, settings: settings, on: req.db) : nil
             intents.append(IntentQuality(intent: intent.key, title: intent.title, automation: intent.automation, guarded: intent.guarded,
                                          estimate: ErrorEstimate(judged.estimate.counts, level: settings.confidenceLevel),
                                          breached: judged.breached, detector: judged.detector, restore: judged.restore,
@@ -156,7 +156,7 @@ struct QualityController: RouteCollection {
         return try await req.db.writeTransaction { db in
             let intent = try await IntentRecord.require(key: key, on: db)
             guard intent.shadow else { throw AppError.conflict("\(key) is not in shadow mode.") }
-            let evidence = ["\(agent.email) ended shadow mode: \(reason)"] + (try await QualityService.shadowDecision(intent, settings: settings, on: db).evidence)
+            let evidence = ["\(agent.email) ended shadow mode: \(reason)"] + (try await QualityService.shadowDecision(intent.settings, settings: settings, on: db).evidence)
             try await QualityService.endShadow(intent, evidence: evidence, actor: agent.email, on: db)
             struct Shadow: Encodable { var shadow: Bool; var reason: String? }
             try await AuditLog.record(.shadowEnd, by: agent, target: "intent:\(key)", before: Shadow(shadow: true),

@@ -73,6 +73,12 @@ enum EventKind: String, Codable, Sendable, CaseIterable {
     case modelActivated = "model.activated"
     /// An agent's presence changed (data: PresenceDTO).
     case agentPresence = "agent.presence"
+    /// A workspace or intent row changed (data: {table}): every node's `WorkspaceCache` reads
+    /// them again. Internal: no stream carries it unless it asks for it by kind.
+    case workspaceChanged = "workspace.changed"
+
+    /// The nodes' own signals, never sent to a client's stream.
+    static let internalKinds: Set<EventKind> = [.workspaceChanged]
 
     /// Agents' own data about a conversation, never shown to its customer.
     static let agentOnly: Set<EventKind> = [.conversationTagged, .conversationSLABreached]

@@ -71,8 +71,10 @@ final class EventBus: Sendable {
 
         static let all = Scope()
 
+        /// Without `kinds`: every kind a client may see (the nodes' internal ones only by name).
         func matches(_ event: Event) -> Bool {
-            (conversationID.map { event.conversationID == $0 } ?? true) && (kinds.map { $0.contains(event.kind) } ?? true)
+            (conversationID.map { event.conversationID == $0 } ?? true)
+                && (kinds.map { $0.contains(event.kind) } ?? !EventKind.internalKinds.contains(event.kind))
         }
     }
 
@@ -237,7 +239,7 @@ final class EventBus: Sendable {
                        on db: Database) async throws -> (deliveries: [Delivery], truncated: Bool) {
         let query = EventRecord.query(on: db)
         if let conversation = scope.conversationID { query.filter(\.$conversationID == conversation) }
-        if let kinds = scope.kinds { query.filter(\.$kind ~~ kinds) }
+        if let kinds = scope.kinds { query.filter(\.$kind ~~ kinds) } else { query.filter(\.$kind !~ EventKind.internalKinds) }
         if cursor.pending.isEmpty {
             query.filter(\.$id > cursor.high)
         } else {

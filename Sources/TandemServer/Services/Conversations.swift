@@ -175,9 +175,14 @@ struct Conversations {
             services.metrics.inferenceRefused()
             (analysis, busy) = (nil, RoutingInput.Busy(waiting: overloaded.waiting))
         }
-        let intentRecord: IntentRecord? = if let analysis {
-            try await PhaseTimings.measure("intent") { try await IntentRecord.find(key: analysis.intent, on: db) }
+        let intentRecord: IntentSnapshot? = if let analysis {
+            try await PhaseTimings.measure("intent") { try await services.intent(key: analysis.intent, on: db) }
         } else { nil }
+        // Read before the write lock is taken (it is held for every statement inside): the
+        // audit sampling rate of an answer by this intent, from its reviewed audits so far.
+        let reviewedAudits = if let analysis, intentRecord != nil {
+            try await PhaseTimings.measure("intent") { try await QualityService.reviewedAudits(intent: analysis.intent, on: db) }
+        } else { 0 }
         let prediction = analysis.map {
             Prediction(intent: $0.intent, confidence: $0.scores.confidence, threshold: $0.threshold,
                        unknownThreshold: $0.unknownThreshold, knownScore: $0.scores.knownScore,
@@ -268,7 +273,7 @@ struct Conversations {
                 reasons += try await QualityService.latestEvidence(intent: key, on: db)
             }
             if decision.rule == .shadowMode, let intentRecord {
-                reasons += try await QualityService.shadowDecision(intentRecord, settings: settings, on: db).evidence
+                reasons += try await QualityService.shadowDecision(intentRecord.settings, settings: settings, on: db).evidence
             }
             record.details = DecisionDetails(
                 reasons: reasons, signals: signals,
@@ -298,7 +303,7 @@ struct Conversations {
             case .answer:
                 reply = try await append(.ai, text: draft ?? "", to: conversation, saving: false, on: db)
                 if let intent = analysis?.intent {
-                    try await QualityService.sampleAudit(decision: record, intent: intent, settings: settings, on: db)
+                    try await QualityService.sampleAudit(decision: record, intent: intent, reviewed: reviewedAudits, settings: settings, on: db)
                 }
                 conversation.lastTurnAIAnswer = true
                 conversation.aiAnswers += 1

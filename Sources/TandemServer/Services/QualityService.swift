@@ -10,10 +10,9 @@ import Vapor
 enum QualityService {
 
     /// Samples an AI answer for review (more often while an intent has few audits).
-    static func sampleAudit(decision: DecisionRecord, intent: String, settings: WorkspaceSettings, on db: Database) async throws {
-        let audits = try await AuditRecord.query(on: db).filter(\.$intent == intent).filter(\.$status == .reviewed).count()
+    static func sampleAudit(decision: DecisionRecord, intent: String, reviewed: Int, settings: WorkspaceSettings, on db: Database) async throws {
         let messageID = decision.$message.id
-        let choice = AuditSampling(baseRate: settings.auditRate).decide(audits: audits, seed: AuditSampling.stableHash(messageID.uuidString))
+        let choice = AuditSampling(baseRate: settings.auditRate).decide(audits: reviewed, seed: AuditSampling.stableHash(messageID.uuidString))
         guard choice.audit else { return }
         let audit = AuditRecord()
         audit.conversationID = decision.$conversation.id
@@ -24,6 +23,11 @@ enum QualityService {
         audit.sampleRate = choice.rate
         audit.sampleReason = choice.explanation
         try await audit.create(on: db)
+    }
+
+    /// The intent's reviewed audits: the fewer, the more of its answers `sampleAudit` samples.
+    static func reviewedAudits(intent: String, on db: Database) async throws -> Int {
+        try await AuditRecord.query(on: db).filter(\.$intent == intent).filter(\.$status == .reviewed).count()
     }
 
     /// Records a reviewer's verdict as a label and lets the guardrail re-judge the intent.
@@ -175,7 +179,7 @@ enum QualityService {
     }
 
     /// Shadow mode's verdict on an intent still in it, from the labels so far.
-    static func shadowDecision(_ intent: IntentRecord, settings: WorkspaceSettings, on db: Database) async throws -> ShadowDecision {
+    static func shadowDecision(_ intent: IntentSettings, settings: WorkspaceSettings, on db: Database) async throws -> ShadowDecision {
         ShadowMode(targetRisk: settings.targetRisk, delta: 1 - settings.confidenceLevel).evaluate(
             ShadowInput(intent: intent.key, labels: try await shadowCounts(intent: intent.key, on: db), mode: intent.automation),
             killSwitch: settings.killSwitch)
@@ -188,7 +192,7 @@ enum QualityService {
     static func evaluateShadow(intent key: String, settings: WorkspaceSettings, actor: String?, on db: Database) async throws -> ShadowDecision? {
         try await db.writeTransaction { db in
             guard let intent = try await IntentRecord.query(on: db).filter(\.$key == key).first(), intent.shadow else { return nil }
-            let decision = try await shadowDecision(intent, settings: settings, on: db)
+            let decision = try await shadowDecision(intent.settings, settings: settings, on: db)
             if decision.graduate { try await endShadow(intent, evidence: decision.evidence, actor: actor, on: db) }
             return decision
         }

@@ -23,11 +23,8 @@ final class TandemServices: Sendable {
     let assignments = WakeSignal()
     /// Rung when a message is held for its burst: this node's hold sweeper wakes for it.
     let holds = WakeSignal()
-    /// Last-read workspace settings and the JSON they were decoded from: for places that must
-    /// not wait on the database (DTOs), and so that a row read again (every message reads it)
-    /// is decoded again only when it changed.
-    private let settings = NIOLockedValueBox<(json: String, value: WorkspaceSettings)>(("", WorkspaceSettings()))
-    private let titles = NIOLockedValueBox<(at: Date, value: [String: String])>((.distantPast, [:]))
+    /// The settings and intents every message reads, kept until they change (`WorkspaceCache`).
+    let workspaceCache: WorkspaceCache
     private let keys = NIOLockedValueBox<CustomerKeys?>(nil)
 
     init(environment: TandemEnvironment, clock: any WallClock, intelligence: Intelligence, events: EventBus) {
@@ -35,13 +32,15 @@ final class TandemServices: Sendable {
         rateLimiter = RateLimiter(clock: clock)
         rateLimits = RateLimits(environment)
         admission = Admission(limit: environment.messagesInFlight)
+        workspaceCache = WorkspaceCache(clock: clock)
         self.environment = environment
         self.clock = clock
         self.intelligence = intelligence
         self.events = events
     }
 
-    var cachedSettings: WorkspaceSettings { settings.withLockedValue { $0.value } }
+    /// The settings last read, for places that must not wait on the database (DTOs).
+    var cachedSettings: WorkspaceSettings { workspaceCache.lastSettings }
 
     /// Customer keys under the server secret (set by `configure` once the database is ready).
     var customerKeys: CustomerKeys {
@@ -53,42 +52,29 @@ final class TandemServices: Sendable {
 
     func useCustomerKeys(_ customerKeys: CustomerKeys) { keys.withLockedValue { $0 = customerKeys } }
 
-    /// The workspace row (created with defaults on first use).
+    /// The workspace row (created with defaults on first use), read afresh: for changing it.
     func workspace(on db: Database) async throws -> WorkspaceRecord {
-        if let existing = try await WorkspaceRecord.query(on: db).first() {
-            _ = try? decoded(existing)
-            return existing
-        }
+        if let existing = try await WorkspaceRecord.query(on: db).first() { return existing }
         let created = WorkspaceRecord(name: "Tandem", settings: WorkspaceSettings())
         try await created.create(on: db)
         return created
     }
 
-    /// The workspace settings; `AppError.corruptSettings` when the stored row does not decode.
+    /// The workspace settings (from the cache); `AppError.corruptSettings` when the stored row
+    /// does not decode.
     func settings(on db: Database) async throws -> WorkspaceSettings {
-        try decoded(try await workspace(on: db))
+        try await workspaceCache.settings { try await workspace(on: db).settings }
     }
 
-    /// A row's settings, decoded only when its JSON differs from the last one decoded.
-    private func decoded(_ record: WorkspaceRecord) throws(AppError) -> WorkspaceSettings {
-        let json = record.settingsJSON
-        if let known = settings.withLockedValue({ $0.json == json ? $0.value : nil }) { return known }
-        let value = try record.settings
-        settings.withLockedValue { $0 = (json, value) }
-        return value
+    /// An intent by key (from the cache).
+    func intent(key: String, on db: Database) async throws -> IntentSnapshot? {
+        try await workspaceCache.intents(on: db)[key]
     }
 
-    /// Intent titles by key, cached for a few seconds (they change rarely, are read on every turn).
+    /// Intent titles by key (from the cache).
     func intentTitles(on db: Database) async throws -> [String: String] {
-        let cached = titles.withLockedValue { $0 }
-        if clock.now.timeIntervalSince(cached.at) < 5 { return cached.value }
-        let all = try await IntentRecord.query(on: db).all()
-        let value = Dictionary(all.map { ($0.key, $0.title) }, uniquingKeysWith: { a, _ in a })
-        titles.withLockedValue { $0 = (clock.now, value) }
-        return value
+        try await workspaceCache.intents(on: db).mapValues(\.title)
     }
-
-    func invalidateTitles() { titles.withLockedValue { $0 = (.distantPast, [:]) } }
 
     /// A client address as stored: keyed under the server secret, never the address itself.
     func addressKey(_ address: String) throws -> String { try customerKeys.key(address: address) }
