@@ -70,6 +70,9 @@ public final class BenchServer: @unchecked Sendable {
         }
     }
 
+    /// CPU time the server process has used so far, seconds.
+    public var cpuSeconds: Double? { Measure.cpuSeconds(process: "\(process.processIdentifier)") }
+
     /// Resident and peak resident memory of the server process, MB.
     public var memory: (current: Double, peak: Double)? { Measure.residentMemoryMB(process: "\(process.processIdentifier)") }
 

@@ -29,6 +29,17 @@ public enum Measure {
         return (current, peak)
     }
 
+    /// CPU time a process has used so far (user and system, all its threads), seconds: unlike
+    /// latency, it does not count the time a neighbour's load kept the process waiting.
+    public static func cpuSeconds(process: String = "self") -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return nil }
+        // After the command name: field 3 (state) onwards; utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// Rounds for printing.
     public static func round(_ value: Double, _ digits: Int = 2) -> Double {
         let scale = pow(10, Double(digits))

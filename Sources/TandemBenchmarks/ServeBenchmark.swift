@@ -32,12 +32,14 @@ public struct ServeBenchmark: Sendable {
         public var phases: [String: Double]
         /// The server's resident memory after the step, MB.
         public var serverMemoryMB: Double?
+        /// The server's CPU time while the step's messages were sent, per acknowledged message, ms.
+        public var serverCPUMilliseconds: Double?
 
         enum CodingKeys: String, CodingKey {
             case messages, acknowledged, refused, errors, lost, actions, phases
             case offeredRate = "offered_rate", achievedRate = "achieved_rate"
             case p50Milliseconds = "p50_ms", p90Milliseconds = "p90_ms", p99Milliseconds = "p99_ms", maxMilliseconds = "max_ms"
-            case serverMemoryMB = "server_rss_mb"
+            case serverMemoryMB = "server_rss_mb", serverCPUMilliseconds = "server_cpu_ms_per_message"
         }
     }
 
@@ -79,12 +81,12 @@ public struct ServeBenchmark: Sendable {
         public var table: String {
             func f(_ v: Double?, _ d: Int = 1) -> String { v.map { $0.isNaN ? "-" : String(format: "%.\(d)f", $0) } ?? "-" }
             var lines = ["tandem bench serve: \(database), server \(server), \(f(seconds, 0)) s per step", "",
-                         "| offered | achieved | p50 | p90 | p99 | max | acknowledged | refused (503) | errors | lost | server RSS |",
-                         "|---|---|---|---|---|---|---|---|---|---|---|"]
+                         "| offered | achieved | p50 | p90 | p99 | max | acknowledged | refused (503) | errors | lost | server RSS | server CPU per message |",
+                         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
             for (step, label) in steps.map({ ($0, "") }) + (recovery.map { [($0, " (recovery)")] } ?? []) {
                 lines.append("| \(f(step.offeredRate, 0)) msg/s\(label) | \(f(step.achievedRate)) | \(f(step.p50Milliseconds)) ms | \(f(step.p90Milliseconds)) ms | "
                     + "\(f(step.p99Milliseconds)) ms | \(f(step.maxMilliseconds)) ms | \(step.acknowledged) of \(step.messages) | \(step.refused) | "
-                    + "\(step.errors) | \(step.lost) | \(f(step.serverMemoryMB, 0)) MB |")
+                    + "\(step.errors) | \(step.lost) | \(f(step.serverMemoryMB, 0)) MB | \(f(step.serverCPUMilliseconds, 2)) ms |")
             }
             lines.append("")
             lines.append("server memory: \(f(idleMemoryMB, 0)) MB resident at idle after the load, peak \(f(peakMemoryMB, 0)) MB")
@@ -196,6 +198,7 @@ public struct ServeBenchmark: Sendable {
         let conversations = try await http.startConversations(base, count: (total + 1) / 2)
         progress("\(Int(rate)) msg/s: \(total) messages over \(seconds) s")
         let outcomes = NIOLockedValueBox<[Int: Outcome]>([:])
+        let cpuBefore = server.cpuSeconds
         let begin = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
             for i in 0..<total {
@@ -214,6 +217,7 @@ public struct ServeBenchmark: Sendable {
             }
         }
         let elapsed = (ContinuousClock.now - begin).milliseconds / 1000
+        let cpu = cpuBefore.flatMap { before in server.cpuSeconds.map { $0 - before } }
         let results = outcomes.withLockedValue { $0 }
 
         // Read back: every acknowledged message must be stored.
@@ -237,7 +241,8 @@ public struct ServeBenchmark: Sendable {
             errors: actions["error"] ?? 0, lost: lost, achievedRate: Double(acknowledged.count) / elapsed,
             p50Milliseconds: Measure.quantile(latencies, 0.5), p90Milliseconds: Measure.quantile(latencies, 0.9),
             p99Milliseconds: Measure.quantile(latencies, 0.99), maxMilliseconds: latencies.max() ?? .nan,
-            actions: actions, phases: phases, serverMemoryMB: server.memory?.current)
+            actions: actions, phases: phases, serverMemoryMB: server.memory?.current,
+            serverCPUMilliseconds: acknowledged.isEmpty ? nil : cpu.map { $0 * 1000 / Double(acknowledged.count) })
         progress("\(Int(rate)) msg/s: achieved \(String(format: "%.1f", step.achievedRate)), p99 \(String(format: "%.1f", step.p99Milliseconds)) ms, "
                  + "\(step.refused) refused, \(step.errors) errors, \(step.lost) lost")
         return step
