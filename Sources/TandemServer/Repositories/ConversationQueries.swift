@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import SQLKit
 
 extension ConversationRecord {
     /// The conversation a customer token opens (tokens are stored as their SHA-256).
@@ -21,6 +22,22 @@ extension ConversationRecord {
         }
         if let id { query = query.filter(\.$id != id) }
         return try await query.count() + 1
+    }
+
+    /// Takes the conversation's next message number for a customer message, in one statement
+    /// (no read of the row first): the number goes up by one, and a conversation with people
+    /// (queued or assigned) starts waiting for a person's reply now unless it already does.
+    /// Call inside the message's write transaction; the UPDATE holds the row until it ends.
+    static func takeCustomerSeq(_ id: UUID, at now: Date, on db: Database) async throws -> Int {
+        guard let sql = db as? any SQLDatabase else { throw AppError.unavailable("the database does not speak SQL") }
+        let waiting = [ConversationStatus.queued, .assigned].map(\.rawValue)
+        let row = try await sql.raw("""
+            UPDATE conversations SET next_seq = next_seq + 1, updated_at = \(bind: now),
+                sla_waiting_since = CASE WHEN status IN (\(binds: waiting)) AND sla_waiting_since IS NULL THEN \(bind: now) ELSE sla_waiting_since END
+            WHERE id = \(bind: id) RETURNING next_seq
+            """).first()
+        guard let row else { throw AppError.notFound("Conversation \(id)") }
+        return try row.decode(column: "next_seq", as: Int.self) - 1
     }
 
     static func count(_ status: ConversationStatus, on db: Database) async throws -> Int {

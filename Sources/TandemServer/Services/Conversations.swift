@@ -68,10 +68,10 @@ struct Conversations {
         let message: MessageRecord
         do {
             message = try await PhaseTimings.measure("store") { try await db.writeTransaction { db in
-                let fresh = try await reload(conversationID, on: db)
-                // With people: the customer now waits for a person's (next) reply.
-                if fresh.status == .queued || fresh.status == .assigned, fresh.slaWaitingSince == nil { fresh.slaWaitingSince = services.clock.now }
-                let message = try await append(.customer, text: text, to: fresh, idempotencyKey: idempotencyKey, on: db)
+                // The number, and with people the customer's wait for a reply, in one statement.
+                let seq = try await ConversationRecord.takeCustomerSeq(conversationID, at: services.clock.now, on: db)
+                let message = MessageRecord(conversationID: conversationID, seq: seq, role: .customer, text: text, idempotencyKey: idempotencyKey)
+                try await message.create(on: db)
                 try await EventBus.record(.message, conversationID: conversationID, payload: MessageDTO(message), on: db)
                 return message
             } }
