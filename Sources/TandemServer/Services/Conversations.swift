@@ -178,11 +178,12 @@ struct Conversations {
         let intentRecord: IntentSnapshot? = if let analysis {
             try await PhaseTimings.measure("intent") { try await services.intent(key: analysis.intent, on: db) }
         } else { nil }
-        // Read before the write lock is taken (it is held for every statement inside): the
-        // audit sampling rate of an answer by this intent, from its reviewed audits so far.
-        let reviewedAudits = if let analysis, intentRecord != nil {
+        // The audit sampling rate of an answer by this intent comes from its reviewed audits so
+        // far: read before the write lock is taken (it is held for every statement inside), and
+        // only when the confidence allows an answer at all.
+        let reviewedAudits: Int? = if let analysis, intentRecord != nil, let threshold = analysis.threshold, analysis.scores.confidence >= threshold {
             try await PhaseTimings.measure("intent") { try await QualityService.reviewedAudits(intent: analysis.intent, on: db) }
-        } else { 0 }
+        } else { nil }
         let prediction = analysis.map {
             Prediction(intent: $0.intent, confidence: $0.scores.confidence, threshold: $0.threshold,
                        unknownThreshold: $0.unknownThreshold, knownScore: $0.scores.knownScore,
@@ -303,7 +304,8 @@ struct Conversations {
             case .answer:
                 reply = try await append(.ai, text: draft ?? "", to: conversation, saving: false, on: db)
                 if let intent = analysis?.intent {
-                    try await QualityService.sampleAudit(decision: record, intent: intent, reviewed: reviewedAudits, settings: settings, on: db)
+                    let reviewed = if let reviewedAudits { reviewedAudits } else { try await QualityService.reviewedAudits(intent: intent, on: db) }
+                    try await QualityService.sampleAudit(decision: record, intent: intent, reviewed: reviewed, settings: settings, on: db)
                 }
                 conversation.lastTurnAIAnswer = true
                 conversation.aiAnswers += 1

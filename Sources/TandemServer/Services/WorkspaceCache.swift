@@ -84,7 +84,11 @@ final class WorkspaceCache: Sendable {
     /// The workspace settings; `read` fetches and decodes them on a miss (it throws
     /// `AppError.corruptSettings` for a row that does not decode, which is never kept).
     func settings(_ read: () async throws -> WorkspaceSettings) async throws -> WorkspaceSettings {
-        try await cached(\.settings, read: read) { state, value in state.lastSettings = value }
+        try await cached(\.settings) {
+            let value = try await read()
+            state.withLockedValue { $0.lastSettings = value }
+            return value
+        }
     }
 
     /// Every intent by key.
@@ -94,8 +98,7 @@ final class WorkspaceCache: Sendable {
         })
     }
 
-    private func cached<Value: Sendable>(_ entry: WritableKeyPath<State, Entry<Value>?>, read: () async throws -> Value,
-                                         also: (inout State, Value) -> Void = { _, _ in }) async throws -> Value {
+    private func cached<Value: Sendable>(_ entry: WritableKeyPath<State, Entry<Value>?>, read: () async throws -> Value) async throws -> Value {
         let now = clock.now
         let (hit, generation) = state.withLockedValue { s -> (Value?, Int) in
             guard let kept = s[keyPath: entry], now.timeIntervalSince(kept.at) < Self.maximumAge, kept.at <= now else { return (nil, s.generation) }
@@ -104,7 +107,6 @@ final class WorkspaceCache: Sendable {
         if let hit { return hit }
         let value = try await read()
         state.withLockedValue { s in
-            also(&s, value)
             // Emptied while this read was under way: the value may predate the change.
             if s.generation == generation { s[keyPath: entry] = Entry(value: value, at: now) }
         }
