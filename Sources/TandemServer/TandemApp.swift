@@ -1,10 +1,21 @@
 import Foundation
 import TandemCore
 import TandemOffline
+import NIOCore
+import NIOPosix
 import Vapor
 
 /// Runs the server as `tandem serve` does: the same `configure` the tests use.
 public enum TandemApp {
+    /// Process-wide set-up for `tandem`, first thing in `main`, from the main thread, before any
+    /// task runs. NIO's event loops become Swift's global executor, so a request's task resumes
+    /// on the loop that completed its database or HTTP future instead of hopping to a separate
+    /// pool and back (a tenth of a message's CPU was switching threads, `perf`). Heavy work has
+    /// threads of its own (inference, training), so nothing long runs on a loop.
+    public static func prepareProcess() {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+    }
+
     public static func serve(environment: TandemEnvironment) async throws {
         // Vapor reads its own command line; give it only the default `serve` command.
         var vaporEnvironment = try Environment.detect(arguments: ["tandem"])
