@@ -65,13 +65,17 @@ public struct EmbeddingBenchmark {
     public let texts: [String]
     public let threads: Int
     public let latencySamples: Int
+    /// The encoder's packed-chunk size (nil: its default).
+    public let chunkTokens: Int?
     public let progress: (String) -> Void
 
-    public init(modelDirectory: String, texts: [String], threads: Int, latencySamples: Int = 1000, progress: @escaping (String) -> Void) {
+    public init(modelDirectory: String, texts: [String], threads: Int, latencySamples: Int = 1000, chunkTokens: Int? = nil,
+                progress: @escaping (String) -> Void) {
         self.modelDirectory = modelDirectory
         self.texts = texts
         self.threads = max(1, threads)
         self.latencySamples = latencySamples
+        self.chunkTokens = chunkTokens
         self.progress = progress
     }
 
@@ -94,6 +98,7 @@ public struct EmbeddingBenchmark {
         var latency: (all: [Double], fifteen: [Double]) = ([], [])
         for count in Set([1, threads]).sorted() {
             let runner = count == threads ? encoder! : try TransformerEncoder(directory: modelDirectory, threads: count)
+            if let chunkTokens { runner.maxTokensPerChunk = max(1, chunkTokens) }
             _ = runner.embed(tokenIDs: Array(ids.prefix(256)))
             progress("encoding \(texts.count) sentences with \(count) thread(s) …")
             // Tokenising is part of the work a caller sees, so it is inside the timing.

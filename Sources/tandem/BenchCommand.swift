@@ -25,6 +25,9 @@ struct BenchCommand: ParsableCommand {
         @ArgumentParser.Option(help: "Sentences timed one by one for the latency figures.")
         var latencySamples = 1000
 
+        @ArgumentParser.Option(help: "Tokens per packed chunk of the batch run (default: the encoder's).")
+        var chunkTokens: Int?
+
         @ArgumentParser.Option(help: "Model folder (default: TANDEM_MODEL_DIR or the cache folder).")
         var modelDir: String?
 
@@ -36,7 +39,7 @@ struct BenchCommand: ParsableCommand {
             let texts = try CSVTable(contentsOfFile: input).column(column)
             let benchmark = EmbeddingBenchmark(
                 modelDirectory: modelDir ?? environment.modelDirectory, texts: texts,
-                threads: threads ?? environment.threads, latencySamples: latencySamples,
+                threads: threads ?? environment.threads, latencySamples: latencySamples, chunkTokens: chunkTokens,
                 progress: { if !json { FileHandle.standardError.write(Data(("… " + $0 + "\n").utf8)) } })
             let report = try benchmark.run()
             if json {

@@ -63,6 +63,12 @@ public final class MappedFile: @unchecked Sendable {
     public func releaseResidentPages() {
         guard !anonymous else { return }
         madvise(UnsafeMutableRawPointer(mutating: bytes), count, MADV_DONTNEED)
+        #if os(Linux)
+        // What is read from here from now on is a row at a time (an embedding per token): map
+        // only the pages read, not the whole 2 MB folio (or 64 KB around) the page cache holds.
+        madvise(UnsafeMutableRawPointer(mutating: bytes), count, MADV_NOHUGEPAGE)
+        madvise(UnsafeMutableRawPointer(mutating: bytes), count, MADV_RANDOM)
+        #endif
     }
 
     deinit {
