@@ -98,7 +98,7 @@ public struct EmbeddingBenchmark {
         var latency: (all: [Double], fifteen: [Double]) = ([], [])
         for count in Set([1, threads]).sorted() {
             let runner = count == threads ? encoder! : try TransformerEncoder(directory: modelDirectory, threads: count)
-            if let chunkTokens { runner.maxTokensPerChunk = max(1, chunkTokens) }
+            if let chunkTokens { runner.maxTokensPerChunk = chunkTokens }
             _ = runner.embed(tokenIDs: Array(ids.prefix(256)))
             progress("encoding \(texts.count) sentences with \(count) thread(s) …")
             // Tokenising is part of the work a caller sees, so it is inside the timing.

@@ -34,6 +34,10 @@ struct BenchCommand: ParsableCommand {
         @Flag(help: "Print one JSON object instead of a table.")
         var json = false
 
+        func validate() throws {
+            if let chunkTokens, chunkTokens < 1 { throw ValidationError("--chunk-tokens \(chunkTokens): must be at least 1") }
+        }
+
         func run() throws {
             let environment = TandemEnvironment()
             let texts = try CSVTable(contentsOfFile: input).column(column)

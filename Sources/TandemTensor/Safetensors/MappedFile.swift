@@ -63,12 +63,17 @@ public final class MappedFile: @unchecked Sendable {
     public func releaseResidentPages() {
         guard !anonymous else { return }
         madvise(UnsafeMutableRawPointer(mutating: bytes), count, MADV_DONTNEED)
+    }
+
+    /// Says the file is read from now on a little at a time, anywhere (embedding rows, one per
+    /// token): a read maps the pages it touches, not the whole 2 MB folio the page cache holds
+    /// (ext4's large folios) nor readahead around it.
+    public func adviseScatteredReads() {
+        guard !anonymous else { return }
         #if os(Linux)
-        // What is read from here from now on is a row at a time (an embedding per token): map
-        // only the pages read, not the whole 2 MB folio (or 64 KB around) the page cache holds.
         madvise(UnsafeMutableRawPointer(mutating: bytes), count, MADV_NOHUGEPAGE)
-        madvise(UnsafeMutableRawPointer(mutating: bytes), count, MADV_RANDOM)
         #endif
+        madvise(UnsafeMutableRawPointer(mutating: bytes), count, MADV_RANDOM)
     }
 
     deinit {

@@ -136,6 +136,9 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// See `MappedFile.releaseResidentPages`.
     public func releaseResidentPages() { file.releaseResidentPages() }
 
+    /// See `MappedFile.adviseScatteredReads`.
+    public func adviseScatteredReads() { file.adviseScatteredReads() }
+
     /// An F32 tensor, checked against the shape the caller expects.
     public func float32(_ name: String, shape expected: [Int]) throws -> Tensor {
         guard let info = tensors[name] else { throw SafetensorsError.missingTensor(path: path, tensor: name) }
